@@ -1,0 +1,349 @@
+"""The chaos game: points on the attractor, or their density on a raster.
+
+Work is split into a fixed number of chunks of ``CHUNK`` points that depends on
+``n_points`` only; each chunk is one chain with its own random stream derived from
+``(seed, chunk index)``. Chunks run on a pool of threads in any order, and since
+densities are integer counts their sum does not depend on the order: the same seed
+gives the same output whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FormatError
+from ..ifs import IFS
+from . import kernels
+
+#: Points per chunk (one random stream and one burn-in each).
+CHUNK = 1 << 20
+#: Points discarded at the start of each chain.
+BURN_IN = 100
+# Chunks a thread bins into its own raster before adding it to the shared uint64
+# one: far below 2^32 * 256 points, so its 8-bit counts and carries cannot overflow.
+_MAX_TASK_CHUNKS = 64
+# Renders this large show a progress bar by default (when stderr is a terminal).
+_PROGRESS_FROM = 200_000_000
+
+
+def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table for choosing map ``i`` with probability ``p[i]``.
+
+    Parameters
+    ----------
+    p : ndarray, shape (k,)
+        Probabilities summing to 1.
+
+    Returns
+    -------
+    threshold : ndarray, shape (k,), uint64
+        Slot ``j`` keeps map ``j`` when a uniform 32-bit fraction is below ``threshold[j]``.
+    alias : ndarray, shape (k,), uint64
+        Otherwise it gives ``alias[j]``.
+    """
+    k = len(p)
+    scaled = np.asarray(p, dtype=float) * k
+    threshold = np.ones(k)
+    alias = np.arange(k)
+    small = [i for i in range(k) if scaled[i] < 1.0]
+    large = [i for i in range(k) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        threshold[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    # whatever is left is 1 up to rounding
+    return np.minimum(np.round(threshold * 2.0**32), 2.0**32).astype(np.uint64), alias.astype(np.uint64)
+
+
+def chain_start(ifs: IFS) -> np.ndarray:
+    """Where every chain starts: the fixed point of the most likely map, shape (d,).
+
+    For a contractive IFS that point is on the attractor already; the burn-in then
+    only decorrelates the chain from it.
+    """
+    order = np.argsort(-ifs.p, kind="stable")
+    for i in order:
+        if np.all(np.isfinite(ifs.fixed_points[i])) and ifs.contraction_factors[i] < 1:
+            return np.array(ifs.fixed_points[i])
+    return np.zeros(ifs.dim)
+
+
+def _chunks(n_points: int) -> np.ndarray:
+    """Points in each chunk, shape (c,) int64: full chunks then the remainder."""
+    full, rest = divmod(n_points, CHUNK)
+    counts = np.full(full + (rest > 0), CHUNK, dtype=np.int64)
+    if rest:
+        counts[-1] = rest
+    return counts
+
+
+def _check_count(n_points) -> int:
+    if int(n_points) != n_points or n_points < 1:
+        raise FormatError(f"the number of points must be a positive integer, got {n_points}")
+    return int(n_points)
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, int(threads))
+
+
+def _progress_bar(n_points: int, progress: bool | None, desc: str):
+    """A tqdm bar, or None. ``progress=None`` shows one for long renders on a terminal."""
+    if progress is None:
+        progress = n_points >= _PROGRESS_FROM and sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n_points, desc=desc, unit="pt", unit_scale=True, leave=False)
+
+
+def _run_tasks(n_tasks: int, threads: int, work, bar) -> None:
+    """Call ``work(task_index, thread_state)`` for every task on ``threads`` threads.
+
+    Each thread first calls ``work(None, None)`` to make its own state.
+    """
+    lock = threading.Lock()
+    next_task = iter(range(n_tasks))
+
+    def worker():
+        state = work(None, None)
+        while True:
+            with lock:
+                task = next(next_task, None)
+            if task is None:
+                return state
+            done = work(task, state)
+            if bar is not None:
+                bar.update(done)
+
+    try:
+        if threads == 1 or n_tasks == 1:
+            worker()
+        else:
+            with ThreadPoolExecutor(max_workers=min(threads, n_tasks)) as pool:
+                for future in [pool.submit(worker) for _ in range(min(threads, n_tasks))]:
+                    future.result()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def chaos_game(ifs: IFS, n_points: int, seed: int = 0, *, threads: int | None = None, progress: bool | None = None) -> np.ndarray:
+    """Points of the attractor drawn by the chaos game (random iteration).
+
+    Parameters
+    ----------
+    ifs : IFS
+    n_points : int
+        Number of points returned (a burn-in per chain is discarded on top).
+    seed : int
+        Same seed, same points, whatever ``threads``.
+    threads : int, optional
+        Worker threads; default all cores.
+    progress : bool, optional
+        Show a progress bar; default only for long runs on a terminal.
+
+    Returns
+    -------
+    ndarray, shape (n_points, d)
+        Distributed as the IFS's invariant measure.
+    """
+    n_points = _check_count(n_points)
+    counts = _chunks(n_points)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    seeds = kernels.chunk_seeds(int(seed), len(counts))
+    threshold, alias = alias_table(ifs.p)
+    start = chain_start(ifs)
+    out = np.empty((n_points, ifs.dim))
+    A, b = _kernel_arrays(ifs)
+
+    def work(task, _state):
+        if task is None:
+            return None
+        s = slice(task, task + 1)
+        kernels.chaos_points(A, b, threshold, alias, start, seeds[s], counts[s], offsets[s], BURN_IN, out)
+        return int(counts[task])
+
+    _run_tasks(len(counts), _threads(threads), work, _progress_bar(n_points, progress, "chaos game"))
+    return out
+
+
+@dataclass
+class Aggregate:
+    """What the chaos game leaves on a raster; input of :func:`ifskit.shade`.
+
+    Attributes
+    ----------
+    counts : ndarray, shape (H, W), uint64
+        Hits per pixel; row 0 is the top of the picture.
+    bounds : tuple of 4 floats
+        ``(xmin, xmax, ymin, ymax)`` of the window in the picture plane.
+    n_points : int
+        Points drawn (including those outside the window).
+    depth : ndarray, shape (H, W), float, optional
+        Mean depth of the hits in [0, 1] (1 = nearest the viewer), for 3D views.
+    color : ndarray, shape (H, W, 3), float, optional
+        Mean blended map colour of the hits in [0, 1], for ``color by map``.
+    """
+
+    counts: np.ndarray
+    bounds: tuple
+    n_points: int
+    depth: np.ndarray | None = None
+    color: np.ndarray | None = None
+
+
+def aggregate(
+    ifs: IFS,
+    size=(1024, 1024),
+    n_points: int = 10_000_000,
+    seed: int = 0,
+    bounds=None,
+    *,
+    view=None,
+    map_colors=None,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> Aggregate:
+    """Bin the chaos game into a raster without keeping points (memory independent of n_points).
+
+    Parameters
+    ----------
+    ifs : IFS
+    size : (H, W)
+        Raster size in pixels.
+    n_points : int
+    seed : int
+    bounds : (xmin, xmax, ymin, ymax), optional
+        Window in the picture plane; default the attractor's tight bounds with a 5%
+        margin, widened to the raster's aspect ratio.
+    view : (elev, azim) in degrees, optional
+        For a 3D IFS, the camera (as matplotlib's ``view_init``); default (30, -60).
+        The result then carries a mean depth per pixel.
+    map_colors : ndarray, shape (k, 3), optional
+        RGB in [0, 1] per map: the result carries the mean flam3-blended colour.
+    threads, progress
+        As in :func:`chaos_game`.
+
+    Returns
+    -------
+    Aggregate
+    """
+    from .frame import projection, window
+
+    n_points = _check_count(n_points)
+    height, width = _check_size(size)
+    rotation = projection(ifs, view)
+    frame = window(ifs, (height, width), bounds, rotation)
+    view_matrix = frame.view_matrix(ifs.dim, rotation)
+    counts = _chunks(n_points)
+    seeds = kernels.chunk_seeds(int(seed), len(counts))
+    threshold, alias = alias_table(ifs.p)
+    start = chain_start(ifs)
+    A, b = _kernel_arrays(ifs)
+    shade_depth = ifs.dim == 3
+    blend = map_colors is not None
+    colors255 = np.zeros((ifs.n_maps, 3)) if not blend else np.asarray(map_colors, dtype=float) * 255.0
+
+    total = np.zeros((height, width), dtype=np.uint64)
+    depth_total = np.zeros((height, width) if shade_depth else (0, 0), dtype=np.uint64)
+    color_total = np.zeros((height, width, 3) if blend else (0, 0, 3), dtype=np.uint64)
+    n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
+    threads = _threads(threads)
+    per_task = int(np.clip(np.ceil(len(counts) / (4 * threads)), 1, _MAX_TASK_CHUNKS))
+    tasks = [slice(s, s + per_task) for s in range(0, len(counts), per_task)]
+    lock = threading.Lock()
+
+    def work(task, state):
+        if task is None:  # this thread's own rasters
+            return (
+                np.zeros(n_cells, dtype=np.uint8),
+                np.zeros(n_cells, dtype=np.uint32),
+                np.zeros(n_cells if shade_depth else 0, dtype=np.uint64),
+                np.zeros((n_cells if blend else 0, 3), dtype=np.uint64),
+            )
+        tiles, carry, depth_sum, color_sum = state
+        s = tasks[task]
+        wraps = kernels.chaos_density(
+            A, b, threshold, alias, start, seeds[s], counts[s], BURN_IN, view_matrix,
+            height, width, tiles, carry, depth_sum, colors255, color_sum,
+        )  # fmt: skip
+        with lock:
+            kernels.untile(tiles, carry, wraps > 0, depth_sum, color_sum, total, depth_total, color_total)
+        return int(counts[s].sum())
+
+    _run_tasks(len(tasks), threads, work, _progress_bar(n_points, progress, "chaos game"))
+
+    hits = np.maximum(total, 1).astype(float)
+    return Aggregate(
+        counts=total,
+        bounds=frame.bounds,
+        n_points=n_points,
+        depth=depth_total / hits / 65535.0 if shade_depth else None,
+        color=color_total / hits[..., None] / 255.0 if blend else None,
+    )
+
+
+def density(
+    ifs: IFS,
+    size=(1024, 1024),
+    n_points: int = 10_000_000,
+    seed: int = 0,
+    bounds=None,
+    *,
+    view=None,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """Chaos-game hit counts on a raster, without keeping the points.
+
+    Memory is independent of ``n_points`` and counts cannot overflow (uint64).
+
+    Parameters
+    ----------
+    ifs : IFS
+    size : (H, W)
+    n_points : int
+    seed : int
+    bounds : (xmin, xmax, ymin, ymax), optional
+        Default: the attractor's tight bounds with a small margin, aspect kept.
+    view : (elev, azim), optional
+        Camera for a 3D IFS (the density is then of the projection).
+    threads, progress
+        As in :func:`chaos_game`.
+
+    Returns
+    -------
+    ndarray, shape (H, W), uint64
+        Row 0 is the top of the picture (largest y).
+    """
+    return aggregate(ifs, size, n_points, seed, bounds, view=view, threads=threads, progress=progress).counts
+
+
+def _check_size(size) -> tuple[int, int]:
+    try:
+        height, width = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    except (TypeError, ValueError, IndexError):
+        raise FormatError(f"size must be N or (H, W), got {size!r}") from None
+    if height < 1 or width < 1 or height * width > 2**31:
+        raise FormatError(f"image size {height}x{width} is out of range")
+    return height, width
+
+
+def _kernel_arrays(ifs: IFS) -> tuple[np.ndarray, np.ndarray]:
+    """Writable copies of ``A`` and ``b`` for the kernels.
+
+    Numba compiles read-only arrays (the IFS keeps its arrays read-only) into code
+    an order of magnitude slower in the chaos-game loop, so the kernels get copies.
+    """
+    return np.array(ifs.A, order="C"), np.array(ifs.b, order="C")
