@@ -214,23 +214,37 @@ class IFS:
     def tight_bounds(self) -> np.ndarray:
         """Tight axis-aligned bounds of the attractor, ``(xmin, xmax, ymin, ymax[, zmin, zmax])``.
 
-        Estimated from a chaos-game sample of 10^6 points. For a contractive IFS the
-        sample is drawn with probabilities mixed half-and-half with uniform ones, so
-        that rarely chosen maps still reach their corners, and the box is its min/max
-        (every point is on the attractor, so the box is an inner bound). An IFS that is
-        only contractive on average may have an unbounded measure support: its box
-        spans the 0.01% to 99.99% quantiles.
+        The extent of :meth:`extent_sample`; an inner bound, unlike
+        :meth:`guaranteed_bounds`.
         """
-        from .render import chaos_game
+        return _readonly(np.column_stack(self.extent_of(self.extent_sample())).ravel())
 
+    def extent_sample(self) -> np.ndarray:
+        """Chaos-game points for measuring the attractor's extent, shape (300000, d).
+
+        For a contractive IFS the probabilities are mixed half-and-half with uniform
+        ones, so that rarely chosen maps still reach their corners (every point is on
+        the attractor whatever the probabilities). Cached.
+        """
+        if "_extent_sample" not in self.__dict__:
+            from .render import chaos_game
+
+            explorer = IFS(self.A, self.b, 0.5 * self.p + 0.5 / self.n_maps) if self.is_contractive else self
+            sample = chaos_game(explorer, 300_000, seed=0, progress=False)
+            sample.setflags(write=False)
+            self.__dict__["_extent_sample"] = sample
+        return self.__dict__["_extent_sample"]
+
+    def extent_of(self, points: np.ndarray) -> tuple:
+        """Lower and upper corner of points of this IFS's attractor, each shape (d,).
+
+        Min and max for a contractive IFS; for one only contractive on average (whose
+        measure may have unbounded support) the 0.01% and 99.99% quantiles.
+        """
         if self.is_contractive:
-            explorer = IFS(self.A, self.b, 0.5 * self.p + 0.5 / self.n_maps)
-            sample = chaos_game(explorer, 1_000_000, seed=0, progress=False)
-            lo, hi = sample.min(axis=0), sample.max(axis=0)
-        else:
-            sample = chaos_game(self, 1_000_000, seed=0, progress=False)
-            lo, hi = np.quantile(sample, [1e-4, 1 - 1e-4], axis=0)
-        return _readonly(np.column_stack([lo, hi]).ravel())
+            return points.min(axis=0), points.max(axis=0)
+        lo, hi = np.quantile(points, [1e-4, 1 - 1e-4], axis=0)
+        return lo, hi
 
     def _require_contractive(self, what: str) -> None:
         if not self.is_contractive:

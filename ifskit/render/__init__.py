@@ -1,5 +1,25 @@
-"""Renderers: the chaos game (points, or densities on a raster) and shading to images."""
+"""Renderers: the chaos game (points, or densities on a raster), then shading to images.
+
+The pipeline is datashader's: :func:`aggregate` bins the chaos game into an
+:class:`Aggregate` (counts, optionally depth and colour), :func:`shade` turns it
+into RGBA; :func:`render_image` does both.
+"""
 
 from .chaos import Aggregate, aggregate, chaos_game, density
+from .frame import DEFAULT_VIEW
+from .shade import DEFAULT_CMAP, downsample, map_colors, render_image, save_png, shade, tone_map
 
-__all__ = ["Aggregate", "aggregate", "chaos_game", "density"]
+__all__ = [
+    "DEFAULT_CMAP",
+    "DEFAULT_VIEW",
+    "Aggregate",
+    "aggregate",
+    "chaos_game",
+    "density",
+    "downsample",
+    "map_colors",
+    "render_image",
+    "save_png",
+    "shade",
+    "tone_map",
+]

@@ -191,7 +191,10 @@ class Aggregate:
     n_points : int
         Points drawn (including those outside the window).
     depth : ndarray, shape (H, W), float, optional
-        Mean depth of the hits in [0, 1] (1 = nearest the viewer), for 3D views.
+        3D views: depth buffer, the nearness of the nearest hit in [0, 1] (1 = nearest
+        the viewer, 0 where nothing was hit).
+    depth_scale : float
+        3D views: pixels per unit of ``depth`` (for surface normals from its gradient).
     color : ndarray, shape (H, W, 3), float, optional
         Mean blended map colour of the hits in [0, 1], for ``color by map``.
     """
@@ -201,6 +204,7 @@ class Aggregate:
     n_points: int
     depth: np.ndarray | None = None
     color: np.ndarray | None = None
+    depth_scale: float = 1.0
 
 
 def aggregate(
@@ -256,7 +260,7 @@ def aggregate(
     colors255 = np.zeros((ifs.n_maps, 3)) if not blend else np.asarray(map_colors, dtype=float) * 255.0
 
     total = np.zeros((height, width), dtype=np.uint64)
-    depth_total = np.zeros((height, width) if shade_depth else (0, 0), dtype=np.uint64)
+    depth_total = np.zeros((height, width) if shade_depth else (0, 0), dtype=np.uint16)
     color_total = np.zeros((height, width, 3) if blend else (0, 0, 3), dtype=np.uint64)
     n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
     threads = _threads(threads)
@@ -269,17 +273,17 @@ def aggregate(
             return (
                 np.zeros(n_cells, dtype=np.uint8),
                 np.zeros(n_cells, dtype=np.uint32),
-                np.zeros(n_cells if shade_depth else 0, dtype=np.uint64),
+                np.zeros(n_cells if shade_depth else 0, dtype=np.uint16),
                 np.zeros((n_cells if blend else 0, 3), dtype=np.uint64),
             )
-        tiles, carry, depth_sum, color_sum = state
+        tiles, carry, depth_max, color_sum = state
         s = tasks[task]
         wraps = kernels.chaos_density(
             A, b, threshold, alias, start, seeds[s], counts[s], BURN_IN, view_matrix,
-            height, width, tiles, carry, depth_sum, colors255, color_sum,
+            height, width, tiles, carry, depth_max, colors255, color_sum,
         )  # fmt: skip
         with lock:
-            kernels.untile(tiles, carry, wraps > 0, depth_sum, color_sum, total, depth_total, color_total)
+            kernels.untile(tiles, carry, wraps > 0, depth_max, color_sum, total, depth_total, color_total)
         return int(counts[s].sum())
 
     _run_tasks(len(tasks), threads, work, _progress_bar(n_points, progress, "chaos game"))
@@ -289,7 +293,8 @@ def aggregate(
         counts=total,
         bounds=frame.bounds,
         n_points=n_points,
-        depth=depth_total / hits / 65535.0 if shade_depth else None,
+        depth=depth_total / 65535.0 if shade_depth else None,
+        depth_scale=frame.depth_scale,
         color=color_total / hits[..., None] / 255.0 if blend else None,
     )
 

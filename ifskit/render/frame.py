@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
-
 import numpy as np
 
 from ..errors import FormatError
@@ -47,6 +45,12 @@ class Frame:
     size: tuple
     depth_range: tuple = (0.0, 1.0)
 
+    @property
+    def depth_scale(self) -> float:
+        """Pixels per unit of normalized depth (depth range / pixel size)."""
+        xmin, xmax = self.bounds[:2]
+        return (self.depth_range[1] - self.depth_range[0]) * self.size[1] / (xmax - xmin)
+
     def view_matrix(self, dim: int, rotation: np.ndarray | None) -> np.ndarray:
         """Affine map from a point to (column, row, depth), shape (3, 4); see the density kernel."""
         xmin, xmax, ymin, ymax = self.bounds
@@ -74,13 +78,12 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
     rotation : (3, 3) array, optional
         The 3D view, from :func:`projection`.
     """
-    box = np.asarray(ifs.tight_bounds).reshape(-1, 2)
     depth_range = (0.0, 1.0)
-    if rotation is not None:
-        corners = np.array(list(product(*box)))  # (8, 3)
-        seen = corners @ rotation.T
-        lo, hi = seen.min(axis=0), seen.max(axis=0)
-        depth_range = _widen(lo[2], hi[2], 1.0)
+    if rotation is None:
+        box = np.asarray(ifs.tight_bounds).reshape(-1, 2)
+    else:
+        lo, hi = ifs.extent_of(ifs.extent_sample() @ rotation.T)
+        depth_range = _widen(lo[2], hi[2], float(np.max(hi - lo)))
         box = np.column_stack([lo[:2], hi[:2]])
     if bounds is not None:
         bounds = tuple(float(v) for v in bounds)

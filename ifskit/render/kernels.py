@@ -142,7 +142,7 @@ def _cell(view, x, y, z, height, width, tile_cols):
 
 
 @njit(nogil=True, cache=True, fastmath=_FMA)
-def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, height, width, tiles, carry, depth_sum, colors, color_sum):
+def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, height, width, tiles, carry, depth_max, colors, color_sum):
     """Run the chains of each chunk and bin their points into a raster, keeping no points.
 
     Each chunk runs two interleaved chains, as in :func:`chaos_points`, for a block
@@ -165,8 +165,9 @@ def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, h
         Counts modulo 256 in tile order, ``Ht = ceil(H / 8)``, ``Wt = ceil(W / 8)``.
     carry : (Ht * Wt * 64,) uint32
         Wraps of ``tiles``; the caller keeps one call under 2^32 * 256 points.
-    depth_sum : (Ht * Wt * 64,) uint64, or (0,) to skip
-        Sum of depth quantized to 0..65535 per hit, for depth shading of 3D views.
+    depth_max : (Ht * Wt * 64,) uint16, or (0,) to skip
+        Depth buffer of 3D views: the largest depth (nearest the viewer) of the hits,
+        quantized to 0..65535; 0 where nothing was hit.
     colors : (k, 3) float64 in [0, 255]
         Colour of each map, blended as flam3 does: ``c <- (c + colors[m]) / 2``.
     color_sum : (Ht * Wt * 64, 3) uint64, or (0, 3) to skip
@@ -180,7 +181,7 @@ def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, h
     dim = A.shape[1]
     k = np.uint64(A.shape[0])
     tile_cols = (width + 7) // 8
-    shade_depth = depth_sum.shape[0] > 0
+    shade_depth = depth_max.shape[0] > 0
     blend = color_sum.shape[0] > 0
     block = 256
     cells = np.empty(block, dtype=np.int64)
@@ -234,7 +235,9 @@ def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, h
                 else:
                     tiles[cell] += np.uint8(1)
                 if shade_depth:
-                    depth_sum[cell] += np.uint64(min(max(depths[j], 0.0), 1.0) * 65535.0)
+                    nearness = np.uint16(min(max(depths[j], 0.0), 1.0) * 65535.0)
+                    if nearness > depth_max[cell]:
+                        depth_max[cell] = nearness
                 if blend:
                     color_sum[cell, 0] += np.uint64(rgb[j, 0])
                     color_sum[cell, 1] += np.uint64(rgb[j, 1])
@@ -243,12 +246,12 @@ def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, h
 
 
 @njit(nogil=True, cache=True)
-def untile(tiles, carry, with_carry, depth_sum, color_sum, total, depth_total, color_total):
+def untile(tiles, carry, with_carry, depth_max, color_sum, total, depth_total, color_total):
     """Add one thread's tiled rasters into the (H, W) totals, then zero them.
 
-    ``tiles`` and ``carry`` go into ``total`` (H, W) uint64; ``depth_sum`` and
-    ``color_sum`` (empty when unused) into ``depth_total`` (H, W) and
-    ``color_total`` (H, W, 3).
+    ``tiles`` and ``carry`` are added into ``total`` (H, W) uint64, ``color_sum``
+    into ``color_total`` (H, W, 3); ``depth_total`` (H, W) keeps the maximum of
+    itself and ``depth_max``. Unused rasters are empty.
     """
     height, width = total.shape
     tile_cols = (width + 7) // 8
@@ -258,13 +261,13 @@ def untile(tiles, carry, with_carry, depth_sum, color_sum, total, depth_total, c
             total[ir, ic] += np.uint64(tiles[cell])
             if with_carry:
                 total[ir, ic] += np.uint64(carry[cell]) << np.uint64(8)
-            if depth_sum.shape[0] > 0:
-                depth_total[ir, ic] += depth_sum[cell]
+            if depth_max.shape[0] > 0:
+                depth_total[ir, ic] = max(depth_total[ir, ic], depth_max[cell])
             if color_sum.shape[0] > 0:
                 for ch in range(3):
                     color_total[ir, ic, ch] += color_sum[cell, ch]
     tiles[:] = 0
     if with_carry:
         carry[:] = 0
-    depth_sum[:] = 0
+    depth_max[:] = 0
     color_sum[:] = 0

@@ -1,0 +1,45 @@
+"""ifskit: fractals of affine maps (iterated function systems).
+
+Load or build an :class:`IFS`, render it with the chaos game, save it::
+
+    import ifskit
+    fern = ifskit.catalog("barnsley_fern")
+    points = ifskit.chaos_game(fern, n_points=100_000, seed=0)      # (n, 2)
+    counts = ifskit.density(fern, size=(1024, 1024), n_points=10**7)  # (1024, 1024)
+    image = ifskit.render_image(fern, size=1024)                     # (1024, 1024, 4) uint8
+    ifskit.save(fern, "fern.yaml")
+"""
+
+from .analysis import moran_dimension, similarity_dimension
+from .builtin import catalog, catalog_description, catalog_names
+from .errors import FormatError, IfskitError, IfskitWarning, NonContractiveError, OutputError, UnknownNameError
+from .formats import load, load_points, save, save_points
+from .ifs import IFS
+from .render import aggregate, chaos_game, density, render_image, save_png, shade
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IFS",
+    "FormatError",
+    "IfskitError",
+    "IfskitWarning",
+    "NonContractiveError",
+    "OutputError",
+    "UnknownNameError",
+    "aggregate",
+    "catalog",
+    "catalog_description",
+    "catalog_names",
+    "chaos_game",
+    "density",
+    "load",
+    "load_points",
+    "moran_dimension",
+    "render_image",
+    "save",
+    "save_points",
+    "save_png",
+    "shade",
+    "similarity_dimension",
+]
