@@ -1,0 +1,347 @@
+"""The ``ifskit`` command.
+
+Every command reports user mistakes as one line ``ifskit: error: ...`` on stderr
+with exit code 2, writes outputs atomically and refuses to replace an existing
+file without ``--overwrite``. ``--json`` prints one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FormatError, IfskitError, IfskitWarning, OutputError
+
+#: Output types of ``ifskit render``.
+RENDER_SUFFIXES = {".png", ".ply", ".pcd", ".xyz", ".npy", ".csv", ".txt"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit code 2)."""
+
+    def error(self, message):
+        sys.stderr.write(f"ifskit: error: {message} (see '{self.prog} --help')\n")
+        sys.exit(2)
+
+
+def _count(text: str) -> int:
+    """A positive whole number, also written as 2e8 or 10_000_000."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not value.is_integer() or value < 1 or value > 2**62:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(value)
+
+
+def _size(text: str) -> tuple:
+    """``N`` or ``WxH`` in pixels, returned as (H, W)."""
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) < 1 or max(parts) > 65536:
+        raise argparse.ArgumentTypeError(f"expected N or WxH (pixels, at most 65536), got {text!r}")
+    width, height = (parts[0], parts[0]) if len(parts) == 1 else parts
+    return height, width
+
+
+def _bounds(text: str) -> tuple:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected xmin,xmax,ymin,ymax, got {text!r}")
+    return values
+
+
+def _add_source(parser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="a .yaml, .ifs (Fractint) or .json file, or a catalog name (see 'ifskit catalog')")
+    parser.add_argument("--name", metavar="ENTRY", help="the entry of a multi-entry .ifs file (case-insensitive)")
+
+
+def _add_json(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ifskit",
+        description="Fractals of affine maps (iterated function systems): render, inspect, list the built-ins.",
+        epilog="Example: ifskit render barnsley_fern -o fern.png --points 1e8 --size 2048",
+    )
+    parser.add_argument("--version", action="version", version=f"ifskit {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    render = commands.add_parser(
+        "render",
+        help="render an IFS to PNG (2D density, or a shaded 3D view) or to a point cloud",
+        description=(
+            "Render an IFS with the chaos game. A .png gets a density picture (2D) or a shaded "
+            "view (3D); .ply/.pcd/.xyz (open3d), .npy, .csv/.txt get the points themselves."
+        ),
+    )
+    _add_source(render)
+    render.add_argument("-o", "--output", metavar="OUT", help="output file (.png .ply .pcd .xyz .npy .csv .txt); default NAME.png here; with --all, a folder")
+    render.add_argument("--all", action="store_true", help="render every entry of a .ifs file into the folder OUT")
+    render.add_argument("--format", default="png", choices=sorted(s[1:] for s in RENDER_SUFFIXES), help="file type of each entry with --all (default png)")
+    render.add_argument("--points", type=_count, metavar="N", help="points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work")
+    render.add_argument("--size", type=_size, default=(1024, 1024), metavar="N|WxH", help="image size in pixels (default 1024)")
+    render.add_argument("--seed", type=int, default=0, help="random seed: same seed, same output, whatever the thread count (default 0)")
+    render.add_argument("--method", choices=["chaos"], default="chaos", help="rendering method (default chaos: the chaos game)")
+    render.add_argument("--color", choices=["density", "map"], default="density", help="colour by log density through --cmap, or by map index blended along the orbit (flam3)")
+    render.add_argument("--cmap", metavar="NAME", help="matplotlib colormap (default inferno; with --color map: the IFS colours, else tab10)")
+    render.add_argument("--gamma", type=float, default=2.2, help="gamma of the log-density tone mapping (default 2.2)")
+    render.add_argument("--background", default="black", metavar="COLOR", help="background colour (default black)")
+    render.add_argument("--transparent", action="store_true", help="transparent background (PNG alpha)")
+    render.add_argument("--supersample", type=int, default=1, metavar="K", help="render K times larger and average down, for antialiasing (default 1)")
+    render.add_argument("--bounds", type=_bounds, metavar="XMIN,XMAX,YMIN,YMAX", help="window to show (default: the attractor with a margin)")
+    render.add_argument("--elev", type=float, help="3D: camera elevation in degrees (default 30)")
+    render.add_argument("--azim", type=float, help="3D: camera azimuth in degrees (default -60)")
+    render.add_argument("--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output")
+    render.add_argument("--allow-noncontractive", action="store_true", help="render even an IFS that is not contractive on average")
+    render.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(render)
+    render.set_defaults(run=cmd_render)
+
+    info = commands.add_parser(
+        "info",
+        help="maps, probabilities, contraction factors, dimension and bounds of an IFS",
+        description="Describe an IFS: its maps, probabilities, contraction factors, similarity dimension and bounds.",
+    )
+    _add_source(info)
+    _add_json(info)
+    info.set_defaults(run=cmd_info)
+
+    catalog = commands.add_parser("catalog", help="list the built-in IFS", description="List the built-in IFS (use a name as SOURCE).")
+    _add_json(catalog)
+    catalog.set_defaults(run=cmd_catalog)
+
+    gallery = commands.add_parser(
+        "gallery", help="render every built-in into a folder", description="Render every built-in IFS to DIR/NAME.png."
+    )
+    gallery.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
+    gallery.add_argument("--size", type=_size, default=(512, 512), metavar="N|WxH", help="image size (default 512)")
+    gallery.add_argument("--points", type=_count, default=10_000_000, metavar="N", help="points per picture (default 1e7)")
+    gallery.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gallery.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    gallery.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(gallery)
+    gallery.set_defaults(run=cmd_gallery)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# ---- commands -----------------------------------------------------------------------------------
+def cmd_render(args) -> int:
+    from .formats import load, read_fractint
+
+    if args.all:
+        if not args.output:
+            raise OutputError("--all needs -o DIR, the folder for the pictures")
+        library = read_fractint(args.source) if Path(args.source).suffix.lower() == ".ifs" else None
+        if library is None:
+            raise FormatError("--all renders every entry of a .ifs file", args.source)
+        folder = _make_folder(args.output)
+        jobs = [(ifs, folder / f"{_file_stem(name)}.{args.format}") for name, ifs in library.entries.items()]
+        for _, path in jobs:
+            _check_render_output(path, args.overwrite)
+        results = [_render_one(ifs, path, args) for ifs, path in jobs]
+        for error in library.errors.values():
+            _print_error(error)
+        _report(args, {"outputs": [r["output"] for r in results], "errors": [str(e) for e in library.errors.values()],
+                       "points": sum(r["points"] for r in results), "seconds": sum(r["seconds"] for r in results)})
+        return 2 if library.errors else 0
+    ifs = load(args.source, args.name)
+    output = Path(args.output) if args.output else Path(f"{_file_stem(ifs.name or Path(args.source).stem)}.png")
+    _check_render_output(output, args.overwrite)
+    result = _render_one(ifs, output, args)
+    _report(args, result, f"wrote {result['output']} ({result['points']:,} points in {result['seconds']:.2f} s)")
+    return 0
+
+
+def _check_render_output(path: Path, overwrite: bool) -> None:
+    from ._io import check_output
+
+    check_output(path, overwrite, RENDER_SUFFIXES)
+
+
+def _render_one(ifs, output: Path, args) -> dict:
+    from .formats import save_points
+    from .render import chaos_game, render_image, save_png
+
+    message = ifs.check_contractive(args.allow_noncontractive)
+    if message:
+        warnings.warn(message, IfskitWarning, stacklevel=1)
+    view = None
+    if args.elev is not None or args.azim is not None:
+        if ifs.dim == 2:
+            raise FormatError("--elev and --azim apply to 3D IFS only")
+        view = (30.0 if args.elev is None else args.elev, -60.0 if args.azim is None else args.azim)
+    progress = False if args.quiet else None
+    start = time.perf_counter()
+    if output.suffix.lower() == ".png":
+        n_points = args.points or 20_000_000
+        image = render_image(
+            ifs, args.size, n_points, args.seed, args.bounds, color=args.color, cmap=args.cmap, gamma=args.gamma,
+            background=args.background, transparent=args.transparent, supersample=args.supersample,
+            view=view, threads=args.threads, progress=progress,
+        )  # fmt: skip
+        save_png(image, output, args.overwrite)
+    else:
+        n_points = args.points or 1_000_000
+        save_points(chaos_game(ifs, n_points, args.seed, threads=args.threads, progress=progress), output, args.overwrite)
+    return {"output": str(output), "points": n_points, "seconds": round(time.perf_counter() - start, 4), "seed": args.seed}
+
+
+def cmd_info(args) -> int:
+    from .analysis import similarity_dimension
+    from .formats import load
+
+    ifs = load(args.source, args.name)
+    dimension = similarity_dimension(ifs)
+    guaranteed = ifs.guaranteed_bounds().tolist() if ifs.is_contractive else None
+    figures = {
+        "name": ifs.name,
+        "dim": ifs.dim,
+        "maps": ifs.n_maps,
+        "contraction": ifs.contraction,
+        "contraction_factors": ifs.contraction_factors.tolist(),
+        "average_contraction": ifs.average_contraction,
+        "contractive": ifs.is_contractive,
+        "probabilities": ifs.p.tolist(),
+        "similarity_dimension": None if math.isnan(dimension) else dimension,
+        "bounds": ifs.tight_bounds.tolist(),
+        "guaranteed_bounds": guaranteed,
+        "fixed_points": [None if not np.all(np.isfinite(f)) else f.tolist() for f in ifs.fixed_points],
+        "A": ifs.A.tolist(),
+        "b": ifs.b.tolist(),
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    if ifs.is_contractive:
+        status = "contractive"
+    elif ifs.average_contraction < 0:
+        status = "not contractive, but contractive on average (the chaos game converges)"
+    else:
+        status = "NOT contractive on average (the chaos game diverges)"
+    axes = "xyz"[: ifs.dim]
+    lines = [
+        ifs.describe(),
+        f"  contraction       s = {ifs.contraction:.6g}, sum p_i log s_i = {ifs.average_contraction:.6g}: {status}",
+        f"  similarity dim.   {dimension:.6g} (Moran's equation with s_i)" if not math.isnan(dimension) else "  similarity dim.   undefined (some s_i >= 1)",
+        "  bounds            " + ", ".join(f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(figures["bounds"], (-1, 2)).T)),
+    ]
+    if guaranteed:
+        lines.append("  guaranteed box    " + ", ".join(f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(guaranteed, (-1, 2)).T)))
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    from .builtin import catalog, catalog_description, catalog_names
+
+    names = catalog_names()
+    if args.json:
+        entries = [{"name": n, "dim": catalog(n).dim, "maps": catalog(n).n_maps, "description": catalog_description(n)} for n in names]
+        print(json.dumps({"names": names, "entries": entries}))
+        return 0
+    width = max(len(n) for n in names)
+    for n in names:
+        ifs = catalog(n)
+        print(f"{n:<{width}}  {ifs.dim}D {ifs.n_maps:>2} maps  {catalog_description(n)}")
+    return 0
+
+
+def cmd_gallery(args) -> int:
+    from .builtin import catalog, catalog_names
+    from .render import render_image, save_png
+
+    folder = _make_folder(args.output)
+    jobs = [(name, folder / f"{name}.png") for name in catalog_names()]
+    for _, path in jobs:
+        _check_render_output(path, args.overwrite)
+    start = time.perf_counter()
+    names = jobs
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        names = tqdm(jobs, desc="gallery", unit="picture")
+    for name, path in names:
+        image = render_image(catalog(name), args.size, args.points, args.seed, progress=False)
+        save_png(image, path, args.overwrite)
+    files = [str(path) for _, path in jobs]
+    _report(args, {"files": files, "seconds": round(time.perf_counter() - start, 3)}, f"wrote {len(files)} pictures to {folder}")
+    return 0
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def _make_folder(path) -> Path:
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder")
+    if not folder.parent.is_dir():
+        raise OutputError(f"{folder}: the folder {str(folder.parent)!r} does not exist")
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "ifs"
+
+
+def _report(args, figures: dict, text: str | None = None) -> None:
+    if args.json:
+        print(json.dumps(figures))
+    elif text:
+        print(text)
+
+
+def _print_error(error) -> None:
+    sys.stderr.write(f"ifskit: error: {error}\n")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(f"ifskit: warning: {message}\n")
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", IfskitWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.run(args)
+        except IfskitError as error:
+            _print_error(error)
+            return 2
+        except KeyboardInterrupt:
+            sys.stderr.write("ifskit: interrupted\n")
+            return 130
+        except BrokenPipeError:  # e.g. 'ifskit catalog | head': the reader left, not an error
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (keep Python from failing on exit)
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
