@@ -15,9 +15,22 @@ from .builtin import catalog, catalog_description, catalog_names
 from .errors import FormatError, IfskitError, IfskitWarning, NonContractiveError, OutputError, UnknownNameError
 from .formats import load, load_points, save, save_points
 from .ifs import IFS
-from .render import aggregate, chaos_game, density, render_image, save_png, shade
 
 __version__ = "0.1.0"
+
+# The renderers import numba: load them on first use, so that 'import ifskit' and
+# commands that do not render start fast.
+_LAZY = {name: "render" for name in ("aggregate", "chaos_game", "density", "render_image", "save_png", "shade")}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name == "render":
+        return importlib.import_module(".render", __name__)
+    raise AttributeError(f"module 'ifskit' has no attribute {name!r}")
 
 __all__ = [
     "IFS",

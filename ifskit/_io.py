@@ -50,6 +50,7 @@ def atomic_path(path, overwrite: bool = False):
     path = check_output(path, overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent or ".")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
     try:
         yield Path(tmp)
         if not overwrite and path.exists():  # appeared while we worked
@@ -58,6 +59,12 @@ def atomic_path(path, overwrite: bool = False):
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path, text: str, overwrite: bool = False) -> Path:

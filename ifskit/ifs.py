@@ -220,17 +220,30 @@ class IFS:
         return _readonly(np.column_stack(self.extent_of(self.extent_sample())).ravel())
 
     def extent_sample(self) -> np.ndarray:
-        """Chaos-game points for measuring the attractor's extent, shape (300000, d).
+        """Points of the attractor that reach out to its extent, shape (n, d). Cached.
 
-        For a contractive IFS the probabilities are mixed half-and-half with uniform
-        ones, so that rarely chosen maps still reach their corners (every point is on
-        the attractor whatever the probabilities). Cached.
+        Extreme points of an attractor are often fixed points of a map or of a short
+        composition (the fern's tip is a fixed point that the chaos game approaches
+        only slowly), so the sample holds the fixed points and their images under up
+        to a few thousand compositions of maps, plus 2 x 150,000 chaos-game points:
+        with the IFS's probabilities, and with equal ones so that rarely chosen maps
+        reach their corners too (for a contractive IFS every point is on the attractor
+        whatever the probabilities).
         """
         if "_extent_sample" not in self.__dict__:
             from .render import chaos_game
 
-            explorer = IFS(self.A, self.b, 0.5 * self.p + 0.5 / self.n_maps) if self.is_contractive else self
-            sample = chaos_game(explorer, 300_000, seed=0, progress=False)
+            parts = [chaos_game(self, 150_000, seed=0, progress=False)]
+            if self.is_contractive:
+                uniform = IFS(self.A, self.b, np.full(self.n_maps, 1.0 / self.n_maps))
+                parts.append(chaos_game(uniform, 150_000, seed=1, progress=False))
+                images = self.fixed_points[np.all(np.isfinite(self.fixed_points), axis=1)]
+                for _ in range(12):  # compositions of up to 12 maps, at most ~5000 images
+                    parts.append(images)
+                    if len(images) * self.n_maps > 5000:
+                        break
+                    images = self.apply(images).reshape(-1, self.dim)
+            sample = np.concatenate(parts)
             sample.setflags(write=False)
             self.__dict__["_extent_sample"] = sample
         return self.__dict__["_extent_sample"]
@@ -252,7 +265,7 @@ class IFS:
                 f"{what} needs a contractive IFS, but {self._label()} has s = {self.contraction:.6g} >= 1"
             )
 
-    def conjugate(self, matrix, translation=None) -> "IFS":
+    def conjugate(self, matrix, translation=None) -> IFS:
         """The conjugated IFS ``t o w_i o t^-1`` for the affine map ``t(x) = M x + c``.
 
         Its attractor is ``t(attractor)``: the seed's "families of pictures" from one
@@ -295,7 +308,7 @@ class IFS:
 
     __hash__ = None
 
-    def allclose(self, other: "IFS", rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    def allclose(self, other: IFS, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
         """Same maps and probabilities up to rounding (names and colours ignored)."""
         return (
             self.A.shape == other.A.shape
@@ -355,5 +368,7 @@ def _probabilities(p, A: np.ndarray) -> np.ndarray:
         raise FormatError("probabilities sum to zero")
     if abs(total - 1.0) > _SUM_TOLERANCE:
         warnings.warn(f"probabilities sum to {total:.6g}, not 1: normalized", IfskitWarning, stacklevel=3)
+    if abs(total - 1.0) <= 1e-12:  # normalized already: dividing again would change the last digits
+        return p
     return p / total
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from ..errors import UnknownNameError
@@ -42,7 +42,7 @@ def _canonical(name: str) -> str:
     raise UnknownNameError(f"unknown catalog name {name!r}: {hint}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _entry(name: str):
     resource = _data() / f"{name}.yaml"
     return parse_yaml(resource.read_text(encoding="utf-8"), f"<catalog>/{name}.yaml")

@@ -79,7 +79,7 @@ def dump_yaml(ifs: IFS, description: str | None = None) -> str:
     lines.append("maps:")
     for i in range(ifs.n_maps):
         A = "[" + ", ".join(_floats(row) for row in ifs.A[i]) + "]"
-        entry = f"  - {{A: {A}, b: {_floats(ifs.b[i])}, p: {ifs.p[i]!r}"
+        entry = f"  - {{A: {A}, b: {_floats(ifs.b[i])}, p: {float(ifs.p[i])!r}"
         if ifs.colors is not None:
             entry += f", color: {_floats(ifs.colors[i])}"
         lines.append(entry + "}")
@@ -123,6 +123,9 @@ class _Reader:
         # float() of the scalar's text: YAML 1.1 would read '1e-05' as a string
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(node, "expected a number")
+        text = node.value.lower().lstrip("+-")
+        if text in (".nan", ".inf"):  # YAML's spellings, which float() does not know
+            raise self.error(node, f"{node.value!r} is not a finite number")
         try:
             value = float(node.value)
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import FormatError
@@ -79,9 +80,8 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
         The 3D view, from :func:`projection`.
     """
     depth_range = (0.0, 1.0)
-    if rotation is None:
-        box = np.asarray(ifs.tight_bounds).reshape(-1, 2)
-    else:
+    box = None
+    if rotation is not None:
         lo, hi = ifs.extent_of(ifs.extent_sample() @ rotation.T)
         depth_range = _widen(lo[2], hi[2], float(np.max(hi - lo)))
         box = np.column_stack([lo[:2], hi[:2]])
@@ -90,6 +90,8 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
         if len(bounds) != 4 or not all(np.isfinite(bounds)) or bounds[0] >= bounds[1] or bounds[2] >= bounds[3]:
             raise FormatError(f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}")
         return Frame(bounds, tuple(size), depth_range)
+    if box is None:
+        box = np.asarray(ifs.tight_bounds).reshape(-1, 2)
     return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range)
 
 

@@ -1,0 +1,26 @@
+"""Shared fixtures."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ifskit
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_IFS = REPO.parent / "shared" / "data" / "ifs"
+
+
+@pytest.fixture
+def sierpinski() -> ifskit.IFS:
+    return ifskit.catalog("sierpinski")
+
+
+@pytest.fixture
+def fern() -> ifskit.IFS:
+    return ifskit.catalog("barnsley_fern")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)

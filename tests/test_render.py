@@ -1,0 +1,175 @@
+"""The chaos-game renderer: statistics, determinism across threads, orientation, framing, memory."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ifskit
+from ifskit import IFS, FormatError
+from ifskit.render.chaos import CHUNK, alias_table
+
+
+def test_points_lie_on_the_sierpinski_triangle(sierpinski):
+    points = ifskit.chaos_game(sierpinski, 100_000, seed=0)
+    assert points.shape == (100_000, 2) and np.all(np.isfinite(points))
+    # a point of the triangle at depth 20 has binary digits of x, y with no (1, 1) pair
+    # in skewed coordinates: u = x - y/sqrt3, v = 2y/sqrt3, and u AND v == 0 bitwise
+    u = points[:, 0] - points[:, 1] / np.sqrt(3)
+    v = 2 * points[:, 1] / np.sqrt(3)
+    scale = 2**16
+    iu, iv = np.floor(u * scale + 1e-9).astype(np.int64), np.floor(v * scale + 1e-9).astype(np.int64)
+    assert np.mean((iu & iv) == 0) > 0.999
+
+
+def test_map_frequencies_follow_probabilities():
+    # maps with distinct images: the share of points in each image is its probability
+    p = np.array([0.05, 0.15, 0.3, 0.5])
+    A = np.repeat(0.25 * np.eye(2)[None], 4, axis=0)
+    b = np.array([[0.0, 0.0], [0.75, 0.0], [0.0, 0.75], [0.75, 0.75]])
+    points = ifskit.chaos_game(IFS(A, b, p), 400_000, seed=7)
+    quadrant = (points[:, 0] > 0.5).astype(int) + 2 * (points[:, 1] > 0.5)
+    shares = np.bincount(quadrant, minlength=4) / len(points)
+    np.testing.assert_allclose(shares, p, atol=0.003)
+
+
+def test_alias_table_is_exact():
+    p = np.array([0.01, 0.6, 0.09, 0.3])
+    threshold, alias = alias_table(p)
+    k = len(p)
+    share = threshold.astype(float) / 2**32 / k
+    for j in range(k):
+        share[alias[j]] += (1 - threshold[j] / 2**32) / k
+    np.testing.assert_allclose(share, p, atol=1e-9)
+
+
+def test_density_counts_every_point_and_matches_points(sierpinski):
+    n = 300_000
+    bounds = (-0.1, 1.1, -0.1, 1.1)
+    counts = ifskit.density(sierpinski, size=(48, 64), n_points=n, seed=5, bounds=bounds)
+    assert counts.shape == (48, 64) and counts.dtype == np.uint64
+    assert int(counts.sum()) == n  # every point falls inside these bounds
+    points = ifskit.chaos_game(sierpinski, n, seed=5)
+    # the same seed gives the same orbit: binning the points by hand gives the same raster
+    cols = np.floor((points[:, 0] + 0.1) / 1.2 * 64).astype(int)
+    rows = np.floor((1.1 - points[:, 1]) / 1.2 * 48).astype(int)
+    by_hand = np.zeros((48, 64), dtype=np.uint64)
+    np.add.at(by_hand, (rows, cols), 1)
+    assert np.abs(by_hand.astype(np.int64) - counts.astype(np.int64)).sum() <= n * 1e-3  # points exactly on pixel edges may round either way
+
+
+def test_density_row_zero_is_the_top(sierpinski):
+    counts = ifskit.density(sierpinski, size=64, n_points=200_000)
+    top, bottom = counts[:8].sum(), counts[-8:].sum()
+    assert bottom > 5 * top  # the triangle's wide base is at the bottom
+
+
+def test_same_seed_same_output_whatever_the_threads(fern):
+    n = 3 * CHUNK + 12345  # several chunks and a remainder
+    one = ifskit.density(fern, size=(128, 96), n_points=n, seed=11, threads=1)
+    two = ifskit.density(fern, size=(128, 96), n_points=n, seed=11, threads=2)
+    three = ifskit.density(fern, size=(128, 96), n_points=n, seed=11, threads=3)
+    assert np.array_equal(one, two) and np.array_equal(one, three)
+    p1 = ifskit.chaos_game(fern, n, seed=11, threads=1)
+    p2 = ifskit.chaos_game(fern, n, seed=11, threads=2)
+    assert np.array_equal(p1, p2)
+    assert not np.array_equal(one, ifskit.density(fern, size=(128, 96), n_points=n, seed=12))
+
+
+def test_images_are_deterministic_across_threads_in_colour_and_3d(fern):
+    a = ifskit.render_image(fern, 64, 2 * CHUNK + 5, color="map", threads=1)
+    b = ifskit.render_image(fern, 64, 2 * CHUNK + 5, color="map", threads=2)
+    assert np.array_equal(a, b)
+    sponge = ifskit.catalog("menger_sponge")
+    assert np.array_equal(
+        ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=1), ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=2)
+    )
+
+
+def test_huge_counts_do_not_wrap():
+    # a single point attractor: every hit lands in one pixel, far past 8-bit and 32-bit tile counts
+    point = IFS([[[0.0, 0.0], [0.0, 0.0]]], [[0.5, 0.5]])
+    n = 5_000_000
+    counts = ifskit.density(point, size=16, n_points=n, bounds=(0, 1, 0, 1))
+    assert int(counts.max()) == n and int(counts.sum()) == n
+
+
+def test_escaping_orbits_are_restarted_not_propagated():
+    A = np.array([3.0 * np.eye(2), 0.1 * np.eye(2)])
+    ifs = IFS(A, [[1.0, 1.0], [0.0, 0.0]], [0.5, 0.5])  # diverges on average
+    points = ifskit.chaos_game(ifs, 100_000, seed=0)
+    assert np.all(np.isfinite(points))
+    counts = ifskit.density(ifs, size=32, n_points=100_000, bounds=(-1, 1, -1, 1))
+    assert counts.sum() > 0
+
+
+def test_3d_points_and_view(sierpinski):
+    tetra = ifskit.catalog("sierpinski_tetrahedron")
+    points = ifskit.chaos_game(tetra, 10_000, seed=0)
+    assert points.shape == (10_000, 3)
+    agg = ifskit.aggregate(tetra, (64, 64), 200_000, view=(20, 30))
+    assert agg.depth is not None and agg.depth.shape == (64, 64)
+    hit = agg.counts > 0
+    assert np.all(agg.depth[hit] > 0) and np.all(agg.depth[~hit] == 0)
+    with pytest.raises(FormatError, match="3D"):
+        ifskit.aggregate(sierpinski, (8, 8), 1000, view=(20, 30))
+
+
+def test_framing_keeps_aspect_and_margin(sierpinski):
+    agg = ifskit.aggregate(sierpinski, (100, 300), 100_000)
+    xmin, xmax, ymin, ymax = agg.bounds
+    assert (xmax - xmin) / (ymax - ymin) == pytest.approx(3.0)
+    assert xmin < 0 and ymin < 0 and ymax > np.sqrt(3) / 2
+    assert int(agg.counts.sum()) == 100_000
+
+
+def test_flat_attractor_gets_a_frame():
+    cantor_line = IFS([np.diag([1 / 3, 0.0]), np.diag([1 / 3, 0.0])], [[0.0, 0.0], [2 / 3, 0.0]])
+    counts = ifskit.density(cantor_line, size=32, n_points=10_000)
+    assert int(counts.sum()) == 10_000
+
+
+def test_render_image_options(fern):
+    image = ifskit.render_image(fern, (40, 60), 200_000)
+    assert image.shape == (40, 60, 4) and image.dtype == np.uint8
+    assert np.all(image[..., 3] == 255)  # opaque on black
+    clear = ifskit.render_image(fern, (40, 60), 200_000, transparent=True)
+    assert clear[0, 0, 3] == 0 and clear[..., 3].max() == 255
+    white = ifskit.render_image(fern, (40, 60), 200_000, background="white")
+    assert tuple(white[0, 0, :3]) == (255, 255, 255)
+    smooth = ifskit.render_image(fern, (40, 60), 200_000, supersample=3)
+    assert smooth.shape == (40, 60, 4)
+    colored = ifskit.render_image(fern, (40, 60), 200_000, color="map")
+    assert len(np.unique(colored[..., :3].reshape(-1, 3), axis=0)) > 50
+    with pytest.raises(FormatError, match="colormap"):
+        ifskit.render_image(fern, 8, 1000, cmap="no_such_map")
+    with pytest.raises(FormatError, match="supersample"):
+        ifskit.render_image(fern, 8, 1000, supersample=0)
+
+
+def test_tone_mapping_is_log_density():
+    counts = np.array([[0, 1, 10, 100]])
+    level = ifskit.render.tone_map(counts, gamma=1.0)
+    expected = np.log1p(counts / counts[counts > 0].mean())
+    np.testing.assert_allclose(level, expected / expected.max())
+
+
+@pytest.mark.parametrize("n_points", [0, -5, 2.5])
+def test_bad_point_counts(sierpinski, n_points):
+    with pytest.raises(FormatError):
+        ifskit.chaos_game(sierpinski, n_points)
+
+
+@pytest.mark.slow
+def test_memory_is_independent_of_point_count():
+    code = (
+        "import resource, ifskit\n"
+        "ifs = ifskit.catalog('sierpinski')\n"
+        "h = ifskit.density(ifs, (1024, 1024), {n}, progress=False)\n"
+        "assert int(h.sum()) == {n}\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    small = int(subprocess.run([sys.executable, "-c", code.format(n=10**6)], capture_output=True, text=True, check=True).stdout)
+    large = int(subprocess.run([sys.executable, "-c", code.format(n=3 * 10**8)], capture_output=True, text=True, check=True).stdout)
+    assert large < small + 50_000  # kB: 300x the points, no more memory
