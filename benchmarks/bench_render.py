@@ -101,14 +101,24 @@ def main() -> None:
         ("ifskit.density, Sierpinski 1024^2", n, lambda: ifskit.density(sierpinski, (1024, 1024), n, progress=False)),
         ("ifskit.density, Sierpinski 4096^2", n, lambda: ifskit.density(sierpinski, (4096, 4096), n, progress=False)),
         ("ifskit.density, Barnsley fern 1024^2", n, lambda: ifskit.density(fern, (1024, 1024), n, progress=False)),
-        ("render_image --color map, fern 1024^2", n // 4, lambda: ifskit.render_image(fern, 1024, n // 4, color="map", progress=False)),
-        ("render_image 3D view, Menger sponge 1024^2", n // 4, lambda: ifskit.render_image(sponge, 1024, n // 4, progress=False)),
+        (
+            "render_image --color map, fern 1024^2",
+            n // 4,
+            lambda: ifskit.render_image(fern, 1024, n // 4, color="map", progress=False),
+        ),
+        (
+            "render_image 3D view, Menger sponge 1024^2",
+            n // 4,
+            lambda: ifskit.render_image(sponge, 1024, n // 4, progress=False),
+        ),
         ("ifskit.chaos_game points, fern", n // 10, lambda: ifskit.chaos_game(fern, n // 10, progress=False)),
     ]
     for label, count, function in cases:
         rows.append((label, count, rate(function, count)))
 
-    print(f"# ifskit render benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numba threads via Python pool")
+    print(
+        f"# ifskit render benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numba threads via Python pool"
+    )
     print()
     print("| case | points | Mpoints/s | vs plain loop |")
     print("|---|---:|---:|---:|")
@@ -118,11 +128,15 @@ def main() -> None:
     if not args.quick:
         huge = 10_000_000_000
         seconds, peak_mb = huge_render_memory(huge)
-        print(f"| ifskit.density 1e10 points, Sierpinski 1024^2 (fresh process) | {huge:.0e} | {huge / seconds / 1e6:.0f} | {huge / seconds / baseline:.1f}x |")
+        print(
+            f"| ifskit.density 1e10 points, Sierpinski 1024^2 (fresh process) | {huge:.0e} | {huge / seconds / 1e6:.0f} | {huge / seconds / baseline:.1f}x |"
+        )
         print()
         print(f"Peak resident memory of the 1e10-point render: {peak_mb:.0f} MB (counts are uint64; no points kept).")
         figures["huge_peak_mb"] = peak_mb
-    print(f"Peak resident memory of this benchmark process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"Peak resident memory of this benchmark process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     if args.json:
         print(json.dumps(figures))
 

@@ -32,6 +32,7 @@ def __getattr__(name):
         return importlib.import_module(".render", __name__)
     raise AttributeError(f"module 'ifskit' has no attribute {name!r}")
 
+
 __all__ = [
     "IFS",
     "FormatError",

@@ -66,7 +66,11 @@ def _bounds(text: str) -> tuple:
 
 
 def _add_source(parser) -> None:
-    parser.add_argument("source", metavar="SOURCE", help="a .yaml, .ifs (Fractint) or .json file, or a catalog name (see 'ifskit catalog')")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a .yaml, .ifs (Fractint) or .json file, or a catalog name (see 'ifskit catalog')",
+    )
     parser.add_argument("--name", metavar="ENTRY", help="the entry of a multi-entry .ifs file (case-insensitive)")
 
 
@@ -93,24 +97,69 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_source(render)
-    render.add_argument("-o", "--output", metavar="OUT", help="output file (.png .ply .pcd .xyz .npy .csv .txt); default NAME.png here; with --all, a folder")
+    render.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output file (.png .ply .pcd .xyz .npy .csv .txt); default NAME.png here; with --all, a folder",
+    )
     render.add_argument("--all", action="store_true", help="render every entry of a .ifs file into the folder OUT")
-    render.add_argument("--format", default="png", choices=sorted(s[1:] for s in RENDER_SUFFIXES), help="file type of each entry with --all (default png)")
-    render.add_argument("--points", type=_count, metavar="N", help="points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work")
-    render.add_argument("--size", type=_size, default=(1024, 1024), metavar="N|WxH", help="image size in pixels (default 1024)")
-    render.add_argument("--seed", type=int, default=0, help="random seed: same seed, same output, whatever the thread count (default 0)")
-    render.add_argument("--method", choices=["chaos"], default="chaos", help="rendering method (default chaos: the chaos game)")
-    render.add_argument("--color", choices=["density", "map"], default="density", help="colour by log density through --cmap, or by map index blended along the orbit (flam3)")
-    render.add_argument("--cmap", metavar="NAME", help="matplotlib colormap (default inferno; with --color map: the IFS colours, else tab10)")
+    render.add_argument(
+        "--format",
+        default="png",
+        choices=sorted(s[1:] for s in RENDER_SUFFIXES),
+        help="file type of each entry with --all (default png)",
+    )
+    render.add_argument(
+        "--points",
+        type=_count,
+        metavar="N",
+        help="points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work",
+    )
+    render.add_argument(
+        "--size", type=_size, default=(1024, 1024), metavar="N|WxH", help="image size in pixels (default 1024)"
+    )
+    render.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same output, whatever the thread count (default 0)"
+    )
+    render.add_argument(
+        "--method", choices=["chaos"], default="chaos", help="rendering method (default chaos: the chaos game)"
+    )
+    render.add_argument(
+        "--color",
+        choices=["density", "map"],
+        default="density",
+        help="colour by log density through --cmap, or by map index blended along the orbit (flam3)",
+    )
+    render.add_argument(
+        "--cmap",
+        metavar="NAME",
+        help="matplotlib colormap (default inferno; with --color map: the IFS colours, else tab10)",
+    )
     render.add_argument("--gamma", type=float, default=2.2, help="gamma of the log-density tone mapping (default 2.2)")
     render.add_argument("--background", default="black", metavar="COLOR", help="background colour (default black)")
     render.add_argument("--transparent", action="store_true", help="transparent background (PNG alpha)")
-    render.add_argument("--supersample", type=int, default=1, metavar="K", help="render K times larger and average down, for antialiasing (default 1)")
-    render.add_argument("--bounds", type=_bounds, metavar="XMIN,XMAX,YMIN,YMAX", help="window to show (default: the attractor with a margin)")
+    render.add_argument(
+        "--supersample",
+        type=int,
+        default=1,
+        metavar="K",
+        help="render K times larger and average down, for antialiasing (default 1)",
+    )
+    render.add_argument(
+        "--bounds",
+        type=_bounds,
+        metavar="XMIN,XMAX,YMIN,YMAX",
+        help="window to show (default: the attractor with a margin)",
+    )
     render.add_argument("--elev", type=float, help="3D: camera elevation in degrees (default 30)")
     render.add_argument("--azim", type=float, help="3D: camera azimuth in degrees (default -60)")
-    render.add_argument("--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output")
-    render.add_argument("--allow-noncontractive", action="store_true", help="render even an IFS that is not contractive on average")
+    render.add_argument(
+        "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
+    )
+    render.add_argument(
+        "--allow-noncontractive", action="store_true", help="render even an IFS that is not contractive on average"
+    )
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(render)
@@ -125,16 +174,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(info)
     info.set_defaults(run=cmd_info)
 
-    catalog = commands.add_parser("catalog", help="list the built-in IFS", description="List the built-in IFS (use a name as SOURCE).")
+    catalog = commands.add_parser(
+        "catalog", help="list the built-in IFS", description="List the built-in IFS (use a name as SOURCE)."
+    )
     _add_json(catalog)
     catalog.set_defaults(run=cmd_catalog)
 
     gallery = commands.add_parser(
         "gallery", help="render every built-in into a folder", description="Render every built-in IFS to DIR/NAME.png."
     )
-    gallery.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
+    gallery.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="folder for the PNGs (created if missing)"
+    )
     gallery.add_argument("--size", type=_size, default=(512, 512), metavar="N|WxH", help="image size (default 512)")
-    gallery.add_argument("--points", type=_count, default=10_000_000, metavar="N", help="points per picture (default 1e7)")
+    gallery.add_argument(
+        "--points", type=_count, default=10_000_000, metavar="N", help="points per picture (default 1e7)"
+    )
     gallery.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gallery.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     gallery.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -166,8 +221,15 @@ def cmd_render(args) -> int:
         results = [_render_one(ifs, path, args) for ifs, path in jobs]
         for error in library.errors.values():
             _print_error(error)
-        _report(args, {"outputs": [r["output"] for r in results], "errors": [str(e) for e in library.errors.values()],
-                       "points": sum(r["points"] for r in results), "seconds": sum(r["seconds"] for r in results)})
+        _report(
+            args,
+            {
+                "outputs": [r["output"] for r in results],
+                "errors": [str(e) for e in library.errors.values()],
+                "points": sum(r["points"] for r in results),
+                "seconds": sum(r["seconds"] for r in results),
+            },
+        )
         return 2 if library.errors else 0
     ifs = load(args.source, args.name)
     output = Path(args.output) if args.output else Path(f"{_file_stem(ifs.name or Path(args.source).stem)}.png")
@@ -207,8 +269,15 @@ def _render_one(ifs, output: Path, args) -> dict:
         save_png(image, output, args.overwrite)
     else:
         n_points = args.points or 1_000_000
-        save_points(chaos_game(ifs, n_points, args.seed, threads=args.threads, progress=progress), output, args.overwrite)
-    return {"output": str(output), "points": n_points, "seconds": round(time.perf_counter() - start, 4), "seed": args.seed}
+        save_points(
+            chaos_game(ifs, n_points, args.seed, threads=args.threads, progress=progress), output, args.overwrite
+        )
+    return {
+        "output": str(output),
+        "points": n_points,
+        "seconds": round(time.perf_counter() - start, 4),
+        "seed": args.seed,
+    }
 
 
 def cmd_info(args) -> int:
@@ -247,11 +316,19 @@ def cmd_info(args) -> int:
     lines = [
         ifs.describe(),
         f"  contraction       s = {ifs.contraction:.6g}, sum p_i log s_i = {ifs.average_contraction:.6g}: {status}",
-        f"  similarity dim.   {dimension:.6g} (Moran's equation with s_i)" if not math.isnan(dimension) else "  similarity dim.   undefined (some s_i >= 1)",
-        "  bounds            " + ", ".join(f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(figures["bounds"], (-1, 2)).T)),
+        f"  similarity dim.   {dimension:.6g} (Moran's equation with s_i)"
+        if not math.isnan(dimension)
+        else "  similarity dim.   undefined (some s_i >= 1)",
+        "  bounds            "
+        + ", ".join(
+            f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(figures["bounds"], (-1, 2)).T)
+        ),
     ]
     if guaranteed:
-        lines.append("  guaranteed box    " + ", ".join(f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(guaranteed, (-1, 2)).T)))
+        lines.append(
+            "  guaranteed box    "
+            + ", ".join(f"{a} in [{lo:.6g}, {hi:.6g}]" for a, lo, hi in zip(axes, *np.reshape(guaranteed, (-1, 2)).T))
+        )
     print("\n".join(lines))
     return 0
 
@@ -261,7 +338,10 @@ def cmd_catalog(args) -> int:
 
     names = catalog_names()
     if args.json:
-        entries = [{"name": n, "dim": catalog(n).dim, "maps": catalog(n).n_maps, "description": catalog_description(n)} for n in names]
+        entries = [
+            {"name": n, "dim": catalog(n).dim, "maps": catalog(n).n_maps, "description": catalog_description(n)}
+            for n in names
+        ]
         print(json.dumps({"names": names, "entries": entries}))
         return 0
     width = max(len(n) for n in names)
@@ -289,7 +369,11 @@ def cmd_gallery(args) -> int:
         image = render_image(catalog(name), args.size, args.points, args.seed, progress=False)
         save_png(image, path, args.overwrite)
     files = [str(path) for _, path in jobs]
-    _report(args, {"files": files, "seconds": round(time.perf_counter() - start, 3)}, f"wrote {len(files)} pictures to {folder}")
+    _report(
+        args,
+        {"files": files, "seconds": round(time.perf_counter() - start, 3)},
+        f"wrote {len(files)} pictures to {folder}",
+    )
     return 0
 
 

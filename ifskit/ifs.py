@@ -281,7 +281,9 @@ class IFS:
         M = np.asarray(matrix, dtype=float)
         c = np.zeros(self.dim) if translation is None else np.asarray(translation, dtype=float)
         if M.shape != (self.dim, self.dim) or c.shape != (self.dim,):
-            raise FormatError(f"a {self.dim}D transform needs a ({self.dim}, {self.dim}) matrix and a ({self.dim},) vector")
+            raise FormatError(
+                f"a {self.dim}D transform needs a ({self.dim}, {self.dim}) matrix and a ({self.dim},) vector"
+            )
         if abs(np.linalg.det(M)) < 1e-12:
             raise FormatError("the transform matrix must be invertible")
         M_inv = np.linalg.inv(M)
@@ -327,9 +329,7 @@ class IFS:
         for i in range(self.n_maps):
             A = " ".join(f"{v: .6g}" for v in self.A[i].ravel())
             b = " ".join(f"{v: .6g}" for v in self.b[i])
-            lines.append(
-                f"  map {i}: A = [{A}]  b = [{b}]  p = {self.p[i]:.6g}  s = {self.contraction_factors[i]:.6g}"
-            )
+            lines.append(f"  map {i}: A = [{A}]  b = [{b}]  p = {self.p[i]:.6g}  s = {self.contraction_factors[i]:.6g}")
         return "\n".join(lines)
 
 
@@ -371,4 +371,3 @@ def _probabilities(p, A: np.ndarray) -> np.ndarray:
     if abs(total - 1.0) <= 1e-12:  # normalized already: dividing again would change the last digits
         return p
     return p / total
-

@@ -56,7 +56,9 @@ def test_density_counts_every_point_and_matches_points(sierpinski):
     rows = np.floor((1.1 - points[:, 1]) / 1.2 * 48).astype(int)
     by_hand = np.zeros((48, 64), dtype=np.uint64)
     np.add.at(by_hand, (rows, cols), 1)
-    assert np.abs(by_hand.astype(np.int64) - counts.astype(np.int64)).sum() <= n * 1e-3  # points exactly on pixel edges may round either way
+    assert (
+        np.abs(by_hand.astype(np.int64) - counts.astype(np.int64)).sum() <= n * 1e-3
+    )  # points exactly on pixel edges may round either way
 
 
 def test_density_row_zero_is_the_top(sierpinski):
@@ -83,7 +85,8 @@ def test_images_are_deterministic_across_threads_in_colour_and_3d(fern):
     assert np.array_equal(a, b)
     sponge = ifskit.catalog("menger_sponge")
     assert np.array_equal(
-        ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=1), ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=2)
+        ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=1),
+        ifskit.render_image(sponge, 64, 2 * CHUNK + 5, threads=2),
     )
 
 
@@ -170,6 +173,12 @@ def test_memory_is_independent_of_point_count():
         "assert int(h.sum()) == {n}\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    small = int(subprocess.run([sys.executable, "-c", code.format(n=10**6)], capture_output=True, text=True, check=True).stdout)
-    large = int(subprocess.run([sys.executable, "-c", code.format(n=3 * 10**8)], capture_output=True, text=True, check=True).stdout)
+    small = int(
+        subprocess.run([sys.executable, "-c", code.format(n=10**6)], capture_output=True, text=True, check=True).stdout
+    )
+    large = int(
+        subprocess.run(
+            [sys.executable, "-c", code.format(n=3 * 10**8)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert large < small + 50_000  # kB: 300x the points, no more memory

@@ -95,7 +95,9 @@ def _pick_entry(library: FractintFile, name: str | None) -> IFS:
     names = list(library.entries) + list(library.errors)
     if len(names) == 1:
         return library.get(names[0])
-    raise FormatError(f"holds {len(names)} entries; choose one with --name ({', '.join(names)}) or use --all", library.path)
+    raise FormatError(
+        f"holds {len(names)} entries; choose one with --name ({', '.join(names)}) or use --all", library.path
+    )
 
 
 def save(ifs: IFS, path, overwrite: bool = False) -> Path:

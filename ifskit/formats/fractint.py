@@ -142,7 +142,9 @@ def _entry(name: str, dim: int, body: list, path: str, line: int) -> IFS:
     width = dim * dim + dim + 1
     if not values or len(values) % width:
         raise FormatError(
-            f"entry {name!r}: {len(values)} numbers is not a whole number of {dim}D maps ({width} numbers each)", path, line
+            f"entry {name!r}: {len(values)} numbers is not a whole number of {dim}D maps ({width} numbers each)",
+            path,
+            line,
         )
     rows = np.array(values).reshape(-1, width)
     for i, row in enumerate(rows):

@@ -33,7 +33,9 @@ def save_points(points, path, overwrite: bool = False) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in POINT_SUFFIXES:
-        raise FormatError(f"{path}: unknown point-cloud type {suffix!r}; use one of {', '.join(sorted(POINT_SUFFIXES))}")
+        raise FormatError(
+            f"{path}: unknown point-cloud type {suffix!r}; use one of {', '.join(sorted(POINT_SUFFIXES))}"
+        )
     with atomic_path(path, overwrite) as tmp:
         if suffix == ".npy":
             with open(tmp, "wb") as fh:

@@ -108,7 +108,9 @@ class _Reader:
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key not in allowed:
-                raise self.error(key_node, f"unknown key {key!r} in {what} (expected one of {', '.join(sorted(allowed))})")
+                raise self.error(
+                    key_node, f"unknown key {key!r} in {what} (expected one of {', '.join(sorted(allowed))})"
+                )
             if key in out:
                 raise self.error(key_node, f"duplicate key {key!r}")
             out[key] = value_node
@@ -194,7 +196,11 @@ class _Reader:
             angle = math.radians(self.number(fields["rotate"])) if "rotate" in fields else 0.0
             rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
         else:
-            angles = self.numbers(fields["rotate"], (3,), "rotate (3D: [rx, ry, rz] degrees)") if "rotate" in fields else [0, 0, 0]
+            angles = (
+                self.numbers(fields["rotate"], (3,), "rotate (3D: [rx, ry, rz] degrees)")
+                if "rotate" in fields
+                else [0, 0, 0]
+            )
             rotation = _euler(*(math.radians(a) for a in angles))
         shear = np.eye(dim)
         if "shear" in fields:

@@ -138,7 +138,9 @@ def _run_tasks(n_tasks: int, threads: int, work, bar) -> None:
             bar.close()
 
 
-def chaos_game(ifs: IFS, n_points: int, seed: int = 0, *, threads: int | None = None, progress: bool | None = None) -> np.ndarray:
+def chaos_game(
+    ifs: IFS, n_points: int, seed: int = 0, *, threads: int | None = None, progress: bool | None = None
+) -> np.ndarray:
     """Points of the attractor drawn by the chaos game (random iteration).
 
     Parameters

@@ -142,7 +142,24 @@ def _cell(view, x, y, z, height, width, tile_cols):
 
 
 @njit(nogil=True, cache=True, fastmath=_FMA)
-def chaos_density(A, b, threshold, alias, start, seeds, counts, burn_in, view, height, width, tiles, carry, depth_max, colors, color_sum):
+def chaos_density(
+    A,
+    b,
+    threshold,
+    alias,
+    start,
+    seeds,
+    counts,
+    burn_in,
+    view,
+    height,
+    width,
+    tiles,
+    carry,
+    depth_max,
+    colors,
+    color_sum,
+):
     """Run the chains of each chunk and bin their points into a raster, keeping no points.
 
     Each chunk runs two interleaved chains, as in :func:`chaos_points`, for a block
