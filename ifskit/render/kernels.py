@@ -11,7 +11,8 @@ and a uniform fraction in its low 32 bits, compared with the slot's threshold.
 This is exact to 2^-32, needs no search and its table fits in L1 cache.
 
 The kernels release the GIL (``nogil=True``) and are run on a pool of Python
-threads by :mod:`ifskit.render.chaos`.
+threads by :mod:`ifskit.render.chaos`. The six lines that advance both chains are
+written out in each kernel: a shared inline helper measured 10-20% slower.
 """
 
 from __future__ import annotations
