@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--elev", type=float, help="3D: camera elevation in degrees (default 30)")
     render.add_argument("--azim", type=float, help="3D: camera azimuth in degrees (default -60)")
     render.add_argument(
+        "--views", action="store_true", help="3D: four views (perspective, front, side, top) in one PNG, each --size"
+    )
+    render.add_argument(
         "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
     )
     render.add_argument(
@@ -195,7 +198,51 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(gallery)
     gallery.set_defaults(run=cmd_gallery)
+
+    transform = commands.add_parser(
+        "transform",
+        help="the conjugated IFS t o w_i o t^-1, whose attractor is t(attractor)",
+        description=(
+            "Write the IFS conjugated by the affine map t(x) = R(rotate) Shear(shear) diag(scale) Flip x + translate: "
+            "its maps are t o w_i o t^-1 and its attractor is t applied to the original one (the seed's "
+            "'families of pictures' from one encoding)."
+        ),
+    )
+    _add_source(transform)
+    transform.add_argument("-o", "--output", required=True, metavar="OUT", help="output IFS file (.yaml, .json, .ifs)")
+    transform.add_argument(
+        "--rotate", type=_floats, default=(0.0,), metavar="DEG", help="degrees counter-clockwise (3D: RX,RY,RZ)"
+    )
+    transform.add_argument("--scale", type=_floats, default=(1.0,), metavar="S", help="scale factor, or SX,SY(,SZ)")
+    transform.add_argument("--shear", type=float, default=0.0, metavar="K", help="2D shear x += K y")
+    transform.add_argument("--flip", choices=["x", "y", "z"], help="mirror an axis")
+    transform.add_argument("--translate", type=_floats, metavar="X,Y", help="translation (default 0)")
+    transform.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_json(transform)
+    transform.set_defaults(run=cmd_transform)
+
+    view = commands.add_parser(
+        "view",
+        help="open an interactive 3D window (open3d) on a point cloud or an IFS",
+        description="Show a point cloud file (.ply .pcd .xyz .npy .csv .txt) or an IFS's points in an open3d window.",
+    )
+    _add_source(view)
+    view.add_argument(
+        "--points", type=_count, default=300_000, metavar="N", help="points of an IFS to show (default 3e5)"
+    )
+    view.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    view.set_defaults(run=cmd_view)
     return parser
+
+
+def _floats(text: str) -> tuple:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    return values
 
 
 def _version() -> str:
@@ -247,19 +294,28 @@ def _check_render_output(path: Path, overwrite: bool) -> None:
 
 def _render_one(ifs, output: Path, args) -> dict:
     from .formats import save_points
-    from .render import chaos_game, render_image, save_png
+    from .render import chaos_game, render_image, render_views, save_png
 
     message = ifs.check_contractive(args.allow_noncontractive)
     if message:
         warnings.warn(message, IfskitWarning, stacklevel=1)
     view = None
+    if args.views and (ifs.dim == 2 or output.suffix.lower() != ".png"):
+        raise FormatError("--views makes a PNG of several views of a 3D IFS")
     if args.elev is not None or args.azim is not None:
         if ifs.dim == 2:
             raise FormatError("--elev and --azim apply to 3D IFS only")
         view = (30.0 if args.elev is None else args.elev, -60.0 if args.azim is None else args.azim)
     progress = False if args.quiet else None
     start = time.perf_counter()
-    if output.suffix.lower() == ".png":
+    if args.views and output.suffix.lower() == ".png":
+        n_points = args.points or 20_000_000
+        image = render_views(
+            ifs, args.size, n_points, args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,
+            supersample=args.supersample, threads=args.threads, progress=progress,
+        )  # fmt: skip
+        save_png(image, output, args.overwrite)
+    elif output.suffix.lower() == ".png":
         n_points = args.points or 20_000_000
         image = render_image(
             ifs, args.size, n_points, args.seed, args.bounds, color=args.color, cmap=args.cmap, gamma=args.gamma,
@@ -374,6 +430,58 @@ def cmd_gallery(args) -> int:
         {"files": files, "seconds": round(time.perf_counter() - start, 3)},
         f"wrote {len(files)} pictures to {folder}",
     )
+    return 0
+
+
+def cmd_transform(args) -> int:
+    from .formats import load, save
+    from .geometry import linear_map
+
+    ifs = load(args.source, args.name)
+    rotate = args.rotate[0] if ifs.dim == 2 and len(args.rotate) == 1 else args.rotate
+    if ifs.dim == 3 and len(args.rotate) == 1 and args.rotate[0] == 0:
+        rotate = (0.0, 0.0, 0.0)
+    scale = args.scale[0] if len(args.scale) == 1 else args.scale
+    matrix = linear_map(ifs.dim, scale, rotate, args.shear, args.flip)
+    translation = np.zeros(ifs.dim) if args.translate is None else np.asarray(args.translate)
+    if translation.shape != (ifs.dim,):
+        raise FormatError(f"--translate needs {ifs.dim} numbers for a {ifs.dim}D IFS")
+    if abs(np.linalg.det(matrix)) < 1e-12:
+        raise FormatError("the transform is singular (a zero scale?): it has no inverse to conjugate with")
+    moved = ifs.conjugate(matrix, translation)
+    save(moved, args.output, args.overwrite)
+    _report(args, {"output": str(args.output), "matrix": matrix.tolist(), "translation": translation.tolist()},
+            f"wrote {args.output}")  # fmt: skip
+    return 0
+
+
+def cmd_view(args) -> int:
+    from .formats import POINT_SUFFIXES, load, load_points
+
+    if Path(args.source).suffix.lower() in POINT_SUFFIXES:
+        points = load_points(args.source)
+    else:
+        from .render import chaos_game
+
+        ifs = load(args.source, args.name)
+        ifs.check_contractive()
+        points = None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise OutputError(
+            "no graphical display (DISPLAY is not set): 'ifskit view' opens a window; "
+            "use 'ifskit render SOURCE -o view.png' (with --views for 3D) instead"
+        )
+    if points is None:
+        points = chaos_game(ifs, args.points, args.seed)
+    import open3d as o3d
+
+    xyz = points if points.shape[1] == 3 else np.column_stack([points, np.zeros(len(points))])
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
+    height = (xyz[:, 2] - xyz[:, 2].min()) / max(np.ptp(xyz[:, 2]), 1e-12)
+    from matplotlib import colormaps
+
+    cloud.colors = o3d.utility.Vector3dVector(colormaps["viridis"](height)[:, :3])
+    o3d.visualization.draw_geometries([cloud], window_name=f"ifskit view {args.source}")
     return 0
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from ..errors import FormatError
+from ..geometry import linear_map
 from ..ifs import IFS
 
 _TOP_KEYS = {"name", "description", "maps"}
@@ -191,30 +192,18 @@ class _Reader:
         if dim not in (2, 3):
             raise self.error(fields["translate"], "translate must have 2 or 3 numbers")
         scale = self.numbers(fields["scale"], (1, dim), "scale") if "scale" in fields else [1.0]
-        scale = scale * dim if len(scale) == 1 else scale
-        if dim == 2:
-            angle = math.radians(self.number(fields["rotate"])) if "rotate" in fields else 0.0
-            rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        if "rotate" not in fields:
+            rotate = 0.0
+        elif dim == 2:
+            rotate = self.number(fields["rotate"])
         else:
-            angles = (
-                self.numbers(fields["rotate"], (3,), "rotate (3D: [rx, ry, rz] degrees)")
-                if "rotate" in fields
-                else [0, 0, 0]
-            )
-            rotation = _euler(*(math.radians(a) for a in angles))
-        shear = np.eye(dim)
-        if "shear" in fields:
-            if dim == 3:
-                raise self.error(fields["shear"], "shear is for 2D maps only")
-            shear[0, 1] = self.number(fields["shear"])
-        flip = np.eye(dim)
-        if "flip" in fields:
-            axis = self.string(fields["flip"]).lower()
-            axes = "xyz"[:dim]
-            if axis not in axes:
-                raise self.error(fields["flip"], f"flip must be one of {', '.join(axes)}")
-            flip[axes.index(axis), axes.index(axis)] = -1.0
-        A = rotation @ shear @ np.diag(scale) @ flip
+            rotate = self.numbers(fields["rotate"], (3,), "rotate (3D: [rx, ry, rz] degrees)")
+        shear = self.number(fields["shear"]) if "shear" in fields else 0.0
+        flip = self.string(fields["flip"]) if "flip" in fields else None
+        try:
+            A = linear_map(dim, scale if len(scale) > 1 else scale[0], rotate, shear, flip)
+        except FormatError as exc:
+            raise self.error(node, exc.message) from None
         b = self.numbers(fields["translate"], (dim,), "translate") if "translate" in fields else [0.0] * dim
         return A, b
 
@@ -230,14 +219,6 @@ class _Reader:
             return to_rgb(self.string(node))
         except ValueError:
             raise self.error(node, f"unknown colour {node.value!r}") from None
-
-
-def _euler(rx: float, ry: float, rz: float) -> np.ndarray:
-    cx, sx, cy, sy, cz, sz = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry), math.cos(rz), math.sin(rz)
-    Rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    Ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    Rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return Rz @ Ry @ Rx
 
 
 def _assemble(maps: list, maps_node, reader: _Reader, name: str | None) -> IFS:

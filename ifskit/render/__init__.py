@@ -8,10 +8,12 @@ into RGBA; :func:`render_image` does both.
 from .chaos import Aggregate, aggregate, chaos_game, density
 from .frame import DEFAULT_VIEW
 from .shade import DEFAULT_CMAP, downsample, map_colors, render_image, save_png, shade, tone_map
+from .views import STANDARD_VIEWS, render_views
 
 __all__ = [
     "DEFAULT_CMAP",
     "DEFAULT_VIEW",
+    "STANDARD_VIEWS",
     "Aggregate",
     "aggregate",
     "chaos_game",
@@ -19,6 +21,7 @@ __all__ = [
     "downsample",
     "map_colors",
     "render_image",
+    "render_views",
     "save_png",
     "shade",
     "tone_map",
