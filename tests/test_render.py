@@ -182,3 +182,8 @@ def test_memory_is_independent_of_point_count():
         ).stdout
     )
     assert large < small + 50_000  # kB: 300x the points, no more memory
+
+
+def test_point_arrays_larger_than_memory_are_refused(sierpinski):
+    with pytest.raises(FormatError, match="memory"):
+        ifskit.chaos_game(sierpinski, 10**13)

@@ -90,6 +90,19 @@ def _check_count(n_points) -> int:
     return int(n_points)
 
 
+def _check_memory(n_bytes: int) -> None:
+    """Refuse an output array larger than most of this machine's memory, with a clear error."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if n_bytes > 0.8 * physical:
+        raise FormatError(
+            f"keeping these points needs {n_bytes / 2**30:.1f} GiB, more than this machine's memory "
+            f"({physical / 2**30:.1f} GiB): ask for fewer points, or render a density (no memory per point)"
+        )
+
+
 def _threads(threads: int | None) -> int:
     if threads is None:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -161,6 +174,7 @@ def chaos_game(
         Distributed as the IFS's invariant measure.
     """
     n_points = _check_count(n_points)
+    _check_memory(n_points * ifs.dim * 8)
     counts = _chunks(n_points)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     seeds = kernels.chunk_seeds(int(seed), len(counts))
