@@ -1,11 +1,15 @@
 """Renderers: the chaos game (points, or densities on a raster), then shading to images.
 
+The deterministic renderers (:func:`hutchinson_raster`, :func:`hutchinson_measure`,
+:func:`hutchinson_points`) iterate the IFS's operators instead: no randomness.
+
 The pipeline is datashader's: :func:`aggregate` bins the chaos game into an
 :class:`Aggregate` (counts, optionally depth and colour), :func:`shade` turns it
 into RGBA; :func:`render_image` does both.
 """
 
 from .chaos import Aggregate, aggregate, chaos_game, density
+from .deterministic import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster
 from .frame import DEFAULT_VIEW
 from .shade import DEFAULT_CMAP, downsample, map_colors, render_image, save_png, shade, tone_map
 from .views import STANDARD_VIEWS, render_views
@@ -15,10 +19,14 @@ __all__ = [
     "DEFAULT_VIEW",
     "STANDARD_VIEWS",
     "Aggregate",
+    "DeterministicRender",
     "aggregate",
     "chaos_game",
     "density",
     "downsample",
+    "hutchinson_measure",
+    "hutchinson_points",
+    "hutchinson_raster",
     "map_colors",
     "render_image",
     "render_views",
