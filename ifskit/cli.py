@@ -123,8 +123,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="random seed: same seed, same output, whatever the thread count (default 0)"
     )
     render.add_argument(
-        "--method", choices=["chaos"], default="chaos", help="rendering method (default chaos: the chaos game)"
+        "--method",
+        choices=["chaos", "deterministic", "measure"],
+        default="chaos",
+        help=(
+            "chaos: the chaos game (default); deterministic: iterate the Hutchinson operator on a picture "
+            "(2D PNG), or on a point set (point-cloud outputs and 3D views); measure: iterate the Markov "
+            "operator, the invariant measure without randomness (2D PNG)"
+        ),
     )
+    render.add_argument(
+        "--start",
+        default="square",
+        metavar="SHAPE|IMAGE",
+        help="deterministic: starting picture, square, ellipse, noise, point, or an image file (default square)",
+    )
+    render.add_argument(
+        "--iterations",
+        type=int,
+        metavar="N",
+        help="deterministic/measure: steps (default: until the picture stops changing)",
+    )
+    render.add_argument("--frames", metavar="DIR", help="deterministic: also write the picture of every step to DIR")
     render.add_argument(
         "--color",
         choices=["density", "map"],
@@ -282,7 +302,9 @@ def cmd_render(args) -> int:
     output = Path(args.output) if args.output else Path(f"{_file_stem(ifs.name or Path(args.source).stem)}.png")
     _check_render_output(output, args.overwrite)
     result = _render_one(ifs, output, args)
-    _report(args, result, f"wrote {result['output']} ({result['points']:,} points in {result['seconds']:.2f} s)")
+    steps = f"{result['iterations']} iterations" if result.get("iterations") else "iterated until stable"
+    work = f"{result['points']:,} points" if result["points"] else f"{args.method}, {steps}"
+    _report(args, result, f"wrote {result['output']} ({work} in {result['seconds']:.2f} s)")
     return 0
 
 
@@ -296,7 +318,8 @@ def _render_one(ifs, output: Path, args) -> dict:
     from .formats import save_points
     from .render import chaos_game, render_image, render_views, save_png
 
-    message = ifs.check_contractive(args.allow_noncontractive)
+    # the deterministic methods need s < 1 and say so themselves
+    message = ifs.check_contractive(args.allow_noncontractive) if args.method == "chaos" else None
     if message:
         warnings.warn(message, IfskitWarning, stacklevel=1)
     view = None
@@ -308,6 +331,8 @@ def _render_one(ifs, output: Path, args) -> dict:
         view = (30.0 if args.elev is None else args.elev, -60.0 if args.azim is None else args.azim)
     progress = False if args.quiet else None
     start = time.perf_counter()
+    if args.method != "chaos":
+        return _render_deterministic(ifs, output, args, view, start)
     if args.views and output.suffix.lower() == ".png":
         n_points = args.points or 20_000_000
         image = render_views(
@@ -328,12 +353,69 @@ def _render_one(ifs, output: Path, args) -> dict:
         save_points(
             chaos_game(ifs, n_points, args.seed, threads=args.threads, progress=progress), output, args.overwrite
         )
-    return {
-        "output": str(output),
-        "points": n_points,
-        "seconds": round(time.perf_counter() - start, 4),
-        "seed": args.seed,
-    }
+    return _figures(output, n_points, start, args)
+
+
+def _render_deterministic(ifs, output: Path, args, view, start: float) -> dict:
+    """--method deterministic or measure: no randomness, so no --points."""
+    from .formats import save_points
+    from .render import aggregate_points, hutchinson_measure, hutchinson_points, hutchinson_raster, save_png, shade
+    from .render.chaos import Aggregate
+
+    def picture(agg):
+        return shade(agg, args.cmap or "inferno", args.gamma, args.background, args.transparent)
+
+    if args.color == "map":
+        raise FormatError("--color map needs the chaos game (--method chaos)")
+    if output.suffix.lower() != ".png" or ifs.dim == 3:
+        if args.method == "measure":
+            raise FormatError("--method measure makes a 2D PNG; use --method deterministic for point sets")
+        points = hutchinson_points(ifs, args.iterations)
+        if output.suffix.lower() == ".png":  # a 3D view of the deterministic point set
+            save_png(picture(aggregate_points(ifs, points, args.size, args.bounds, view=view)), output, args.overwrite)
+        else:
+            save_points(points, output, args.overwrite)
+        return _figures(output, len(points), start, args, iterations=args.iterations)
+    if args.method == "measure":
+        mass = hutchinson_measure(ifs, args.size, args.iterations, args.bounds)
+        save_png(picture(Aggregate(mass, args.bounds, 0)), output, args.overwrite)
+        return _figures(output, 0, start, args, iterations=args.iterations)
+    result = hutchinson_raster(
+        ifs, args.size, _start_picture(args.start), args.iterations, args.bounds, bool(args.frames)
+    )
+    if args.frames:
+        folder = _make_folder(args.frames)
+        for i, frame in enumerate(result.frames):
+            save_png(picture(Aggregate(frame, result.bounds, 0)), folder / f"step_{i:03d}.png", args.overwrite)
+    save_png(picture(Aggregate(result.image, result.bounds, 0)), output, args.overwrite)
+    return _figures(output, 0, start, args, iterations=result.iterations, converged=bool(result.converged))
+
+
+def _figures(output: Path, n_points: int, start: float, args, **more) -> dict:
+    seconds = round(time.perf_counter() - start, 4)
+    return {"output": str(output), "points": n_points, "seconds": seconds, "seed": args.seed, **more}
+
+
+def _start_picture(start: str):
+    """A named start, or the picture in an image file as a float array (the shape light on dark)."""
+    from .render.deterministic import STARTS
+
+    if start in STARTS:
+        return start
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(start) as image:
+            gray = np.asarray(image.convert("L"), dtype=float) / 255.0
+    except FileNotFoundError:
+        raise FormatError(f"--start: no such image file (or use one of {', '.join(STARTS)})", start) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise FormatError(f"--start: cannot read the image ({exc.__class__.__name__})", start) from None
+    if gray.size == 0 or np.ptp(gray) == 0:
+        raise FormatError("--start: the image is blank (one colour): it has no shape to start from", start)
+    # the shape is what differs from the background, taken as the most common border tone
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return np.abs(gray - np.median(border))
 
 
 def cmd_info(args) -> int:

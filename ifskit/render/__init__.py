@@ -8,7 +8,7 @@ The pipeline is datashader's: :func:`aggregate` bins the chaos game into an
 into RGBA; :func:`render_image` does both.
 """
 
-from .chaos import Aggregate, aggregate, chaos_game, density
+from .chaos import Aggregate, aggregate, aggregate_points, chaos_game, density
 from .deterministic import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster
 from .frame import DEFAULT_VIEW
 from .shade import DEFAULT_CMAP, downsample, map_colors, render_image, save_png, shade, tone_map
@@ -21,6 +21,7 @@ __all__ = [
     "Aggregate",
     "DeterministicRender",
     "aggregate",
+    "aggregate_points",
     "chaos_game",
     "density",
     "downsample",
