@@ -10,7 +10,17 @@ Load or build an :class:`IFS`, render it with the chaos game, save it::
     ifskit.save(fern, "fern.yaml")
 """
 
-from .analysis import moran_dimension, similarity_dimension
+from .analysis import (
+    BoxDimension,
+    attractor_distance,
+    box_counting,
+    box_dimension,
+    chamfer_distance,
+    hausdorff_distance,
+    moran_dimension,
+    similarity_dimension,
+    similarity_dimension_bounds,
+)
 from .builtin import catalog, catalog_description, catalog_names
 from .errors import FormatError, IfskitError, IfskitWarning, NonContractiveError, OutputError, UnknownNameError
 from .formats import load, load_points, save, save_points
@@ -35,6 +45,13 @@ def __getattr__(name):
 
 __all__ = [
     "IFS",
+    "BoxDimension",
+    "attractor_distance",
+    "box_counting",
+    "box_dimension",
+    "chamfer_distance",
+    "hausdorff_distance",
+    "similarity_dimension_bounds",
     "FormatError",
     "IfskitError",
     "IfskitWarning",
