@@ -46,7 +46,10 @@ def test_measure_png_and_point_sets(tmp_path):
     assert run("render", "sierpinski_tetrahedron", "--method", "deterministic", "-o", tmp_path / "t.npy") == 0
     points = np.load(tmp_path / "t.npy")
     assert points.shape[1] == 3 and 1000 < len(points) < 4_000_000
-    assert run("render", "sierpinski_tetrahedron", "--method", "deterministic", "--size", "64", "-o", tmp_path / "t.png") == 0
+    assert (
+        run("render", "sierpinski_tetrahedron", "--method", "deterministic", "--size", "64", "-o", tmp_path / "t.png")
+        == 0
+    )
 
 
 def test_aggregate_points_matches_chaos_framing():
