@@ -24,3 +24,17 @@ def fern() -> ifskit.IFS:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def cli():
+    """Run ``ifskit ARGS`` in this process; returns the exit code (argparse's too)."""
+    from ifskit.cli import main
+
+    def run(*args):
+        try:
+            return main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors and --help
+            return exc.code
+
+    return run

@@ -7,47 +7,39 @@ import pytest
 from PIL import Image
 
 import ifskit
-from ifskit.cli import main
 
 
-def run(*args):
-    try:
-        return main([str(a) for a in args])
-    except SystemExit as exc:
-        return exc.code
-
-
-def test_deterministic_png_with_frames(tmp_path, capsys):
+def test_deterministic_png_with_frames(cli, tmp_path, capsys):
     out, frames = tmp_path / "s.png", tmp_path / "steps"
     args = ("render", "sierpinski", "--method", "deterministic", "--start", "ellipse", "--iterations", "5")
-    assert run(*args, "--frames", frames, "--size", "96", "-o", out, "--json") == 0
+    assert cli(*args, "--frames", frames, "--size", "96", "-o", out, "--json") == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["iterations"] == 5 and figures["output"] == str(out)
     assert Image.open(out).size == (96, 96)
     assert sorted(p.name for p in frames.iterdir()) == [f"step_{i:03d}.png" for i in range(6)]
 
 
-def test_start_image_gives_the_same_attractor(tmp_path):
+def test_start_image_gives_the_same_attractor(cli, tmp_path):
     # a dark ring on white: any start converges to the same picture
     yy, xx = np.mgrid[:80, :80]
     ring = np.where(np.abs(np.hypot(xx - 40, yy - 40) - 25) < 4, 0, 255).astype(np.uint8)
     Image.fromarray(ring).save(tmp_path / "ring.png")
     common = ("--method", "deterministic", "--size", "96", "--iterations", "30")
-    assert run("render", "sierpinski", *common, "--start", tmp_path / "ring.png", "-o", tmp_path / "a.png") == 0
-    assert run("render", "sierpinski", *common, "--start", "square", "-o", tmp_path / "b.png") == 0
+    assert cli("render", "sierpinski", *common, "--start", tmp_path / "ring.png", "-o", tmp_path / "a.png") == 0
+    assert cli("render", "sierpinski", *common, "--start", "square", "-o", tmp_path / "b.png") == 0
     a = np.asarray(Image.open(tmp_path / "a.png"))[..., 0] > 40
     b = np.asarray(Image.open(tmp_path / "b.png"))[..., 0] > 40
     assert np.mean(a != b) < 0.01
 
 
-def test_measure_png_and_point_sets(tmp_path):
-    assert run("render", "barnsley_fern", "--method", "measure", "--size", "64", "-o", tmp_path / "m.png") == 0
+def test_measure_png_and_point_sets(cli, tmp_path):
+    assert cli("render", "barnsley_fern", "--method", "measure", "--size", "64", "-o", tmp_path / "m.png") == 0
     assert Image.open(tmp_path / "m.png").size == (64, 64)
-    assert run("render", "sierpinski_tetrahedron", "--method", "deterministic", "-o", tmp_path / "t.npy") == 0
+    assert cli("render", "sierpinski_tetrahedron", "--method", "deterministic", "-o", tmp_path / "t.npy") == 0
     points = np.load(tmp_path / "t.npy")
     assert points.shape[1] == 3 and 1000 < len(points) < 4_000_000
     assert (
-        run("render", "sierpinski_tetrahedron", "--method", "deterministic", "--size", "64", "-o", tmp_path / "t.png")
+        cli("render", "sierpinski_tetrahedron", "--method", "deterministic", "--size", "64", "-o", tmp_path / "t.png")
         == 0
     )
 
@@ -71,21 +63,21 @@ def test_aggregate_points_matches_chaos_framing():
         (("--color", "map"), "chaos game"),
     ],
 )
-def test_bad_deterministic_input(tmp_path, capsys, monkeypatch, extra, message):
+def test_bad_deterministic_input(cli, tmp_path, capsys, monkeypatch, extra, message):
     monkeypatch.chdir(tmp_path)
     Image.fromarray(np.full((10, 10), 200, np.uint8)).save("blank.png")
     (tmp_path / "garbage.png").write_bytes(b"\x00\x01 not an image")
     before = set(tmp_path.iterdir())
     capsys.readouterr()
-    assert run("render", "sierpinski", "--method", "deterministic", "--size", "32", *extra, "-o", "out.png") == 2
+    assert cli("render", "sierpinski", "--method", "deterministic", "--size", "32", *extra, "-o", "out.png") == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("ifskit: error:") and message in err[0]
     assert set(tmp_path.iterdir()) == before
 
 
-def test_deterministic_needs_a_contractive_ifs(tmp_path, capsys):
+def test_deterministic_needs_a_contractive_ifs(cli, tmp_path, capsys):
     expanding = tmp_path / "avg.yaml"
     expanding.write_text("maps:\n  - [1.2, 0, 0, 1.2, 0, 0, 0.2]\n  - [0.3, 0, 0, 0.3, 1, 0, 0.8]\n")
     capsys.readouterr()
-    assert run("render", expanding, "--method", "deterministic", "-o", tmp_path / "x.png") == 2
+    assert cli("render", expanding, "--method", "deterministic", "-o", tmp_path / "x.png") == 2
     assert "s < 1" in capsys.readouterr().err

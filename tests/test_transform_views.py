@@ -5,15 +5,7 @@ import pytest
 from PIL import Image
 
 import ifskit
-from ifskit.cli import main
 from ifskit.geometry import linear_map
-
-
-def run(*args):
-    try:
-        return main([str(a) for a in args])
-    except SystemExit as exc:  # argparse usage errors
-        return exc.code
 
 
 def test_linear_map_convention():
@@ -24,9 +16,9 @@ def test_linear_map_convention():
         linear_map(3, 1.0, (0, 0, 0), shear=1.0)
 
 
-def test_transform_writes_the_conjugated_ifs(tmp_path, capsys):
+def test_transform_writes_the_conjugated_ifs(cli, tmp_path, capsys):
     out = tmp_path / "fern_t.yaml"
-    assert run("transform", "barnsley_fern", "--rotate", "30", "--scale", "0.5", "--translate", "1,2", "-o", out) == 0
+    assert cli("transform", "barnsley_fern", "--rotate", "30", "--scale", "0.5", "--translate", "1,2", "-o", out) == 0
     moved, fern = ifskit.load(out), ifskit.catalog("barnsley_fern")
     t = linear_map(2, 0.5, 30)
     # the attractor of the new IFS is t(attractor): compare the images of the fern's points
@@ -36,32 +28,32 @@ def test_transform_writes_the_conjugated_ifs(tmp_path, capsys):
     np.testing.assert_allclose(ours, theirs, atol=1e-9)  # same seed, same map choices: the same points
 
 
-def test_transform_bad_input(tmp_path, capsys):
+def test_transform_bad_input(cli, tmp_path, capsys):
     capsys.readouterr()
-    assert run("transform", "barnsley_fern", "--scale", "0", "-o", tmp_path / "z.yaml") == 2
+    assert cli("transform", "barnsley_fern", "--scale", "0", "-o", tmp_path / "z.yaml") == 2
     assert "singular" in capsys.readouterr().err
-    assert run("transform", "barnsley_fern", "--translate", "1,2,3", "-o", tmp_path / "z.yaml") == 2
+    assert cli("transform", "barnsley_fern", "--translate", "1,2,3", "-o", tmp_path / "z.yaml") == 2
     assert "2 numbers" in capsys.readouterr().err
     assert not (tmp_path / "z.yaml").exists()
 
 
-def test_render_views_makes_a_grid(tmp_path):
+def test_render_views_makes_a_grid(cli, tmp_path):
     out = tmp_path / "views.png"
-    assert run("render", "sierpinski_tetrahedron", "--views", "--size", "64", "--points", "100000", "-o", out) == 0
+    assert cli("render", "sierpinski_tetrahedron", "--views", "--size", "64", "--points", "100000", "-o", out) == 0
     assert Image.open(out).size == (128, 128)
-    assert run("render", "sierpinski", "--views", "--size", "64", "-o", tmp_path / "flat.png") == 2
+    assert cli("render", "sierpinski", "--views", "--size", "64", "-o", tmp_path / "flat.png") == 2
     assert not (tmp_path / "flat.png").exists()
 
 
-def test_view_without_display_says_so(monkeypatch, capsys):
+def test_view_without_display_says_so(cli, monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     capsys.readouterr()
-    assert run("view", "menger_sponge") == 2
+    assert cli("view", "menger_sponge") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no graphical display" in err[0]
 
 
 @pytest.mark.parametrize("command", ["transform", "view"])
-def test_help(command):
-    assert run(command, "--help") == 0
+def test_help(cli, command):
+    assert cli(command, "--help") == 0
