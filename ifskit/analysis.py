@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._parallel import default_threads
 from .errors import FormatError, IfskitWarning
 from .ifs import IFS
 
@@ -468,7 +468,7 @@ def _box_counts(points, lower, sides, extent, seed, threads):
         keys.sort()
         return base, _level_counts(keys, d, level, base, n)
 
-    threads = _n_threads(threads, len(tasks))
+    threads = default_threads(threads, len(tasks))
     if threads == 1:
         results = [work(t) for t in tasks]
     else:
@@ -490,12 +490,6 @@ def _box_counts(points, lower, sides, extent, seed, threads):
     counts = np.exp(np.array([log_sum[int(m)] / per_base for m in sizes]))
     saturation = np.array([sat_sum[int(m)] / per_base for m in sizes])
     return sizes, counts, saturation, distinct
-
-
-def _n_threads(threads, n_tasks):
-    if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(int(threads), n_tasks))
 
 
 _SPREAD = {

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from .._io import read_text, write_text
-from ..errors import FormatError, IfskitWarning
+from ..errors import FormatError
 from ..ifs import IFS
 from .fractint import FractintFile, dump_fractint, parse_fractint, read_fractint
 from .json_format import dump_json, parse_json
@@ -111,7 +111,3 @@ def save(ifs: IFS, path, overwrite: bool = False) -> Path:
     if dump is None:
         raise FormatError(f"unknown IFS file type {path.suffix!r}; use .yaml, .ifs or .json", path)
     return write_text(path, dump(ifs), overwrite)
-
-
-# A warning raised while loading names the file; repeated ones are shown once.
-warnings.filterwarnings("default", category=IfskitWarning)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._parallel import default_threads
 from ..errors import FormatError
 from ..ifs import IFS
 from . import kernels
@@ -104,12 +105,6 @@ def _check_memory(n_bytes: int) -> None:
         )
 
 
-def _threads(threads: int | None) -> int:
-    if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, int(threads))
-
-
 def _progress_bar(n_points: int, progress: bool | None, desc: str):
     """A tqdm bar, or None. ``progress=None`` shows one for long renders on a terminal."""
     if progress is None:
@@ -191,7 +186,7 @@ def chaos_game(
         kernels.chaos_points(A, b, threshold, alias, start, seeds[s], counts[s], offsets[s], BURN_IN, out)
         return int(counts[task])
 
-    _run_tasks(len(counts), _threads(threads), work, _progress_bar(n_points, progress, "chaos game"))
+    _run_tasks(len(counts), default_threads(threads), work, _progress_bar(n_points, progress, "chaos game"))
     return out
 
 
@@ -280,7 +275,7 @@ def aggregate(
     depth_total = np.zeros((height, width) if shade_depth else (0, 0), dtype=np.uint16)
     color_total = np.zeros((height, width, 3) if blend else (0, 0, 3), dtype=np.uint64)
     n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
-    threads = _threads(threads)
+    threads = default_threads(threads)
     per_task = int(np.clip(np.ceil(len(counts) / (4 * threads)), 1, _MAX_TASK_CHUNKS))
     tasks = [slice(s, s + per_task) for s in range(0, len(counts), per_task)]
     lock = threading.Lock()
@@ -305,14 +300,13 @@ def aggregate(
 
     _run_tasks(len(tasks), threads, work, _progress_bar(n_points, progress, "chaos game"))
 
-    hits = np.maximum(total, 1).astype(float)
     return Aggregate(
         counts=total,
         bounds=frame.bounds,
         n_points=n_points,
         depth=depth_total / 65535.0 if shade_depth else None,
         depth_scale=frame.depth_scale,
-        color=color_total / hits[..., None] / 255.0 if blend else None,
+        color=color_total / np.maximum(total, 1)[..., None] / 255.0 if blend else None,
     )
 
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._parallel import default_threads
 from ..errors import FormatError, IfskitWarning, NonContractiveError
 from ..ifs import IFS
 from . import kernels
-from .chaos import _check_size, _kernel_arrays, _threads
+from .chaos import _check_size, _kernel_arrays
 from .frame import Frame, window
 
 #: Iterations at most when iterating until the picture stops changing.
@@ -434,7 +435,7 @@ def _pool(threads: int | None):
     thread, so that a thread slowed down by another process hands its share to the
     others, and at most ``n_items`` (rows or bands).
     """
-    threads = _threads(threads)
+    threads = default_threads(threads)
 
     def serial(kernel, args, n_items):
         kernel(*args, 0, 1)

@@ -82,7 +82,7 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
     depth_range = (0.0, 1.0)
     box = None
     if rotation is not None:
-        lo, hi = ifs.extent_of(ifs.extent_sample() @ rotation.T)
+        lo, hi = ifs.extent_of(ifs.extent_sample @ rotation.T)
         depth_range = _widen(lo[2], hi[2], float(np.max(hi - lo)))
         box = np.column_stack([lo[:2], hi[:2]])
     if bounds is not None:
