@@ -30,7 +30,10 @@ __version__ = "0.1.0"
 
 # The renderers import numba: load them on first use, so that 'import ifskit' and
 # commands that do not render start fast.
-_LAZY = {name: "render" for name in ("aggregate", "chaos_game", "density", "render_image", "save_png", "shade")}
+# Each subpackage adds one line: the public names it defines.
+_LAZY = {
+    **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
+}
 
 
 def __getattr__(name):

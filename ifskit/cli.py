@@ -271,6 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     view.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     view.set_defaults(run=cmd_view)
+
+    # The commands of the other parts (fit, encode, interpolate, compress, ...) live in
+    # ifskit/commands/, one module per topic, each with ``register(commands)``; their heavy
+    # imports (torch) happen only when the command runs, so 'ifskit render' starts fast.
+    import importlib
+    import pkgutil
+
+    from . import commands as command_modules
+
+    for module_info in sorted(pkgutil.iter_modules(command_modules.__path__), key=lambda m: m.name):
+        if not module_info.name.startswith("_"):
+            importlib.import_module(f"{command_modules.__name__}.{module_info.name}").register(commands)
     return parser
 
 
