@@ -1,0 +1,146 @@
+"""The contractive parametrization and the differentiable distances of ifskit.fit."""
+
+import numpy as np
+import pytest
+
+import ifskit
+
+torch = pytest.importorskip("torch")
+
+from ifskit.fit import maps_from_params, n_params, params_from_maps  # noqa: E402
+from ifskit.fit.losses import chamfer, collage, nearest_distances, smooth_hausdorff  # noqa: E402
+
+
+def _random_maps(rng, k, d, max_singular):
+    """k random affine maps with singular values in (0, max_singular), some reflections."""
+    A = []
+    for _ in range(k):
+        U, _, Vt = np.linalg.svd(rng.normal(size=(d, d)))
+        A.append(U @ np.diag(rng.uniform(0.05, max_singular, d)) @ Vt)
+    return np.array(A), rng.normal(size=(k, d))
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_every_parameter_vector_gives_contractive_maps_with_reflections(dim):
+    raw = torch.randn(64, 5, n_params(dim), dtype=torch.float64) * 10
+    A, b = maps_from_params(raw, dim, max_contraction=0.7)
+    assert A.shape == (64, 5, dim, dim) and b.shape == (64, 5, dim)
+    norms = torch.linalg.matrix_norm(A, ord=2)
+    assert norms.max() <= 0.7 + 1e-9
+    dets = torch.linalg.det(A)
+    assert (dets < 0).any() and (dets > 0).any()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_params_from_maps_inverts_maps_from_params(rng, dim):
+    A, b = _random_maps(rng, 6, dim, 0.85)
+    raw = params_from_maps(A, b, max_contraction=0.9)
+    assert raw.shape == (6, n_params(dim))
+    A2, b2 = maps_from_params(raw, dim, max_contraction=0.9)
+    np.testing.assert_allclose(A2.numpy(), A, atol=1e-9)
+    np.testing.assert_allclose(b2.numpy(), b, atol=1e-12)
+
+
+def test_params_from_maps_clamps_expanding_maps_and_keeps_batch_dims(rng):
+    A, b = _random_maps(rng, 4, 2, 0.5)
+    A = np.stack([A, 3 * A])  # (2, 4, 2, 2), the second batch expanding
+    raw = params_from_maps(A, np.stack([b, b]), max_contraction=0.8)
+    assert raw.shape == (2, 4, 6)
+    A2, _ = maps_from_params(raw, 2, 0.8)
+    norms = torch.linalg.matrix_norm(A2, ord=2)
+    assert norms[1].max() <= 0.8 and norms[1].max() > 0.79
+    np.testing.assert_allclose(A2[0].numpy(), A[0], atol=1e-9)
+
+
+def test_fern_stem_round_trips():
+    fern = ifskit.catalog("barnsley_fern")  # one map has det 0
+    A, b = maps_from_params(params_from_maps(fern.A, fern.b, 0.9), 2, 0.9)
+    np.testing.assert_allclose(A.numpy(), fern.A, atol=2e-4)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_gradients_reach_every_parameter(dim):
+    raw = torch.randn(3, n_params(dim), dtype=torch.float64, requires_grad=True)
+    A, b = maps_from_params(raw, dim)
+    (A.sum() + (A**2).sum() + b.sum()).backward()
+    assert torch.isfinite(raw.grad).all() and (raw.grad.abs() > 0).all()
+
+
+def test_bad_dimension_and_contraction_are_rejected():
+    with pytest.raises(ValueError):
+        n_params(4)
+    with pytest.raises(ValueError):
+        maps_from_params(torch.zeros(2, 6), 2, max_contraction=1.5)
+    with pytest.raises(ValueError):
+        maps_from_params(torch.zeros(2, 7), 2)
+
+
+def test_chamfer_matches_the_kd_tree_distance(rng):
+    x, y = rng.normal(size=(500, 3)), rng.normal(size=(300, 3)) + 0.2
+    value = chamfer(torch.as_tensor(x), torch.as_tensor(y))
+    assert value.shape == ()
+    assert value.item() == pytest.approx(ifskit.chamfer_distance(x, y), rel=1e-12)
+
+
+def test_chamfer_is_batched_and_broadcasts_one_cloud(rng):
+    xs = torch.as_tensor(rng.normal(size=(4, 200, 2)))
+    y = torch.as_tensor(rng.normal(size=(150, 2)))
+    batched = chamfer(xs, y)
+    assert batched.shape == (4,)
+    for i in range(4):
+        assert batched[i].item() == pytest.approx(chamfer(xs[i], y).item(), rel=1e-12)
+
+
+def test_chamfer_weights_and_squared(rng):
+    x = torch.as_tensor(rng.normal(size=(100, 2)))
+    y = torch.as_tensor(rng.normal(size=(80, 2)))
+    w = torch.zeros(100, dtype=torch.float64)
+    w[:10] = 1
+    d_xy = nearest_distances(x, y)
+    d_yx = nearest_distances(y, x)
+    assert chamfer(x, y, w).item() == pytest.approx(0.5 * (d_xy[:10].mean() + d_yx.mean()).item())
+    assert chamfer(x, y, squared=True).item() == pytest.approx(0.5 * ((d_xy**2).mean() + (d_yx**2).mean()).item())
+
+
+def test_chamfer_gradient_equals_the_dense_distance_matrix_gradient(rng):
+    x = torch.as_tensor(rng.normal(size=(60, 2)), dtype=torch.float64).requires_grad_()
+    y = torch.as_tensor(rng.normal(size=(40, 2)), dtype=torch.float64)
+    chamfer(x, y).backward()
+    ours = x.grad.clone()
+    x.grad = None
+    dense = torch.cdist(x, y)
+    (0.5 * (dense.min(1).values.mean() + dense.min(0).values.mean())).backward()
+    torch.testing.assert_close(ours, x.grad)
+
+
+def test_smooth_hausdorff_lies_between_mean_and_hausdorff_and_converges(rng):
+    x, y = rng.normal(size=(400, 2)), rng.normal(size=(300, 2)) * 1.3
+    exact = ifskit.hausdorff_distance(x, y)
+    tx, ty = torch.as_tensor(x), torch.as_tensor(y)
+    loose = smooth_hausdorff(tx, ty, 1.0).item()
+    tight = smooth_hausdorff(tx, ty, 1e-3).item()
+    assert ifskit.chamfer_distance(x, y) < loose < tight <= exact + 1e-12
+    assert tight == pytest.approx(exact, rel=0.05)
+    with pytest.raises(ValueError):
+        smooth_hausdorff(tx, ty, 0.0)
+
+
+def test_collage_is_the_images_under_every_map(rng, fern):
+    points = rng.normal(size=(50, 2))
+    A = torch.as_tensor(np.stack([fern.A, 0.5 * fern.A]))
+    b = torch.as_tensor(np.stack([fern.b, fern.b]))
+    out = collage(torch.as_tensor(points), A, b)
+    assert out.shape == (2, 4 * 50, 2)
+    np.testing.assert_allclose(out[0].numpy(), fern.apply(points).reshape(-1, 2), atol=1e-12)
+    per_batch = collage(torch.as_tensor(np.stack([points, 2 * points])), A, b)
+    np.testing.assert_allclose(per_batch[0].numpy(), out[0].numpy(), atol=1e-12)
+    half = ifskit.IFS(0.5 * fern.A, fern.b)
+    np.testing.assert_allclose(per_batch[1].numpy(), half.apply(2 * points).reshape(-1, 2), atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_chamfer_on_cuda_matches_cpu(rng):
+    x, y = rng.normal(size=(3, 2000, 3)), rng.normal(size=(3, 1500, 3))
+    cpu = chamfer(torch.as_tensor(x), torch.as_tensor(y))
+    gpu = chamfer(torch.as_tensor(x, device="cuda"), torch.as_tensor(y, device="cuda"))
+    torch.testing.assert_close(gpu.cpu(), cpu)
