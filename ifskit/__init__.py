@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 # Each subpackage adds one line: the public names it defines.
 _LAZY = {
     **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
+    **dict.fromkeys(("random_ifs",), "neural"),
 }
 
 
@@ -70,6 +71,7 @@ __all__ = [
     "load",
     "load_points",
     "moran_dimension",
+    "random_ifs",
     "render_image",
     "save",
     "save_points",
