@@ -8,6 +8,7 @@ file without ``--overwrite``. ``--json`` prints one JSON object of figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -53,6 +54,11 @@ def _size(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"expected N or WxH (pixels, at most 65536), got {text!r}")
     width, height = (parts[0], parts[0]) if len(parts) == 1 else parts
     return height, width
+
+
+def _device(text: str) -> str | None:
+    """The torch device of --device, or None for the default Numba renderer."""
+    return None if text == "numba" else text
 
 
 def _bounds(text: str) -> tuple:
@@ -179,6 +185,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
+    )
+    render.add_argument(
+        "--scheduler",
+        metavar="local:N|tcp://HOST:PORT",
+        help=(
+            "chaos-game PNG on a Dask cluster: local:N starts N worker processes here (127.0.0.1 only), "
+            "tcp://HOST:PORT joins a running scheduler; the picture is identical to the one without"
+        ),
+    )
+    render.add_argument(
+        "--device",
+        type=_device,
+        default="numba",
+        metavar="numba|cuda[:N]|torch-cpu",
+        help=(
+            "chaos-game PNG engine: numba (default, CPU threads), cuda or cuda:N (torch on a GPU), torch-cpu "
+            "(torch on the CPU); torch draws its own random stream: same statistics, not the same pixels"
+        ),
     )
     render.add_argument(
         "--allow-noncontractive", action="store_true", help="render even an IFS that is not contractive on average"
@@ -316,7 +340,9 @@ def cmd_render(args) -> int:
         jobs = [(ifs, folder / f"{_file_stem(name)}.{args.format}") for name, ifs in library.entries.items()]
         for _, path in jobs:
             _check_render_output(path, args.overwrite)
-        results = [_render_one(ifs, path, args) for ifs, path in jobs]
+        _check_scale_out(args, f".{args.format}")
+        with _dask_client(args.scheduler) as client:
+            results = [_render_one(ifs, path, args, client) for ifs, path in jobs]
         for error in library.errors.values():
             _print_error(error)
         _report(
@@ -332,7 +358,9 @@ def cmd_render(args) -> int:
     ifs = load(args.source, args.name)
     output = Path(args.output) if args.output else Path(f"{_file_stem(ifs.name or Path(args.source).stem)}.png")
     _check_render_output(output, args.overwrite)
-    result = _render_one(ifs, output, args)
+    _check_scale_out(args, output.suffix.lower())
+    with _dask_client(args.scheduler) as client:
+        result = _render_one(ifs, output, args, client)
     steps = f"{result['iterations']} iterations" if result.get("iterations") else "iterated until stable"
     work = f"{result['points']:,} points" if result["points"] else f"{args.method}, {steps}"
     _report(args, result, f"wrote {result['output']} ({work} in {result['seconds']:.2f} s)")
@@ -345,7 +373,38 @@ def _check_render_output(path: Path, overwrite: bool) -> None:
     check_output(path, overwrite, RENDER_SUFFIXES)
 
 
-def _render_one(ifs, output: Path, args) -> dict:
+def _check_scale_out(args, suffix: str) -> None:
+    """--scheduler and --device drive the chaos game's density: a PNG of one view."""
+    if args.scheduler is None and args.device is None:
+        return
+    flag = "--scheduler" if args.scheduler is not None else "--device"
+    if args.scheduler is not None and args.device is not None:
+        raise FormatError("choose one of --scheduler and --device")
+    if args.method != "chaos" or suffix != ".png" or args.views:
+        raise FormatError(f"{flag} renders chaos-game PNGs of one view (not point clouds, --views or --method)")
+    if args.scheduler is not None:
+        from .distributed import parse_scheduler
+
+        parse_scheduler(args.scheduler)
+    else:
+        from .render.torch_backend import torch_device
+
+        torch_device(args.device)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None):
+    """The Dask client of --scheduler, or None without it."""
+    if scheduler is None:
+        yield None
+        return
+    from .distributed import connect
+
+    with connect(scheduler) as client:
+        yield client
+
+
+def _render_one(ifs, output: Path, args, client=None) -> dict:
     from .formats import save_points
     from .render import chaos_game, render_image, render_views, save_png
 
@@ -376,9 +435,13 @@ def _render_one(ifs, output: Path, args) -> dict:
         image = render_image(
             ifs, args.size, n_points, args.seed, args.bounds, color=args.color, cmap=args.cmap, gamma=args.gamma,
             background=args.background, transparent=args.transparent, supersample=args.supersample,
-            view=view, threads=args.threads, progress=progress,
+            view=view, threads=args.threads, progress=progress, client=client, device=args.device,
         )  # fmt: skip
         save_png(image, output, args.overwrite)
+        if client is not None:
+            return _figures(output, n_points, start, args, workers=len(client.nthreads()))
+        if args.device is not None:
+            return _figures(output, n_points, start, args, device=args.device)
     else:
         n_points = args.points or 1_000_000
         save_points(

@@ -230,6 +230,8 @@ def aggregate(
     map_colors=None,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
+    device=None,
 ) -> Aggregate:
     """Bin the chaos game into a raster without keeping points (memory independent of n_points).
 
@@ -250,6 +252,13 @@ def aggregate(
         RGB in [0, 1] per map: the result carries the mean flam3-blended colour.
     threads, progress
         As in :func:`chaos_game`.
+    client : dask.distributed.Client, optional
+        Spread the chunks over the cluster's workers (:mod:`ifskit.distributed`); the
+        result is identical to the single-process one.
+    device : str, optional
+        ``"cuda"``, ``"cuda:N"`` or ``"torch-cpu"``: the torch chaos game
+        (:mod:`ifskit.render.torch_backend`), same statistics, its own random stream.
+        Default: the Numba renderer.
 
     Returns
     -------
@@ -259,55 +268,162 @@ def aggregate(
 
     n_points = _check_count(n_points)
     height, width = _check_size(size)
+    if client is not None and device is not None:
+        raise FormatError("choose one of a Dask client (--scheduler) and a torch device (--device)")
     rotation = projection(ifs, view)
     frame = window(ifs, (height, width), bounds, rotation)
-    view_matrix = frame.view_matrix(ifs.dim, rotation)
-    counts = _chunks(n_points)
-    seeds = kernels.chunk_seeds(int(seed), len(counts))
-    threshold, alias = alias_table(ifs.p)
-    start = chain_start(ifs)
     A, b = _kernel_arrays(ifs)
-    shade_depth = ifs.dim == 3
-    blend = map_colors is not None
-    colors255 = np.zeros((ifs.n_maps, 3)) if not blend else np.asarray(map_colors, dtype=float) * 255.0
+    job = DensityJob(
+        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(ifs.dim, rotation),
+        size=(height, width), n_points=n_points, seed=int(seed),
+        colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
+    )  # fmt: skip
+    bar = _progress_bar(n_points, progress, "chaos game")
+    if client is not None:
+        from ..distributed import bin_on_cluster
 
-    total = np.zeros((height, width), dtype=np.uint64)
-    depth_total = np.zeros((height, width) if shade_depth else (0, 0), dtype=np.uint16)
-    color_total = np.zeros((height, width, 3) if blend else (0, 0, 3), dtype=np.uint64)
-    n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
-    threads = default_threads(threads)
-    per_task = int(np.clip(np.ceil(len(counts) / (4 * threads)), 1, _MAX_TASK_CHUNKS))
-    tasks = [slice(s, s + per_task) for s in range(0, len(counts), per_task)]
-    lock = threading.Lock()
+        totals = bin_on_cluster(job, client, bar)
+    elif device is not None:
+        from .torch_backend import bin_on_device
 
-    def work(task, state):
-        if task is None:  # this thread's own rasters
-            return (
-                np.zeros(n_cells, dtype=np.uint8),
-                np.zeros(n_cells, dtype=np.uint32),
-                np.zeros(n_cells if shade_depth else 0, dtype=np.uint16),
-                np.zeros((n_cells if blend else 0, 3), dtype=np.uint64),
-            )
-        tiles, carry, depth_max, color_sum = state
-        s = tasks[task]
-        wraps = kernels.chaos_density(
-            A, b, threshold, alias, start, seeds[s], counts[s], BURN_IN, view_matrix,
-            height, width, tiles, carry, depth_max, colors255, color_sum,
-        )  # fmt: skip
-        with lock:
-            kernels.untile(tiles, carry, wraps > 0, depth_max, color_sum, total, depth_total, color_total)
-        return int(counts[s].sum())
-
-    _run_tasks(len(tasks), threads, work, _progress_bar(n_points, progress, "chaos game"))
-
+        totals = bin_on_device(job, device, bar)
+    else:
+        totals = job.bin_chunks(0, job.n_chunks, default_threads(threads), bar)
+    total, depth_total, color_total = totals
     return Aggregate(
         counts=total,
         bounds=frame.bounds,
         n_points=n_points,
-        depth=depth_total / 65535.0 if shade_depth else None,
+        depth=None if depth_total is None else depth_total / 65535.0,
         depth_scale=frame.depth_scale,
-        color=color_total / np.maximum(total, 1)[..., None] / 255.0 if blend else None,
+        color=None if color_total is None else color_total / np.maximum(total, 1)[..., None] / 255.0,
     )
+
+
+#: What a density render accumulates: counts (H, W) uint64; for 3D the depth buffer
+#: (H, W) uint16 (largest quantized nearness per pixel), else None; with map colours the
+#: sum of the quantized blended colours (H, W, 3) uint64, else None.
+Totals = tuple
+
+
+@dataclass(frozen=True)
+class DensityJob:
+    """One chaos-game density render: its maps, frame and chunks, ready to bin in pieces.
+
+    Small and picklable, so that a Dask worker can bin any range of its chunks
+    (:mod:`ifskit.distributed`) and the torch backend can read the same frame.
+
+    Attributes
+    ----------
+    A : ndarray, shape (k, d, d)
+    b : ndarray, shape (k, d)
+    p : ndarray, shape (k,)
+        Map probabilities.
+    start : ndarray, shape (d,)
+        Starting point of every chain (:func:`chain_start`).
+    view_matrix : ndarray, shape (3, 4)
+        Point to (column, row, depth), see :func:`ifskit.render.kernels.chaos_density`.
+    size : (H, W)
+    n_points : int
+    seed : int
+    colors255 : ndarray, shape (k, 3), optional
+        Map colours in [0, 255] to blend along the chains, or None.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    p: np.ndarray
+    start: np.ndarray
+    view_matrix: np.ndarray
+    size: tuple
+    n_points: int
+    seed: int
+    colors255: np.ndarray | None = None
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks (random streams) of the render."""
+        return len(_chunks(self.n_points))
+
+    def chunk_points(self, first: int, last: int) -> int:
+        """Points drawn by chunks ``first`` to ``last - 1``."""
+        return int(_chunks(self.n_points)[first:last].sum())
+
+    def empty_totals(self) -> Totals:
+        """Zeroed totals of the job's raster (see :data:`Totals`)."""
+        height, width = self.size
+        return (
+            np.zeros((height, width), dtype=np.uint64),
+            np.zeros((height, width), dtype=np.uint16) if self.A.shape[1] == 3 else None,
+            np.zeros((height, width, 3), dtype=np.uint64) if self.colors255 is not None else None,
+        )
+
+    def bin_chunks(self, first: int, last: int, threads: int = 1, bar=None) -> Totals:
+        """Run chunks ``first`` to ``last - 1`` and bin their points; the same counts in any split.
+
+        Parameters
+        ----------
+        first, last : int
+            Range of chunk indices, ``0 <= first < last <= n_chunks``.
+        threads : int
+            Threads sharing the chunks (each bins into its own tiled raster).
+        bar : tqdm, optional
+            Advanced by the points of each finished piece; closed at the end.
+
+        Returns
+        -------
+        Totals
+        """
+        height, width = self.size
+        counts = _chunks(self.n_points)[first:last]
+        seeds = kernels.chunk_seeds(self.seed, last)[first:]
+        threshold, alias = alias_table(self.p)
+        shade_depth = self.A.shape[1] == 3
+        blend = self.colors255 is not None
+        colors255 = self.colors255 if blend else np.zeros((len(self.p), 3))
+        total, depth_total, color_total = totals = self.empty_totals()
+        depth_into = depth_total if shade_depth else np.zeros((0, 0), dtype=np.uint16)
+        color_into = color_total if blend else np.zeros((0, 0, 3), dtype=np.uint64)
+        n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
+        per_task = int(np.clip(np.ceil(len(counts) / (4 * threads)), 1, _MAX_TASK_CHUNKS))
+        tasks = [slice(s, s + per_task) for s in range(0, len(counts), per_task)]
+        lock = threading.Lock()
+
+        def work(task, state):
+            if task is None:  # this thread's own rasters
+                return (
+                    np.zeros(n_cells, dtype=np.uint8),
+                    np.zeros(n_cells, dtype=np.uint32),
+                    np.zeros(n_cells if shade_depth else 0, dtype=np.uint16),
+                    np.zeros((n_cells if blend else 0, 3), dtype=np.uint64),
+                )
+            tiles, carry, depth_max, color_sum = state
+            s = tasks[task]
+            wraps = kernels.chaos_density(
+                self.A, self.b, threshold, alias, self.start, seeds[s], counts[s], BURN_IN, self.view_matrix,
+                height, width, tiles, carry, depth_max, colors255, color_sum,
+            )  # fmt: skip
+            with lock:
+                kernels.untile(tiles, carry, wraps > 0, depth_max, color_sum, total, depth_into, color_into)
+            return int(counts[s].sum())
+
+        _run_tasks(len(tasks), threads, work, bar)
+        return totals
+
+
+def add_totals(into: Totals, more: Totals) -> Totals:
+    """Add the totals ``more`` of some chunks into ``into`` (in place) and return it.
+
+    Counts and colour sums add, depth buffers keep the maximum: integer operations
+    that give the same result in any order, so any split of the chunks gives the
+    same totals.
+    """
+    np.add(into[0], more[0], out=into[0])
+    if into[1] is not None:
+        np.maximum(into[1], more[1], out=into[1])
+    if into[2] is not None:
+        np.add(into[2], more[2], out=into[2])
+    return into
 
 
 def aggregate_points(ifs: IFS, points: np.ndarray, size=(1024, 1024), bounds=None, *, view=None) -> Aggregate:
@@ -354,6 +470,8 @@ def density(
     view=None,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
+    device=None,
 ) -> np.ndarray:
     """Chaos-game hit counts on a raster, without keeping the points.
 
@@ -371,13 +489,17 @@ def density(
         Camera for a 3D IFS (the density is then of the projection).
     threads, progress
         As in :func:`chaos_game`.
+    client, device
+        As in :func:`aggregate`: a Dask cluster (same counts), or the torch backend.
 
     Returns
     -------
     ndarray, shape (H, W), uint64
         Row 0 is the top of the picture (largest y).
     """
-    return aggregate(ifs, size, n_points, seed, bounds, view=view, threads=threads, progress=progress).counts
+    return aggregate(
+        ifs, size, n_points, seed, bounds, view=view, threads=threads, progress=progress, client=client, device=device
+    ).counts
 
 
 def _check_size(size) -> tuple[int, int]:

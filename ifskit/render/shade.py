@@ -176,6 +176,8 @@ def render_image(
     view=None,
     threads: int | None = None,
     progress: bool | None = None,
+    client=None,
+    device=None,
 ) -> np.ndarray:
     """Render an IFS to an RGBA image with the chaos game: aggregate, then shade.
 
@@ -184,7 +186,7 @@ def render_image(
     ifs : IFS
     size : int or (H, W)
         Output size in pixels.
-    n_points, seed, bounds, view, threads, progress
+    n_points, seed, bounds, view, threads, progress, client, device
         As in :func:`ifskit.render.aggregate`.
     color : {"density", "map"}
         Colour by density through ``cmap``, or by map (the IFS's colours, else ``cmap``
@@ -210,7 +212,7 @@ def render_image(
     colors = map_colors(ifs, cmap) if color == "map" else None
     agg = aggregate(
         ifs, (height * factor, width * factor), n_points, seed, bounds,
-        view=view, map_colors=colors, threads=threads, progress=progress,
+        view=view, map_colors=colors, threads=threads, progress=progress, client=client, device=device,
     )  # fmt: skip
     rgba = shade(agg, cmap or DEFAULT_CMAP, gamma, background, transparent)
     return to_uint8(downsample(rgba, factor))

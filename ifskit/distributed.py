@@ -1,0 +1,163 @@
+"""Scale-out on a Dask cluster: chaos-game densities (and datasets) spread over workers.
+
+A density render is already cut into a fixed number of chunks, each with its own
+random stream derived from ``(seed, chunk index)`` (:mod:`ifskit.render.chaos`).
+Here each Dask task bins a contiguous range of those chunks into a raster, and the
+partial rasters are summed pairwise on the workers as they finish (a reduction
+tree: the client holds futures, never a raster per task, and only the final sum
+travels to it). Integer sums do not depend on the order, so the result is
+byte-identical to the single-process render with the same seed, whatever the
+number of workers.
+
+Use :func:`connect` for a cluster (``"local:N"`` starts one on this machine, on
+127.0.0.1 only; ``"tcp://HOST:PORT"`` joins a running scheduler), then pass its
+client to :func:`ifskit.density` or :func:`ifskit.aggregate`::
+
+    with ifskit.distributed.connect("local:2") as client:
+        counts = ifskit.density(fern, size=4096, n_points=10**10, client=client)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+
+from .errors import FormatError, IfskitError
+
+# A task bins at most this many chunks (2^31 points: about half a minute on one
+# core), so that long renders still give a progress bar that moves.
+_MAX_CHUNKS_PER_TASK = 2048
+# Tasks per worker thread: enough for the load to even out when workers differ in
+# speed, few enough that the rasters per task (8 bytes a pixel) stay cheap.
+_TASKS_PER_THREAD = 4
+# Seconds to wait for a remote scheduler before giving up.
+CONNECT_TIMEOUT = 10
+
+
+def parse_scheduler(spec: str) -> tuple[str, int | str]:
+    """Read a scheduler spec: ``"local:N"`` or ``"tcp://HOST:PORT"``.
+
+    Returns
+    -------
+    ("local", N) or ("tcp", address)
+
+    Raises
+    ------
+    FormatError
+        Anything else.
+    """
+    local = re.fullmatch(r"local:(\d+)", spec.strip())
+    if local:
+        n_workers = int(local.group(1))
+        if not 1 <= n_workers <= 1024:
+            raise FormatError(f"--scheduler local:N needs 1 <= N <= 1024 workers, got {spec!r}")
+        return "local", n_workers
+    if re.fullmatch(r"tcp://[^\s/:]+:\d{1,5}", spec.strip()):
+        return "tcp", spec.strip()
+    raise FormatError(f"scheduler must be local:N (N worker processes here) or tcp://HOST:PORT, got {spec!r}")
+
+
+@contextlib.contextmanager
+def connect(spec: str, timeout: float = CONNECT_TIMEOUT):
+    """A Dask client for the scheduler ``spec``, closed (with its local cluster) on exit.
+
+    Parameters
+    ----------
+    spec : str
+        ``"local:N"``: start N worker processes of one thread each on this machine,
+        listening on 127.0.0.1 only (no dashboard). ``"tcp://HOST:PORT"``: connect to
+        a running ``dask scheduler``; its workers need ifskit installed.
+    timeout : float
+        Seconds to wait for a remote scheduler.
+
+    Yields
+    ------
+    dask.distributed.Client
+    """
+    kind, value = parse_scheduler(spec)
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise IfskitError("--scheduler needs Dask: pip install 'ifskit[distributed]'") from None
+    if kind == "local":
+        cluster = LocalCluster(
+            n_workers=value, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(value, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise IfskitError(f"cannot reach the Dask scheduler at {value}: {exc}") from None
+    with client:
+        yield client
+
+
+def chunk_ranges(n_chunks: int, n_threads: int) -> list[tuple[int, int]]:
+    """Split chunks ``0 .. n_chunks - 1`` into contiguous ``(first, last)`` ranges, one per task.
+
+    About :data:`_TASKS_PER_THREAD` tasks per worker thread, more for very long renders
+    (at most :data:`_MAX_CHUNKS_PER_TASK` chunks each), never more tasks than chunks.
+    """
+    n_tasks = max(_TASKS_PER_THREAD * n_threads, -(-n_chunks // _MAX_CHUNKS_PER_TASK))
+    n_tasks = max(1, min(n_tasks, n_chunks))
+    bounds = [n_chunks * t // n_tasks for t in range(n_tasks + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def bin_on_cluster(job, client, bar=None):
+    """Bin all chunks of a density job on the workers of ``client``; what ``aggregate(client=)`` runs.
+
+    Parameters
+    ----------
+    job : ifskit.render.chaos.DensityJob
+    client : dask.distributed.Client
+    bar : tqdm, optional
+        Advanced as the render tasks finish; closed at the end.
+
+    Returns
+    -------
+    Totals
+        Counts (H, W) uint64, depth (H, W) uint16 or None, colour sums (H, W, 3)
+        uint64 or None: identical to ``job.bin_chunks(0, job.n_chunks)``.
+    """
+    from dask.distributed import as_completed
+
+    from .render.chaos import add_totals
+
+    try:
+        n_threads = sum(client.nthreads().values())
+        if n_threads == 0:
+            raise IfskitError(f"the Dask cluster at {client.scheduler.address} has no workers")
+        points_of = {}
+        renders = []
+        for first, last in chunk_ranges(job.n_chunks, n_threads):
+            # pure=False: add_totals sums into its first argument, so no task may share a key
+            # (and a result) with a render of the same job still held by the scheduler
+            future = client.submit(_bin_range, job, first, last, pure=False)
+            points_of[future.key] = job.chunk_points(first, last)
+            renders.append(future)
+        finished = as_completed(renders)
+        waiting = None
+        for future in finished:
+            if future.status == "error":
+                future.result()  # raises the worker's exception here
+            if bar is not None:
+                bar.update(points_of.pop(future.key, 0))
+            if waiting is None:
+                waiting = future
+            else:
+                finished.add(client.submit(add_totals, waiting, future, pure=False))
+                waiting = None
+        return waiting.result()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _bin_range(job, first: int, last: int):
+    """One task: chunks ``first .. last - 1`` on one thread (a worker runs one task per thread)."""
+    return job.bin_chunks(first, last, threads=1)
