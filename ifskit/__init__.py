@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 # Each subpackage adds one line: the public names it defines.
 _LAZY = {
     **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
+    **dict.fromkeys(("compress_image", "load_fic"), "image"),
     **dict.fromkeys(("random_ifs",), "neural"),
 }
 
@@ -67,9 +68,11 @@ __all__ = [
     "catalog_description",
     "catalog_names",
     "chaos_game",
+    "compress_image",
     "density",
     "load",
     "load_points",
+    "load_fic",
     "moran_dimension",
     "random_ifs",
     "render_image",

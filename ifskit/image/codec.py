@@ -1,0 +1,387 @@
+"""Fractal image compression of whole images: colour planes, rate control, ``.fic`` files.
+
+Grayscale images are one plane. Colour images are converted to YCbCr (JPEG's full-range
+matrix) and the chroma planes are halved in each direction before coding, with a looser
+split threshold: the eye forgives chroma error, the bits go to luminance.
+"""
+
+from __future__ import annotations
+
+import collections
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FormatError, IfskitError
+from . import fic
+from .imagefile import as_image_array
+from .pifs import (
+    N_ISOMETRIES,
+    CodecParams,
+    Level,
+    PlaneCode,
+    build_quadtree,
+    collage_bound,
+    decode_plane,
+    domain_bits,
+    domain_grid,
+    pad_plane,
+    padded_shape,
+    search_plane,
+)
+
+#: Chroma planes are smooth and small (a quarter of the pixels): split them at a lower RMS error.
+CHROMA_THRESHOLD_FACTOR = 0.5
+# height, width, channels, min size, max size, s_bits, mean_bits, domain_step, s_max in thousandths
+_HEADER = struct.Struct("<IIBBBBBBH")
+
+_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_YCC_OFFSET = np.array([0.0, 128.0, 128.0])
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB 0..255 -> (H, W, 3) YCbCr 0..255 (JPEG full range)."""
+    return np.asarray(rgb, np.float64) @ _RGB_TO_YCC.T + _YCC_OFFSET
+
+
+def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    """(H, W, 3) YCbCr -> (H, W, 3) RGB, not clipped."""
+    return (ycc - _YCC_OFFSET) @ np.linalg.inv(_RGB_TO_YCC).T
+
+
+def quality_threshold(quality: float) -> float:
+    """The quadtree split threshold (block RMS error, 0..255) for a quality 1..100."""
+    if not 1 <= quality <= 100:
+        raise IfskitError(f"quality must be within 1..100, got {quality}")
+    return 2.0 + 0.5 * (100.0 - quality)
+
+
+@dataclass
+class FractalCode:
+    """A PIFS code of an image: one :class:`~ifskit.image.pifs.PlaneCode` per plane.
+
+    Attributes
+    ----------
+    height, width : int
+        The image size (the planes are padded beyond it).
+    planes : list of PlaneCode
+        One (grayscale) or three (Y, then Cb and Cr at half size).
+    params : CodecParams
+    """
+
+    height: int
+    width: int
+    planes: list
+    params: CodecParams
+
+    @property
+    def channels(self) -> int:
+        return len(self.planes)
+
+    def to_bytes(self) -> bytes:
+        """The ``.fic`` file contents (bit-packed, with CRC32)."""
+        p = self.params
+        header = _HEADER.pack(
+            self.height,
+            self.width,
+            self.channels,
+            p.min_size,
+            p.max_size,
+            p.s_bits,
+            p.mean_bits,
+            p.domain_step,
+            round(p.s_max * 1000),
+        )
+        payload = b""
+        for plane in self.planes:
+            data = _pack_plane(plane)
+            payload += struct.pack("<I", len(data)) + data
+        return fic.pack(fic.KIND_PIFS, header, payload)
+
+    def save(self, path, overwrite: bool = False):
+        """Write the code as a ``.fic`` file, atomically."""
+        return fic.write_fic(self.to_bytes(), path, overwrite)
+
+    @property
+    def n_bytes(self) -> int:
+        return len(self.to_bytes())
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the image (file size, header and checksum included)."""
+        return 8.0 * self.n_bytes / (self.height * self.width)
+
+    def decode_steps(self, scale: int = 1, iterations: int | None = None, start=None, coarse_start: bool = False):
+        """Iterate the decoder; yields the image after each step.
+
+        Parameters
+        ----------
+        scale : int
+            The output is (scale * height, scale * width).
+        iterations : int, optional
+            Fixed number of steps; by default until the planes stop changing (at most 64).
+        start : ndarray, shape (H, W) or (H, W, 3), optional
+            Any start image (resized to the output); mid-grey by default.
+        coarse_start : bool
+            Without ``start`` and with ``scale > 1``, start from the fixed point at scale 1,
+            enlarged: the same fixed point in a third of the steps.
+
+        Yields
+        ------
+        ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
+        """
+        if scale < 1:
+            raise IfskitError(f"scale must be a positive whole number, got {scale}")
+        if coarse_start and start is None and scale > 1:
+            starts = [
+                np.kron(collections.deque(decode_plane(p), maxlen=1)[0], np.ones((scale, scale))) for p in self.planes
+            ]
+        else:
+            starts = self._start_planes(start, scale)
+        runs = [decode_plane(p, scale, iterations, s) for p, s in zip(self.planes, starts)]
+        current = [None] * len(runs)
+        active = True
+        while active:
+            active = False
+            for i, run in enumerate(runs):
+                step = next(run, None)
+                if step is not None:
+                    current[i], active = step, True
+            if active:
+                yield self._assemble(current, scale)
+
+    def decode(self, scale: int = 1, iterations: int | None = None, start=None) -> np.ndarray:
+        """The fixed point (or the image after ``iterations`` steps): see :meth:`decode_steps`.
+
+        Returns
+        -------
+        ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
+        """
+        steps = self.decode_steps(scale, iterations, start, coarse_start=iterations is None)
+        return collections.deque(steps, maxlen=1)[0]
+
+    def _start_planes(self, start, scale: int) -> list:
+        if start is None:
+            return [None] * self.channels
+        from PIL import Image
+
+        start = as_image_array(start).astype(np.float64)
+        if self.channels == 1 and start.ndim == 3:
+            start = rgb_to_ycbcr(start)[..., 0]
+        elif self.channels == 3 and start.ndim == 2:
+            start = np.repeat(start[..., None], 3, axis=2)
+        if self.channels == 3:
+            start = rgb_to_ycbcr(start)
+        planes = [start] if start.ndim == 2 else [start[..., i] for i in range(3)]
+        out = []
+        for code, plane in zip(self.planes, planes):
+            size = (code.width * scale, code.height * scale)
+            out.append(np.asarray(Image.fromarray(plane.astype(np.float32)).resize(size, Image.BILINEAR), np.float64))
+        return out
+
+    def _assemble(self, planes: list, scale: int) -> np.ndarray:
+        h, w = self.height * scale, self.width * scale
+        if self.channels == 1:
+            return np.clip(np.rint(planes[0][:h, :w]), 0, 255).astype(np.uint8)
+        from PIL import Image
+
+        ycc = [planes[0][:h, :w]]
+        for chroma in planes[1:]:
+            ch, cw = -(-self.height // 2) * scale, -(-self.width // 2) * scale
+            small = Image.fromarray(chroma[:ch, :cw].astype(np.float32))
+            ycc.append(np.asarray(small.resize((2 * cw, 2 * ch), Image.BILINEAR))[:h, :w])
+        return np.clip(np.rint(ycbcr_to_rgb(np.stack(ycc, axis=2))), 0, 255).astype(np.uint8)
+
+    def collage_bounds(self, image) -> list:
+        """Per plane, the collage-theorem bound of the decoding error (:class:`~ifskit.image.pifs.CollageBound`).
+
+        Parameters
+        ----------
+        image : ndarray, shape (height, width) or (height, width, 3)
+            The image the code was made from.
+        """
+        planes = [pad_plane(p, self.params) for p in _planes(as_image_array(image))]
+        return [collage_bound(code, plane) for code, plane in zip(self.planes, planes)]
+
+
+def _planes(image: np.ndarray) -> list:
+    """The planes to code: [gray] or [Y, Cb/2, Cr/2] (chroma averaged 2x2, edges repeated)."""
+    if image.ndim == 2:
+        return [image.astype(np.float64)]
+    ycc = rgb_to_ycbcr(image)
+    h, w = image.shape[:2]
+    even = np.pad(ycc, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    chroma = even.reshape(even.shape[0] // 2, 2, even.shape[1] // 2, 2, 3).mean(axis=(1, 3))
+    return [ycc[..., 0], chroma[..., 1], chroma[..., 2]]
+
+
+def compress_image(
+    image,
+    quality: float = 80,
+    bpp: float | None = None,
+    classified: bool = False,
+    params: CodecParams | None = None,
+) -> FractalCode:
+    """Encode an image as a partitioned IFS.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, 3)
+        Grayscale or RGB, values 0..255.
+    quality : float
+        1..100: sets the quadtree split threshold (:func:`quality_threshold`).
+    bpp : float, optional
+        Target bits per pixel instead of a quality: the smallest threshold whose file
+        fits is found by bisection (the block searches are done once).
+    classified : bool
+        Classified domain search (faster, slightly worse) instead of exhaustive.
+    params : CodecParams, optional
+
+    Returns
+    -------
+    FractalCode
+    """
+    image = as_image_array(image)
+    params = params or CodecParams()
+    planes = [pad_plane(p, params) for p in _planes(image)]
+    factors = [1.0] + [CHROMA_THRESHOLD_FACTOR] * (len(planes) - 1)
+    height, width = image.shape[:2]
+
+    def build(threshold: float, searches: list) -> FractalCode:
+        codes = [build_quadtree(s, params, threshold * f, *p.shape) for p, s, f in zip(planes, searches, factors)]
+        return FractalCode(height, width, codes, params)
+
+    if bpp is None:
+        threshold = quality_threshold(quality)
+        return build(threshold, [search_plane(p, params, classified, threshold * f) for p, f in zip(planes, factors)])
+    searches = [search_plane(p, params, classified) for p in planes]
+    if not bpp > 0:
+        raise IfskitError(f"--bpp must be positive, got {bpp}")
+    low, high = 0.0, 256.0  # threshold: low gives the most bits, high the fewest
+    best = build(high, searches)
+    if best.bpp > bpp:
+        raise IfskitError(f"cannot reach {bpp} bits per pixel: the coarsest code of this image takes {best.bpp:.3f}")
+    for _ in range(24):
+        middle = 0.5 * (low + high)
+        code = build(middle, searches)
+        if code.bpp <= bpp:
+            best, high = code, middle
+        else:
+            low = middle
+    return best
+
+
+# ---- bit packing ----------------------------------------------------------------------------------
+def _pack_plane(code: PlaneCode) -> bytes:
+    """The quadtree depth first (a split bit per block larger than the smallest), then leaf fields."""
+    p = code.params
+    sizes = p.sizes()
+    leaves = {
+        level.size: {(int(y), int(x)): i for i, (y, x) in enumerate(zip(level.ys, level.xs))} for level in code.levels
+    }
+    by_size = {level.size: level for level in code.levels}
+    centre = 2 ** (p.s_bits - 1) - 1
+    writer = fic.BitWriter()
+
+    def visit(size: int, y: int, x: int) -> None:
+        index = leaves.get(size, {}).get((y, x))
+        if size > p.min_size:
+            writer.write(0 if index is not None else 1, 1)
+        if index is None:
+            half = size // 2
+            for dy, dx in ((0, 0), (0, half), (half, 0), (half, half)):
+                visit(half, y + dy, x + dx)
+            return
+        level = by_size[size]
+        s_q = int(level.s_q[index])
+        writer.write(s_q, p.s_bits)
+        writer.write(int(level.mean_q[index]), p.mean_bits)
+        if s_q != centre:
+            writer.write(int(level.domain[index]), domain_bits(code.height, code.width, size, p))
+
+    for y in range(0, code.height, sizes[0]):
+        for x in range(0, code.width, sizes[0]):
+            visit(sizes[0], y, x)
+    return writer.to_bytes()
+
+
+def _unpack_plane(data: bytes, height: int, width: int, params: CodecParams, path) -> PlaneCode:
+    reader = fic.BitReader(data, path)
+    sizes = params.sizes()
+    centre = 2 ** (params.s_bits - 1) - 1
+    found = {size: ([], [], [], [], []) for size in sizes}
+    bits = {size: domain_bits(height, width, size, params) for size in sizes}
+    limits = {size: len(domain_grid(height, width, size, params)[0]) * N_ISOMETRIES for size in sizes}
+
+    def visit(size: int, y: int, x: int) -> None:
+        if size > params.min_size and reader.read_one(1):
+            half = size // 2
+            for dy, dx in ((0, 0), (0, half), (half, 0), (half, half)):
+                visit(half, y + dy, x + dx)
+            return
+        s_q = reader.read_one(params.s_bits)
+        mean_q = reader.read_one(params.mean_bits)
+        domain = reader.read_one(bits[size]) if s_q != centre else 0
+        if s_q > 2 * centre or domain >= limits[size]:
+            raise FormatError("corrupted payload (a field out of range)", path)
+        for column, value in zip(found[size], (y, x, s_q, mean_q, domain)):
+            column.append(value)
+
+    for y in range(0, height, sizes[0]):
+        for x in range(0, width, sizes[0]):
+            visit(sizes[0], y, x)
+    code = PlaneCode(height, width, params)
+    for size in sizes:
+        ys, xs, s_q, mean_q, domain = (np.asarray(c, dtype=np.int64) for c in found[size])
+        code.levels.append(Level(size, ys, xs, s_q, mean_q, domain))
+    return code
+
+
+def load_fic(path) -> FractalCode:
+    """Read a ``.fic`` file written by :meth:`FractalCode.save`.
+
+    Raises
+    ------
+    FormatError
+        Not a ``.fic`` file, unsupported version, truncated or corrupted (CRC32), or a
+        neural collage code (read it with :func:`ifskit.image.load_collage`).
+    """
+    kind, rest = fic.read_fic(path)
+    if kind != fic.KIND_PIFS:
+        raise FormatError(f"holds a {fic.kind_name(kind)} code, not a PIFS code", path)
+    return pifs_from_bytes(rest, path)
+
+
+def pifs_from_bytes(rest: bytes, path=None) -> FractalCode:
+    """Parse the header and payload of a PIFS ``.fic`` (after :func:`ifskit.image.fic.unpack`)."""
+    if len(rest) < _HEADER.size:
+        raise FormatError("truncated header", path)
+    height, width, channels, min_size, max_size, s_bits, mean_bits, step, s_max = _HEADER.unpack_from(rest)
+    sizes_ok = min_size >= 2 and max_size >= min_size and all(_power_of_two(v) for v in (min_size, max_size))
+    if not (sizes_ok and channels in (1, 3) and 1 <= s_bits <= 16 and 1 <= mean_bits <= 16 and step >= 1):
+        raise FormatError("corrupted header (impossible codec parameters)", path)
+    s_max /= 1000
+    if not 0 < s_max < 1 or min(height, width) < 1:
+        raise FormatError("corrupted header (impossible sizes or contrast bound)", path)
+    params = CodecParams(min_size, max_size, s_bits, mean_bits, s_max, step)
+    shapes = [padded_shape(height, width, params)]
+    if channels == 3:
+        shapes += [padded_shape(-(-height // 2), -(-width // 2), params)] * 2
+    offset, planes = _HEADER.size, []
+    for shape in shapes:
+        if offset + 4 > len(rest):
+            raise FormatError("truncated payload", path)
+        (length,) = struct.unpack_from("<I", rest, offset)
+        offset += 4
+        if offset + length > len(rest):
+            raise FormatError("truncated payload", path)
+        planes.append(_unpack_plane(rest[offset : offset + length], *shape, params, path))
+        offset += length
+    if offset != len(rest):
+        raise FormatError("trailing bytes after the payload", path)
+    return FractalCode(height, width, planes, params)
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0

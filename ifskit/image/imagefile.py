@@ -1,0 +1,84 @@
+"""Reading photos for the codecs, and writing PNGs, with one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path, check_output
+from ..errors import FormatError
+
+#: Smallest image side the codecs accept (pixels).
+MIN_SIDE = 4
+
+
+def read_image(path, gray: bool = False) -> np.ndarray:
+    """Read an 8-bit grayscale or RGB image.
+
+    Parameters
+    ----------
+    path : str or Path
+    gray : bool
+        Convert colour to luminance (ITU-R 601, as JPEG).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W) or (H, W, 3)
+
+    Raises
+    ------
+    FormatError
+        Missing or unreadable file, an alpha channel, more than 8 bits per sample,
+        fewer than 4 pixels on a side.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise FormatError("no such file", path)
+    if path.is_dir():
+        raise FormatError("is a folder, not an image", path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FormatError(f"cannot read as an image ({exc.__class__.__name__})", path) from None
+    mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        raise FormatError(f"has an alpha channel (mode {mode}); flatten it first, e.g. convert it to RGB", path)
+    if mode.startswith("I") or mode == "F" or "16" in mode:
+        raise FormatError(f"has more than 8 bits per sample (mode {mode}); convert it to 8 bits first", path)
+    if min(image.size) < MIN_SIDE:
+        raise FormatError(f"is {image.width}x{image.height} pixels; need at least {MIN_SIDE} on each side", path)
+    if mode in ("L", "1") or (gray and mode != "L"):
+        return np.asarray(image.convert("L"))
+    return np.asarray(image.convert("RGB"))
+
+
+def as_image_array(image) -> np.ndarray:
+    """Check an in-memory image: ndarray (H, W) or (H, W, 3), values 0..255 (uint8 or float)."""
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise FormatError(f"expected an image of shape (H, W) or (H, W, 3), got {array.shape}")
+    if min(array.shape[:2]) < MIN_SIDE:
+        raise FormatError(f"image is {array.shape[1]}x{array.shape[0]} pixels; need at least {MIN_SIDE} on each side")
+    if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
+        raise FormatError("image values must be finite and within 0..255")
+    return array
+
+
+def save_image(image: np.ndarray, path, overwrite: bool = False) -> Path:
+    """Write an (H, W) or (H, W, 3) uint8 array as PNG, atomically."""
+    from PIL import Image
+
+    check_output(path, overwrite, {".png"})
+    with atomic_path(path, overwrite) as tmp:
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
+    return Path(path)
+
+
+def psnr(reference: np.ndarray, test: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB for 8-bit images of the same shape (inf when equal)."""
+    error = np.mean((np.asarray(reference, np.float64) - np.asarray(test, np.float64)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
