@@ -35,6 +35,7 @@ _LAZY = {
     **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
     **dict.fromkeys(("compress_image", "load_fic"), "image"),
     **dict.fromkeys(("random_ifs",), "neural"),
+    **dict.fromkeys(("interpolate", "KeyframePath", "make_movie"), "animate"),
 }
 
 
@@ -50,6 +51,9 @@ def __getattr__(name):
 
 __all__ = [
     "IFS",
+    "KeyframePath",
+    "interpolate",
+    "make_movie",
     "BoxDimension",
     "attractor_distance",
     "box_counting",
