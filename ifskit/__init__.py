@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 _LAZY = {
     **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
     **dict.fromkeys(("compress_image", "load_fic"), "image"),
-    **dict.fromkeys(("random_ifs",), "neural"),
+    **dict.fromkeys(("encode", "random_ifs"), "neural"),
     **dict.fromkeys(("interpolate", "KeyframePath", "make_movie"), "animate"),
 }
 
@@ -74,6 +74,7 @@ __all__ = [
     "chaos_game",
     "compress_image",
     "density",
+    "encode",
     "load",
     "load_points",
     "load_fic",

@@ -1,0 +1,171 @@
+"""Point clouds to IFS in one forward pass of the encoder, optionally refined by the fitter (torch)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError
+from ..ifs import IFS
+
+#: The shipped 2D model, loaded when no other is given.
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "encoder_2d.pt"
+# Probability floor of a map, as a fraction of a uniform share: a map that covers
+# none of the sampled points must still be visited by the chaos game.
+_P_FLOOR = 0.05
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path: str, device: str):
+    return load_model(path, device=device)
+
+
+def load_model(path=None, device=None):
+    """An encoder in eval mode: the shipped 2D model by default.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Checkpoint written by ``ifskit train-encoder`` or :func:`ifskit.neural.train.train_encoder`.
+    device : str, optional
+
+    Returns
+    -------
+    CollageEncoder
+
+    Raises
+    ------
+    FormatError
+        Missing, truncated or mismatched checkpoint.
+    """
+    from .model import load_checkpoint
+
+    return load_checkpoint(DEFAULT_WEIGHTS if path is None else path, device=device)[0]
+
+
+def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0):
+    """IFS whose attractors approximate point clouds, by one forward pass of the encoder.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, d), or a list of such arrays, or an array (B, N, d)
+        Clouds of any size (at least 16 points) in their own coordinates. Clouds
+        with more points than the model's input size are subsampled (seeded),
+        smaller ones are padded with repeats of their own points.
+    refine : int
+        Steps of the fitter (:func:`ifskit.fit`) started from the encoder's maps;
+        0 for the one-shot answer.
+    model : str, Path or CollageEncoder, optional
+        Default: the shipped 2D model (``ifskit/neural/weights/encoder_2d.pt``).
+    device : str, optional
+        ``"cpu"`` or ``"cuda"``; default CPU.
+    n_maps : int, optional
+        Number of maps (one of the model's ``k_values``); default, per cloud, the
+        one whose maps have the smallest collage bound ``chamfer(W(T), T) / (1 - s)``.
+    seed : int
+        Subsampling of large clouds; same seed, same answer.
+
+    Returns
+    -------
+    IFS, or list of IFS
+        One IFS for one cloud ``(N, d)``, else a list. Every map has
+        ``||A_i||_2 <= max_contraction`` (0.9 for the shipped model). The
+        probabilities are the shares of the cloud that each map's image covers
+        (its nearest collage points), the invariant measure's ``mu(w_i(A)) = p_i``
+        when the images do not overlap.
+
+    Raises
+    ------
+    FormatError
+        A cloud with NaN/infinite values, fewer than 16 points, or another dimension
+        than the model's; an unknown ``n_maps``; a bad checkpoint.
+    """
+    import torch
+
+    from .model import denormalize_maps, normalize, subsample
+    from .train import collage_bound
+
+    single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2
+    clouds = [np.asarray(c, dtype=float) for c in ([points] if single else list(points))]
+    if not clouds:
+        return []
+    device = torch.device(device or "cpu")
+    if model is None or isinstance(model, (str, Path)):
+        model = _cached_model(str(DEFAULT_WEIGHTS if model is None else model), str(device))
+    for i, cloud in enumerate(clouds):
+        check_cloud(cloud, model.dim, f"cloud {i}")
+    heads = range(len(model.k_values))
+    if n_maps is not None:
+        if n_maps not in model.k_values:
+            raise FormatError(f"this encoder gives {model.k_values} maps, not {n_maps}")
+        heads = [model.k_values.index(n_maps)]
+    n_input = model.hparams["n_input"]
+    inputs = np.stack([subsample(c, n_input, np.random.default_rng([seed, i])) for i, c in enumerate(clouds)])
+    with torch.no_grad():
+        x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
+        normalized, centre, scale = normalize(x)
+        feature = model.features(normalized)
+        candidates = [model.head_maps(feature, head) for head in heads]
+        bounds = torch.stack([collage_bound(normalized, A, b) for A, b in candidates], dim=-1)
+        best = bounds.argmin(dim=-1).cpu().numpy()
+        result = []
+        for i, choice in enumerate(best):
+            A, b = (t[i : i + 1] for t in candidates[choice])
+            p = _coverage(normalized[i], A[0], b[0])
+            A, b = denormalize_maps(A, b, centre[i : i + 1], scale[i : i + 1])
+            result.append(IFS(A[0].double().cpu().numpy(), b[0].double().cpu().numpy(), p))
+    if refine:
+        from ..fit import fit
+
+        result = [
+            fit(cloud, n_maps=ifs.n_maps, init=ifs, steps=refine, device=str(device)).ifs
+            for cloud, ifs in zip(clouds, result)
+        ]
+    return result[0] if single else result
+
+
+def _coverage(points, A, b) -> np.ndarray:
+    """Share of the cloud nearest to each map's image, floored, shape (K,).
+
+    Parameters
+    ----------
+    points : Tensor, shape (N, d)
+    A : Tensor, shape (K, d, d)
+    b : Tensor, shape (K, d)
+    """
+    from ..fit.losses import collage, nearest
+
+    images = collage(points, A[None], b[None])
+    owner = nearest(points[None], images)[0].cpu().numpy() // len(points)
+    share = np.bincount(owner, minlength=len(A)) / len(points)
+    share = np.maximum(share, _P_FLOOR / len(A))
+    return share / share.sum()
+
+
+def check_cloud(cloud: np.ndarray, dim: int, where: str) -> None:
+    """Refuse a cloud the encoder cannot take: wrong shape or dimension, NaN, too few points.
+
+    Parameters
+    ----------
+    cloud : ndarray, shape (N, d)
+    dim : int
+        The encoder's dimension.
+    where : str
+        Names the cloud in the message (a file name, or ``cloud 3``).
+
+    Raises
+    ------
+    FormatError
+    """
+    from .model import MIN_POINTS
+
+    if cloud.ndim != 2 or cloud.shape[1] not in (2, 3):
+        raise FormatError(f"a cloud must have shape (N, 2) or (N, 3), got {cloud.shape}", where)
+    if cloud.shape[1] != dim:
+        raise FormatError(f"a {cloud.shape[1]}D cloud, but the encoder is for {dim}D clouds", where)
+    if not np.all(np.isfinite(cloud)):
+        raise FormatError("the cloud contains NaN or infinite values", where)
+    if len(cloud) < MIN_POINTS:
+        raise FormatError(f"{len(cloud)} points; the encoder needs at least {MIN_POINTS}", where)

@@ -1,0 +1,258 @@
+"""The point-set encoder network and its checkpoint format (torch).
+
+A PointNet / DeepSets network: a shared per-point MLP, max- and mean-pooling over
+the points (so the output does not depend on their order or number), a global MLP,
+and one linear head per number of maps ``K`` giving the raw parameters of ``K`` maps
+in the fitter's contractive parametrization (:func:`ifskit.fit.params.maps_from_params`):
+every output is contractive by construction, whatever the weights.
+
+Clouds enter normalized (centred on their mean, scaled so the farthest point is at
+distance 1); the maps are moved back to the cloud's own coordinates by conjugation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError
+
+#: Checkpoint format name and version; :func:`load_checkpoint` refuses anything else.
+CHECKPOINT_FORMAT = "ifskit-neural-collage-encoder"
+CHECKPOINT_VERSION = 1
+#: Fewest points a cloud may have to be encoded.
+MIN_POINTS = 16
+
+
+def default_hparams(dim: int = 2) -> dict:
+    """Architecture of the shipped model: ``dim``, map counts, widths, bound on contraction, input size."""
+    return {
+        "dim": int(dim),
+        "k_values": [2, 3, 4],
+        "point_widths": [64, 128, 256],
+        "global_widths": [256, 256],
+        "max_contraction": 0.9,
+        "n_input": 256,
+    }
+
+
+def build_encoder(hparams: dict):
+    """A fresh :class:`CollageEncoder` (torch module) for architecture ``hparams``."""
+    import torch
+    from torch import nn
+
+    from ..fit.params import maps_from_params, n_params
+
+    class CollageEncoder(nn.Module):
+        """Point cloud ``(B, N, d)`` to raw map parameters, one head per number of maps."""
+
+        def __init__(self, hparams: dict):
+            super().__init__()
+            self.hparams = dict(hparams)
+            dim = hparams["dim"]
+            self.dim = dim
+            self.k_values = [int(k) for k in hparams["k_values"]]
+            self.max_contraction = float(hparams["max_contraction"])
+            self.n_params = n_params(dim)
+            self.point_mlp = _mlp([dim, *hparams["point_widths"]], last_activation=True)
+            pooled = 2 * hparams["point_widths"][-1]
+            self.global_mlp = _mlp([pooled, *hparams["global_widths"]], last_activation=True)
+            self.heads = nn.ModuleList(
+                nn.Linear(hparams["global_widths"][-1], k * self.n_params) for k in self.k_values
+            )
+
+        def features(self, points):
+            """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
+            per_point = self.point_mlp(points)
+            return self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
+
+        def head_maps(self, feature, head: int):
+            """Maps of head ``head`` (index into ``k_values``) from global features ``(B, F)``.
+
+            Returns
+            -------
+            A : Tensor, shape (B, K, d, d)
+                ``||A_i||_2 <= max_contraction``.
+            b : Tensor, shape (B, K, d)
+            """
+            raw = self.heads[head](feature).reshape(len(feature), self.k_values[head], self.n_params)
+            return maps_from_params(raw, self.dim, self.max_contraction)
+
+        def forward(self, points):
+            """Maps for every head, in the normalized frame.
+
+            Parameters
+            ----------
+            points : Tensor, shape (B, N, d)
+                Normalized clouds.
+
+            Returns
+            -------
+            list of (A, b)
+                One pair per entry of ``k_values``: ``A`` shape (B, K, d, d),
+                ``b`` shape (B, K, d).
+            """
+            feature = self.features(points)
+            return [self.head_maps(feature, head) for head in range(len(self.k_values))]
+
+    def _mlp(widths, last_activation):
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if last_activation or i < len(widths) - 2:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+
+    return CollageEncoder(hparams)
+
+
+def normalize(points):
+    """Centre clouds on their mean and scale the farthest point to distance 1.
+
+    Parameters
+    ----------
+    points : Tensor, shape (B, N, d)
+
+    Returns
+    -------
+    normalized : Tensor, shape (B, N, d)
+    centre : Tensor, shape (B, d)
+    scale : Tensor, shape (B,)
+        ``points = centre + scale * normalized``.
+    """
+    centre = points.mean(dim=1)
+    scale = (points - centre[:, None]).norm(dim=-1).amax(dim=1).clamp_min(1e-12)
+    return (points - centre[:, None]) / scale[:, None, None], centre, scale
+
+
+def denormalize_maps(A, b, centre, scale):
+    """Maps of the normalized frame in the cloud's own coordinates (conjugation by the normalization).
+
+    With ``x = c + r u``, ``u -> A u + b`` becomes ``x -> A x + (c - A c + r b)``.
+
+    Parameters
+    ----------
+    A : Tensor, shape (B, K, d, d)
+    b : Tensor, shape (B, K, d)
+    centre : Tensor, shape (B, d)
+    scale : Tensor, shape (B,)
+
+    Returns
+    -------
+    A : Tensor, shape (B, K, d, d)
+        Unchanged (conjugation by a similarity keeps the linear part).
+    b : Tensor, shape (B, K, d)
+    """
+    shifted = centre[:, None, :] - (A @ centre[:, None, :, None])[..., 0] + scale[:, None, None] * b
+    return A, shifted
+
+
+def save_checkpoint(path, model, *, step: int = 0, extra: dict | None = None, overwrite: bool = True) -> Path:
+    """Write a checkpoint atomically: format, version, architecture, weights, and ``extra`` entries.
+
+    Parameters
+    ----------
+    path : str or Path
+    model : CollageEncoder
+    step : int
+        Training steps done.
+    extra : dict, optional
+        More entries (optimizer state, training settings).
+    overwrite : bool
+    """
+    import torch
+
+    from .._io import atomic_path
+
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "hparams": model.hparams,
+        "dim": model.dim,
+        "k_max": max(model.k_values),
+        "step": int(step),
+        "state_dict": {name: value.detach().cpu() for name, value in model.state_dict().items()},
+        **(extra or {}),
+    }
+    with atomic_path(path, overwrite) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
+    """Read and check a checkpoint; build its model.
+
+    Parameters
+    ----------
+    path : str or Path
+    dim : int, optional
+        Refuse a checkpoint for another dimension.
+    device : str or torch.device, optional
+
+    Returns
+    -------
+    model : CollageEncoder
+        In eval mode, on ``device``.
+    checkpoint : dict
+        Everything the file holds.
+
+    Raises
+    ------
+    FormatError
+        Missing, truncated or foreign file; another format version; weights that do
+        not match the stated architecture; another dimension than ``dim``.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError("no such checkpoint file", path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises many types (and long messages) for a truncated or foreign file
+        raise FormatError("not a readable encoder checkpoint (truncated, or not a torch checkpoint)", path) from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise FormatError(f"not an ifskit encoder checkpoint (expected format {CHECKPOINT_FORMAT!r})", path)
+    if checkpoint.get("version") != CHECKPOINT_VERSION:
+        raise FormatError(
+            f"encoder checkpoint version {checkpoint.get('version')!r}; this ifskit reads version {CHECKPOINT_VERSION}",
+            path,
+        )
+    hparams = checkpoint.get("hparams")
+    if (
+        not isinstance(hparams, dict)
+        or set(hparams) != set(default_hparams())
+        or checkpoint.get("dim") != hparams.get("dim")
+    ):
+        raise FormatError("encoder checkpoint with a missing or inconsistent architecture", path)
+    if dim is not None and hparams["dim"] != dim:
+        raise FormatError(f"this encoder is for {hparams['dim']}D clouds, not {dim}D", path)
+    try:
+        model = build_encoder(hparams)
+        model.load_state_dict(checkpoint["state_dict"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise FormatError(f"encoder weights do not match its architecture: {reason}", path) from None
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return model, checkpoint
+
+
+def subsample(points: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points of a cloud: a random subset, or all of them plus random repeats when fewer.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d)
+    n : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    if len(points) >= n:
+        return points[rng.choice(len(points), n, replace=False)]
+    return np.concatenate([points, points[rng.integers(len(points), size=n - len(points))]])
