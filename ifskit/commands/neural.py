@@ -1,0 +1,215 @@
+"""``ifskit dataset``, ``ifskit train-encoder`` and ``ifskit encode``: the Neural Collage encoder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..cli import _add_json, _count, _make_folder, _report
+from ..errors import FormatError, OutputError
+
+
+def _maps_range(text: str) -> tuple[int, int]:
+    """``K`` or ``K1-K2``: a number of maps or a range of them (both ends included)."""
+    try:
+        parts = [int(v) for v in text.split("-")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) < 1 or parts[0] > parts[-1] or parts[-1] > 64:
+        raise argparse.ArgumentTypeError(f"expected K or K1-K2 with 1 <= K1 <= K2 <= 64, got {text!r}")
+    return parts[0], parts[-1]
+
+
+def _formats(text: str) -> tuple:
+    from ..neural.dataset import SAMPLE_FORMATS
+
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in SAMPLE_FORMATS]
+    if not formats or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(SAMPLE_FORMATS)}, got {text!r}")
+    return formats
+
+
+def register(commands) -> None:
+    """Add ``dataset``, ``train-encoder`` and ``encode`` to the ``ifskit`` sub-parsers."""
+    dataset = commands.add_parser(
+        "dataset",
+        help="a synthetic dataset of random IFS and their point clouds (FractalDB style)",
+        description=(
+            "Write COUNT samples, each a random contractive IFS (rotation . diag(sigma) . reflection . rotation "
+            "maps, singular values in [0.2, 0.7], sigma-factor band, fixed points in [-0.75, 0.75]^d) as "
+            "DIR/sample_NNNNNN.yaml and points of its attractor as .npy/.ply, optionally a density .png. "
+            "Sample i depends only on (seed, i): the same seed gives the same dataset, and a run that was "
+            "stopped resumes by skipping the samples whose files exist."
+        ),
+        epilog="Example: ifskit dataset -o fractals --count 10000 --maps 2-4 --points 2048 --seed 0",
+    )
+    dataset.add_argument("-o", "--output", required=True, metavar="DIR", help="folder (created if missing)")
+    dataset.add_argument("--count", type=_count, required=True, metavar="N", help="number of samples")
+    dataset.add_argument(
+        "--maps",
+        type=_maps_range,
+        default=(2, 4),
+        metavar="K|K1-K2",
+        help="maps per IFS, drawn uniformly (default 2-4)",
+    )
+    dataset.add_argument("--points", type=_count, default=2048, metavar="P", help="points per cloud (default 2048)")
+    dataset.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
+    dataset.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    dataset.add_argument(
+        "--format",
+        type=_formats,
+        default=("yaml", "npy"),
+        metavar="LIST",
+        help="files per sample, comma-separated among yaml,npy,ply,png (default yaml,npy)",
+    )
+    dataset.add_argument("--size", type=int, default=256, metavar="N", help="size of the density PNGs (default 256)")
+    dataset.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(dataset)
+    dataset.set_defaults(run=cmd_dataset)
+
+    train = commands.add_parser(
+        "train-encoder",
+        help="train a point-cloud encoder on random IFS (self-supervised, collage theorem)",
+        description=(
+            "Train the Neural Collage encoder on clouds of random IFS drawn on the fly with the chaos game. "
+            "The loss is the collage bound chamfer(W(T), T) / (1 - s) of the maps it proposes for a cloud T, "
+            "so no IFS parameters are regressed. Checkpoints are written atomically to OUT every "
+            "--checkpoint-every steps; --resume continues from OUT. Same seed, same weights."
+        ),
+        epilog="Example: ifskit train-encoder -o model.pt --steps 6000 --seed 0",
+    )
+    train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint file")
+    train.add_argument("--steps", type=_count, required=True, metavar="N", help="total optimizer steps")
+    train.add_argument("--resume", action="store_true", help="continue the run saved in OUT (same settings)")
+    train.add_argument("--seed", type=int, default=0, help="initial weights and training data (default 0)")
+    train.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
+    train.add_argument(
+        "--device", choices=["cpu", "cuda"], help="where to train (default: cuda when present, else cpu)"
+    )
+    train.add_argument("--batch", type=_count, default=32, metavar="B", help="clouds per step (default 32)")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
+    train.add_argument(
+        "--maps", type=_maps_range, default=(2, 4), metavar="K1-K2", help="maps of the training IFS (default 2-4)"
+    )
+    train.add_argument(
+        "--checkpoint-every", type=_count, default=250, metavar="N", help="steps between checkpoints (default 250)"
+    )
+    train.add_argument("--overwrite", action="store_true", help="start afresh, replacing OUT")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(train)
+    train.set_defaults(run=cmd_train_encoder)
+
+    encode = commands.add_parser(
+        "encode",
+        help="a point cloud to an IFS in one forward pass of the neural encoder",
+        description=(
+            "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
+            "2D model unless --model), optionally refined by STEPS steps of the collage fitter. Prints the Chamfer "
+            "distance between the IFS's attractor and the cloud."
+        ),
+        epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
+    )
+    encode.add_argument("cloud", metavar="CLOUD", help="point cloud file")
+    encode.add_argument("-o", "--output", required=True, metavar="OUT.yaml", help="IFS file (.yaml .ifs .json)")
+    encode.add_argument(
+        "--refine", type=int, default=0, metavar="STEPS", help="fitter steps after the encoder (default 0)"
+    )
+    encode.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
+    encode.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
+    encode.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
+    encode.add_argument("--seed", type=int, default=0, help="subsampling and chaos-game seed (default 0)")
+    encode.add_argument("--overwrite", action="store_true", help="replace OUT")
+    _add_json(encode)
+    encode.set_defaults(run=cmd_encode)
+
+
+def cmd_dataset(args) -> int:
+    from ..neural.dataset import generate_dataset
+
+    if not 8 <= args.size <= 8192:
+        raise OutputError(f"--size must be between 8 and 8192 pixels, got {args.size}")
+    folder = _make_folder(args.output)
+    start = time.perf_counter()
+    counts = generate_dataset(
+        folder,
+        args.count,
+        seed=args.seed,
+        maps=args.maps,
+        n_points=args.points,
+        dim=args.dim,
+        formats=args.format,
+        png_size=args.size,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    figures = {
+        "count": args.count,
+        **counts,
+        "output": str(folder),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    _report(args, figures, f"wrote {counts['written']} samples to {folder} ({counts['skipped']} existed already)")
+    return 0
+
+
+def cmd_train_encoder(args) -> int:
+    from .._io import check_output
+    from ..neural.train import train_encoder
+
+    if args.resume and args.overwrite:
+        raise OutputError("--resume and --overwrite contradict each other")
+    if not args.resume:
+        check_output(args.output, args.overwrite, suffixes={".pt"})
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise OutputError("--device cuda: no CUDA device is available")
+    figures = train_encoder(
+        args.output,
+        args.steps,
+        seed=args.seed,
+        dim=args.dim,
+        device=args.device,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        batch_size=args.batch,
+        learning_rate=args.lr,
+        maps=args.maps,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    _report(args, figures, f"trained {figures['steps']} steps, loss {figures['loss']:.4g}: {figures['output']}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from .._io import check_output
+    from ..analysis import chamfer_distance
+    from ..formats import load_points, save
+    from ..neural.encode import encode
+    from ..render import chaos_game
+
+    check_output(args.output, args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
+    if args.refine < 0:
+        raise OutputError(f"--refine must be 0 or more steps, got {args.refine}")
+    points = load_points(args.cloud)
+    start = time.perf_counter()
+    try:
+        ifs = encode(points, refine=args.refine, model=args.model, device=args.device, n_maps=args.maps, seed=args.seed)
+    except FormatError as error:
+        raise FormatError(error.message, error.path or args.cloud, error.line) from None
+    seconds = time.perf_counter() - start
+    attractor = chaos_game(ifs, max(len(points), 2048), seed=args.seed, progress=False)
+    distance = chamfer_distance(attractor, points)
+    save(ifs, args.output, args.overwrite)
+    figures = {
+        "maps": ifs.n_maps,
+        "contraction": ifs.contraction,
+        "attractor_chamfer": distance,
+        "seconds": round(seconds, 4),
+        "output": str(args.output),
+    }
+    _report(args, figures, f"{ifs.n_maps} maps, attractor Chamfer {distance:.4g}, {seconds:.3f} s: {args.output}")
+    return 0
