@@ -98,15 +98,15 @@ def unpack(data: bytes, path=None) -> tuple:
     FormatError
         Wrong magic, unknown version or kind, truncated file, checksum mismatch.
     """
-    if len(data) < _PREAMBLE.size or data[:4] != MAGIC:
+    if data[:4] != MAGIC:
         raise FormatError("not an ifskit .fic file (wrong magic number)", path)
+    if len(data) < _PREAMBLE.size + _CRC.size:
+        raise FormatError("truncated file", path)
     _, version, kind = _PREAMBLE.unpack_from(data)
     if version != VERSION:
         raise FormatError(f"unsupported .fic version {version} (this ifskit reads version {VERSION})", path)
     if kind not in _KIND_NAMES:
         raise FormatError(f"unknown .fic code kind {kind}", path)
-    if len(data) < _PREAMBLE.size + _CRC.size:
-        raise FormatError("truncated file", path)
     body, (crc,) = data[: -_CRC.size], _CRC.unpack(data[-_CRC.size :])
     if zlib.crc32(body) != crc:
         raise FormatError("corrupted or truncated file (CRC32 checksum mismatch)", path)
