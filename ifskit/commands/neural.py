@@ -65,6 +65,20 @@ def register(commands) -> None:
         help="files per sample, comma-separated among yaml,npy,ply,png (default yaml,npy)",
     )
     dataset.add_argument("--size", type=int, default=256, metavar="N", help="size of the density PNGs (default 256)")
+    dataset.add_argument(
+        "--shard-size",
+        type=_count,
+        metavar="S",
+        help=(
+            "write shards of S samples (DIR/shard_NNNNNN.npz: clouds and IFS parameters, and DIR/manifest.json) "
+            "instead of files per sample; resumable shard by shard (default 1000 with --scheduler)"
+        ),
+    )
+    dataset.add_argument(
+        "--scheduler",
+        metavar="local:N|tcp://HOST:PORT",
+        help="write the shards on a Dask cluster, one task per shard; the same shards whatever the workers",
+    )
     dataset.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(dataset)
     dataset.set_defaults(run=cmd_dataset)
@@ -132,17 +146,20 @@ def cmd_dataset(args) -> int:
         raise OutputError(f"--size must be between 8 and 8192 pixels, got {args.size}")
     folder = _make_folder(args.output)
     start = time.perf_counter()
-    counts = generate_dataset(
-        folder,
-        args.count,
-        seed=args.seed,
-        maps=args.maps,
-        n_points=args.points,
-        dim=args.dim,
-        formats=args.format,
-        png_size=args.size,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )
+    if args.shard_size is not None or args.scheduler is not None:
+        counts = _dataset_shards(folder, args)
+    else:
+        counts = generate_dataset(
+            folder,
+            args.count,
+            seed=args.seed,
+            maps=args.maps,
+            n_points=args.points,
+            dim=args.dim,
+            formats=args.format,
+            png_size=args.size,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
     figures = {
         "count": args.count,
         **counts,
@@ -151,6 +168,20 @@ def cmd_dataset(args) -> int:
     }
     _report(args, figures, f"wrote {counts['written']} samples to {folder} ({counts['skipped']} existed already)")
     return 0
+
+
+def _dataset_shards(folder, args) -> dict:
+    """``dataset --shard-size/--scheduler``: shards written by Dask tasks (:func:`ifskit.distributed.write_shards`)."""
+    from ..cli import _dask_client
+    from ..distributed import write_shards
+
+    if set(args.format) - {"yaml", "npy"}:
+        raise FormatError("shards hold the clouds and IFS parameters; --format png/ply needs files per sample")
+    with _dask_client(args.scheduler) as client:
+        return write_shards(
+            folder, args.count, args.shard_size or 1000, args.seed, args.maps, args.points, args.dim,
+            client=client, progress=not args.quiet and sys.stderr.isatty(),
+        )  # fmt: skip
 
 
 def cmd_train_encoder(args) -> int:
