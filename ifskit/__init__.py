@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 # Each subpackage adds one line: the public names it defines.
 _LAZY = {
     **dict.fromkeys(("aggregate", "chaos_game", "density", "render_image", "save_png", "shade"), "render"),
+    **dict.fromkeys(("fit", "FitResult"), "fit"),
     **dict.fromkeys(("compress_image", "load_fic"), "image"),
     **dict.fromkeys(("encode", "random_ifs"), "neural"),
     **dict.fromkeys(("interpolate", "KeyframePath", "make_movie"), "animate"),
@@ -51,6 +52,8 @@ def __getattr__(name):
 
 __all__ = [
     "IFS",
+    "FitResult",
+    "fit",
     "KeyframePath",
     "interpolate",
     "make_movie",

@@ -1,0 +1,512 @@
+"""The collage-theorem fitter: contractive maps whose collage covers a target cloud.
+
+Outline of :func:`fit`:
+
+1. The cloud is centred and scaled into the unit ball (results are mapped back).
+2. Starting maps: the cloud is cut into parts by k-means; each part, and the rest of
+   the cloud without it, gives a map sending the cloud's principal frame onto the
+   part's frame, in the orientation (rotations and reflections tried) whose image lies
+   best inside the cloud; K of these maps are picked greedily by collage error.
+   Several such restarts (different k-means seeds) are optimized together for the
+   first fifth of the steps; the best one by collage error goes on alone.
+3. Adam with a cosine learning-rate schedule on the raw parameters of
+   :mod:`ifskit.fit.params` (contractive by construction), minimizing the Chamfer (or
+   smooth Hausdorff) distance between the collage of a random subset of the cloud
+   and the cloud, a fresh subset every step.
+4. Probabilities: the share of the cloud each map's image covers.
+5. Figures: the exact collage Hausdorff distance ``e`` (KD-tree), the contraction
+   ``s``, the collage-theorem bound ``e / (1 - s)``, and the Chamfer and Hausdorff
+   distances between the fitted attractor (chaos game) and the cloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FormatError, IfskitWarning
+from ..ifs import IFS
+from .losses import chamfer, collage, nearest_distances
+from .params import maps_from_params, n_params, params_from_maps
+
+#: Largest cloud used as is; bigger ones are subsampled (with a warning).
+MAX_POINTS = 20_000
+#: Largest number of maps tried by ``n_maps="auto"``.
+MAX_AUTO_MAPS = 6
+# Cloud points whose images make the collage of one optimization step, and cloud
+# points checked for coverage by it: a fresh random subset every step.
+_STEP_SOURCES = 1024
+_STEP_TARGETS = 2048
+# Cloud points used to rank starting maps (cheap, fixed).
+_INIT_SOURCES = 512
+# Weight of the overlap penalty, in units of the normalized cloud (radius 1).
+_OVERLAP_WEIGHT = 0.05
+# Combinations of starting maps tried exhaustively (more: greedy choice).
+_MAX_COMBINATIONS = 500
+# Temperature of the smooth Hausdorff loss, in units of the normalized cloud (radius 1).
+_TEMPERATURE = 0.02
+# Chaos-game points of the fitted attractor for the verification figures; the
+# Hausdorff figure also uses IFS.extent_sample (fixed points and their images), which
+# reaches the attractor's extremes that random points approach slowly.
+_ATTRACTOR_POINTS = 200_000
+# Smallest share of probability a map gets: a map covering no sample point is still drawn.
+_P_FLOOR = 1e-3
+
+
+@dataclass
+class FitResult:
+    """The outcome of :func:`fit`; distances are in the cloud's coordinates.
+
+    Attributes
+    ----------
+    ifs : IFS
+        The fitted maps, probabilities from the share of the cloud each map covers.
+    collage_error : float
+        Exact Hausdorff distance ``e`` between the cloud ``T`` and its collage ``W(T)``.
+    contraction : float
+        ``s``, the largest contraction factor ``||A_i||_2`` of the fitted maps.
+    bound : float
+        The collage theorem's bound ``e / (1 - s)`` on the Hausdorff distance between
+        the cloud and the fitted attractor.
+    attractor_chamfer, attractor_hausdorff : float
+        Measured distances between the fitted attractor (chaos game) and the cloud.
+    history : ndarray, shape (steps,)
+        Training loss per step (of the best restart), in the cloud's units.
+    n_maps : int
+        Number of maps; with ``n_maps="auto"``, the number that won.
+    seconds : float
+        Wall time of the whole fit, verification included.
+    points : ndarray, shape (n, d)
+        The cloud that was fitted (after subsampling a very large one).
+    auto_scores : dict of int to float
+        With ``n_maps="auto"``: the penalized score of every number of maps tried.
+    notes : list of str
+        What was done to the input (subsampling, ...).
+    """
+
+    ifs: IFS
+    collage_error: float
+    contraction: float
+    bound: float
+    attractor_chamfer: float
+    attractor_hausdorff: float
+    history: np.ndarray
+    n_maps: int
+    seconds: float
+    points: np.ndarray = field(repr=False)
+    auto_scores: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def figures(self) -> dict:
+        """The figures as a JSON-ready dict (the ``ifskit fit --json`` output)."""
+        out = {
+            "collage_error": self.collage_error,
+            "contraction": self.contraction,
+            "bound": self.bound,
+            "attractor_chamfer": self.attractor_chamfer,
+            "attractor_hausdorff": self.attractor_hausdorff,
+            "seconds": self.seconds,
+            "n_maps": self.n_maps,
+        }
+        if self.auto_scores:
+            out["auto_scores"] = {str(k): v for k, v in self.auto_scores.items()}
+        return out
+
+    def plot(self, path=None, overwrite: bool = False, n_points: int = 50_000, seed: int = 0):
+        """Target, collage (each map's image in its own colour), attractor, and loss history.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Write the figure to this PNG (atomically); else just return it.
+        overwrite : bool
+        n_points : int
+            Chaos-game points of the attractor panel.
+        seed : int
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plot import plot_fit
+
+        return plot_fit(self, path, overwrite, n_points, seed)
+
+
+def fit(
+    points,
+    n_maps=None,
+    loss: str = "chamfer",
+    steps: int = 400,
+    seed: int = 0,
+    max_contraction: float = 0.9,
+    init=None,
+    restarts: int = 4,
+    lr: float = 0.03,
+    device=None,
+    progress: bool | None = None,
+    auto_penalty: float = 0.05,
+) -> FitResult:
+    """Fit an IFS to a point cloud with the collage theorem.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+        The target cloud ``T``, d = 2 or 3. Clouds above 20,000 points are subsampled.
+    n_maps : int or "auto", optional
+        Number of maps ``K``; default that of ``init``, else 3. ``"auto"`` fits K = 1 ... 6 and keeps the K with the
+        smallest ``collage chamfer * (1 + auto_penalty * K)``; ``FitResult.n_maps`` says
+        which K won and ``FitResult.auto_scores`` holds every score.
+    loss : {"chamfer", "hausdorff"}
+        Training loss between the collage and the cloud: Chamfer (mean distances, both
+        directions) or a smooth (log-sum-exp) Hausdorff distance.
+    steps : int
+        Optimizer steps.
+    seed : int
+        Same seed, same result.
+    max_contraction : float
+        Bound on every singular value of every map, in (0, 1).
+    init : IFS or "random", optional
+        Start from this IFS (its number of maps; no restarts), or from random maps (the
+        plain baseline); default: the k-means starts described in :mod:`ifskit.fit.fitter`.
+    restarts : int
+        Starting points optimized together for the first fifth of the steps.
+    lr : float
+        Initial Adam learning rate (cosine decay to 2% of it).
+    device : str, optional
+        "cpu" (default) or "cuda".
+    progress : bool, optional
+        Progress bar; default only on a terminal.
+    auto_penalty : float
+        Relative penalty per map for ``n_maps="auto"``.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FormatError
+        An empty cloud, too few points, NaN/inf, all points identical, not 2D/3D, a bad
+        number of maps, steps or contraction bound.
+    """
+    start = time.perf_counter()
+    cloud, notes = _check_cloud(points, seed)
+    _check_settings(loss, steps, max_contraction, restarts, init)
+    if isinstance(init, IFS):
+        if n_maps not in (None, "auto", init.n_maps):
+            raise FormatError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS")
+        if init.dim != cloud.shape[1]:
+            raise FormatError(f"a {init.dim}D starting IFS cannot be fitted to a {cloud.shape[1]}D cloud")
+        candidates = [init.n_maps]
+    elif n_maps is None:
+        candidates = [3]
+    elif n_maps == "auto":
+        candidates = list(range(1, MAX_AUTO_MAPS + 1))
+    else:
+        candidates = [_check_n_maps(n_maps, len(cloud))]
+    if len(cloud) < 4 * cloud.shape[1]:
+        raise FormatError(f"a {cloud.shape[1]}D fit needs at least {4 * cloud.shape[1]} points, got {len(cloud)}")
+    candidates = [k for k in candidates if k <= len(cloud)] or [1]
+
+    centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
+    scale = float(np.linalg.norm(cloud - centre, axis=1).max())
+    unit = (cloud - centre) / scale
+    unit_init = init.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale) if isinstance(init, IFS) else init
+    fits = {}
+    with _one_thread():
+        for k in candidates:
+            fits[k] = _optimize(unit, k, loss, steps, seed, max_contraction, unit_init, restarts, lr, device, progress)
+    scores = {k: fits[k][2] * (1 + auto_penalty * k) for k in candidates}
+    best = min(candidates, key=lambda k: (scores[k], k))
+    A, b, _, history = fits[best]
+
+    # back to the cloud's coordinates: x = scale * u + centre
+    unit_ifs = IFS(A, b, _coverage_probabilities(unit, A, b))
+    ifs = unit_ifs.conjugate(scale * np.eye(cloud.shape[1]), centre)
+    result = _verify(ifs, cloud, seed)
+    return FitResult(
+        ifs=ifs,
+        history=history * scale,
+        n_maps=best,
+        seconds=time.perf_counter() - start,
+        points=cloud,
+        auto_scores=scores if n_maps == "auto" else {},
+        notes=notes,
+        **result,
+    )
+
+
+# ---- input checks ---------------------------------------------------------------------------
+def _check_cloud(points, seed: int):
+    try:
+        cloud = np.array(points, dtype=float)
+    except (TypeError, ValueError):
+        raise FormatError("the points must be an array of numbers, shape (n, 2) or (n, 3)") from None
+    if cloud.ndim != 2 or cloud.shape[1] not in (2, 3):
+        raise FormatError(f"the points must have shape (n, 2) or (n, 3), got {cloud.shape}")
+    if len(cloud) == 0:
+        raise FormatError("the point cloud is empty")
+    bad = ~np.all(np.isfinite(cloud), axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise FormatError(f"{bad.sum()} points have NaN or infinite coordinates (first: row {rows[0] + 1})")
+    if np.ptp(cloud, axis=0).max() == 0:
+        raise FormatError("all points are identical: there is no shape to fit")
+    notes = []
+    if len(cloud) > MAX_POINTS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(cloud), MAX_POINTS, replace=False))
+        notes.append(f"the cloud of {len(cloud):,} points was subsampled to {MAX_POINTS:,} random points")
+        warnings.warn(notes[-1], IfskitWarning, stacklevel=3)
+        cloud = cloud[keep]
+    return cloud, notes
+
+
+def _check_n_maps(n_maps, n_points: int) -> int:
+    if isinstance(n_maps, bool) or not isinstance(n_maps, (int, np.integer)) or n_maps < 1:
+        raise FormatError(f"the number of maps must be a positive integer or 'auto', got {n_maps!r}")
+    if n_maps > n_points:
+        raise FormatError(f"{n_maps} maps need at least as many points, the cloud has {n_points}")
+    return int(n_maps)
+
+
+def _check_settings(loss, steps, max_contraction, restarts, init) -> None:
+    if loss not in ("chamfer", "hausdorff"):
+        raise FormatError(f"unknown loss {loss!r}; use 'chamfer' or 'hausdorff'")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise FormatError(f"steps must be a non-negative integer, got {steps!r}")
+    if not 0 < max_contraction < 1:
+        raise FormatError(f"max_contraction must be in (0, 1) for the collage bound, got {max_contraction}")
+    if restarts < 1:
+        raise FormatError(f"restarts must be at least 1, got {restarts}")
+    if not (init is None or isinstance(init, IFS) or init == "random"):
+        raise FormatError(f"init must be an IFS, 'random' or None, got {init!r}")
+
+
+# ---- optimization ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _one_thread():
+    """Torch on one thread while fitting: the tensors of a step are small, and several
+    threads only wait for each other (badly so on a busy machine)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, device, progress):
+    """Fit k maps to the normalized cloud ``unit`` (n, d).
+
+    Returns
+    -------
+    A : ndarray, shape (k, d, d)
+    b : ndarray, shape (k, d)
+    collage_chamfer : float
+        Chamfer distance between the whole cloud and its collage (normalized units).
+    history : ndarray, shape (steps,)
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    dim = unit.shape[1]
+    device = torch.device(device or "cpu")
+    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    rng = np.random.default_rng([seed, k])
+    if isinstance(init, IFS):
+        starts = [params_from_maps(init.A, init.b, max_contraction)]
+    elif init == "random":
+        starts = [torch.as_tensor(rng.normal(size=(k, n_params(dim))))]
+    else:
+        # more clusters than maps in some restarts: smaller parts, more candidate maps
+        starts = [_kmeans_start(unit, k, k + r % 3, rng, max_contraction) for r in range(restarts)]
+    raw = torch.stack(starts).to(device=device, dtype=dtype).requires_grad_()
+    target = torch.as_tensor(unit, device=device, dtype=dtype)
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    optimizer = torch.optim.Adam([raw], lr=lr)
+    warmup = steps // 5 if len(starts) > 1 else 0
+    history = np.zeros(steps)
+    bar = tqdm(range(steps), desc=f"fit {k} maps", disable=(None if progress is None else not progress), leave=False)
+    for step in bar:
+        if step == warmup and len(raw) > 1:
+            with torch.no_grad():
+                best = int(torch.argmin(_full_chamfer(raw, target, dim, max_contraction)))
+            raw = raw[best : best + 1].detach().clone().requires_grad_()
+            optimizer = torch.optim.Adam([raw], lr=optimizer.param_groups[0]["lr"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
+        sources = target[torch.randperm(len(target), generator=generator)[:_STEP_SOURCES].to(device)]
+        covered = target[torch.randperm(len(target), generator=generator)[:_STEP_TARGETS].to(device)]
+        A, b = maps_from_params(raw, dim, max_contraction)
+        value = _collage_loss(collage(sources, A, b), target, covered, loss) + _overlap_penalty(A)
+        optimizer.zero_grad()
+        value.sum().backward()
+        optimizer.step()
+        history[step] = float(value.detach().min())
+    with torch.no_grad():
+        scores = _full_chamfer(raw, target, dim, max_contraction)
+        best = int(torch.argmin(scores))
+        A, b = maps_from_params(raw[best], dim, max_contraction)
+    return A.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(), float(scores[best]), history
+
+
+def _collage_loss(images, target, covered, loss):
+    """Loss per batch element between collages ``images`` (B, m, d) and the cloud.
+
+    Collage points are compared with the whole cloud ``target`` (n, d); coverage is
+    checked for the cloud subset ``covered`` (c, d).
+    """
+    import torch
+
+    inside = nearest_distances(images, target)
+    coverage = nearest_distances(covered, images)
+    if loss == "chamfer":
+        return 0.5 * (inside.mean(-1) + coverage.mean(-1))
+    both = torch.cat([inside, coverage], dim=-1)
+    return _TEMPERATURE * (torch.logsumexp(both / _TEMPERATURE, dim=-1) - math.log(both.shape[-1]))
+
+
+def _overlap_penalty(A):
+    """Penalty on total image volume beyond the cloud's: ``w * relu(sum_i |det A_i| - 1)``, shape (B,).
+
+    Maps whose images are disjoint (the open set condition) have ``sum |det A_i| <= 1``.
+    The Chamfer collage error alone does not see overlap: several near-identity maps
+    cover the cloud well, yet their attractor is a blur.
+    """
+    import torch
+
+    return _OVERLAP_WEIGHT * torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
+
+
+def _full_chamfer(raw, target, dim, max_contraction):
+    """Chamfer distance between the whole cloud and its collage, per batch element, shape (B,)."""
+    A, b = maps_from_params(raw, dim, max_contraction)
+    return chamfer(collage(target, A, b), target)
+
+
+# ---- starting maps -----------------------------------------------------------------------------
+def _kmeans_start(unit, k, clusters, rng, max_contraction):
+    """Raw parameters (k, n_params) of one start from ``clusters`` k-means parts (see the module docstring)."""
+    from scipy.cluster.vq import kmeans2
+    from scipy.spatial import cKDTree
+
+    dim = unit.shape[1]
+    tree = cKDTree(unit)
+    sources = unit[rng.choice(len(unit), min(len(unit), _INIT_SOURCES), replace=False)]
+    with warnings.catch_warnings():  # an empty cluster is fine: its part is skipped
+        warnings.simplefilter("ignore")
+        _, labels = kmeans2(unit, clusters, minit="++", seed=rng)
+    parts = [unit[labels == c] for c in range(clusters)]
+    if clusters > 1:  # the cloud without one part: the fern's big map
+        parts += [unit[labels != c] for c in range(clusters)]
+    parts = [p for p in parts if len(p) > dim]
+    whole_frame, whole_mean = _frame(unit)
+    inverse = np.linalg.pinv(whole_frame)
+    candidates = []
+    for part in parts:
+        frame, mean = _frame(part)
+        A = frame[None] @ _orientations(dim) @ inverse[None]  # (g, d, d)
+        A = _clamp(A, max_contraction)
+        b = mean - A @ whole_mean
+        images = np.einsum("gij,nj->gni", A, sources) + b[:, None]
+        inside = tree.query(images.reshape(-1, dim))[0].reshape(len(A), -1).mean(axis=1)
+        best = int(np.argmin(inside))
+        candidates.append((A[best], b[best]))
+    chosen = _pick_maps(candidates, k, sources, tree)
+    A = np.stack([candidates[i][0] for i in chosen])
+    b = np.stack([candidates[i][1] for i in chosen])
+    return params_from_maps(A, b, max_contraction)
+
+
+def _pick_maps(candidates, k, sources, tree):
+    """Indices of the k candidate maps whose collage of ``sources`` is closest to the cloud.
+
+    Every combination when there are at most ``_MAX_COMBINATIONS``, else greedily one
+    map at a time.
+    """
+    from scipy.spatial import cKDTree
+
+    def score(chosen):
+        images = np.concatenate([sources @ candidates[i][0].T + candidates[i][1] for i in chosen])
+        volume = sum(abs(np.linalg.det(candidates[i][0])) for i in chosen)
+        distance = 0.5 * (tree.query(images)[0].mean() + cKDTree(images).query(sources)[0].mean())
+        return distance + _OVERLAP_WEIGHT * max(0.0, volume - 1)
+
+    k = min(k, len(candidates))
+    if math.comb(len(candidates), k) <= _MAX_COMBINATIONS:
+        return list(min(itertools.combinations(range(len(candidates)), k), key=score))
+    chosen = []
+    for _ in range(k):
+        rest = [i for i in range(len(candidates)) if i not in chosen]
+        chosen.append(min(rest, key=lambda i: score(chosen + [i])))
+    return chosen
+
+
+def _frame(points):
+    """Principal frame ``U sqrt(L)`` (d, d) of a cloud (covariance ``U L U^T``) and its mean (d,)."""
+    mean = points.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(points - mean, rowvar=False))
+    return vectors * np.sqrt(np.clip(values, 1e-12, None)), mean
+
+
+def _orientations(dim):
+    """Orthogonal matrices tried between two frames: (24, 2, 2) in 2D, (48, 3, 3) in 3D."""
+    if dim == 2:
+        angles = np.arange(12) * np.pi / 6
+        rot = np.stack(
+            [np.stack([np.cos(angles), -np.sin(angles)], -1), np.stack([np.sin(angles), np.cos(angles)], -1)], 1
+        )
+        return np.concatenate([rot, rot @ np.diag([1.0, -1.0])])
+    out = []
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            M = np.zeros((3, 3))
+            M[np.arange(3), perm] = signs
+            out.append(M)
+    return np.stack(out)
+
+
+def _clamp(A, max_contraction):
+    """Matrices with singular values clamped to ``max_contraction``, shape as ``A``."""
+    U, S, Vt = np.linalg.svd(A)
+    return U @ (np.minimum(S, max_contraction)[..., None] * Vt)
+
+
+# ---- results ---------------------------------------------------------------------------------
+def _coverage_probabilities(unit, A, b):
+    """Share of the cloud whose nearest collage point comes from each map, shape (k,)."""
+    from scipy.spatial import cKDTree
+
+    images = np.einsum("kij,nj->kni", A, unit) + b[:, None]
+    owner = cKDTree(images.reshape(-1, unit.shape[1])).query(unit)[1] // len(unit)
+    share = np.bincount(owner, minlength=len(A)) / len(unit)
+    share = np.maximum(share, _P_FLOOR)
+    return share / share.sum()
+
+
+def _verify(ifs: IFS, cloud, seed: int) -> dict:
+    """Collage error, contraction, bound, and the measured attractor distances."""
+    from ..analysis import chamfer_distance, hausdorff_distance
+    from ..render import chaos_game
+
+    collage_points = ifs.apply(cloud).reshape(-1, cloud.shape[1])
+    collage_error = hausdorff_distance(cloud, collage_points)
+    s = ifs.contraction
+    attractor = chaos_game(ifs, _ATTRACTOR_POINTS, seed=seed, progress=False)
+    dense = np.concatenate([attractor, ifs.extent_sample])
+    return {
+        "collage_error": collage_error,
+        "contraction": s,
+        "bound": collage_error / (1 - s),
+        "attractor_chamfer": chamfer_distance(attractor, cloud),
+        "attractor_hausdorff": hausdorff_distance(dense, cloud),
+    }
