@@ -303,3 +303,17 @@ def test_cli_bad_input_is_one_line_and_no_movie(cli, tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert err.startswith("ifskit: error: ") and err.count("\n") == 1 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml"]
+
+
+def test_cli_picks_an_entry_of_a_fractint_file(cli, tmp_path, capsys):
+    library = tmp_path / "two.ifs"
+    library.write_text(
+        "half { ; the Sierpinski triangle\n"
+        "  0.5 0 0 0.5 0 0 0.33\n  0.5 0 0 0.5 0.5 0 0.33\n  0.5 0 0 0.5 0.25 0.5 0.34\n}\n"
+        "quarter {\n  0.25 0 0 0.25 0 0 0.5\n  0.25 0 0 0.25 0.75 0 0.5\n}\n"
+    )
+    out = tmp_path / "m.gif"
+    assert cli("interpolate", f"{library}:quarter", "maple_leaf", "-o", out, "--frames", 3, "--size", 32) == 0
+    assert out.is_file()
+    assert cli("interpolate", library, "maple_leaf", "-o", tmp_path / "n.gif") == 2
+    assert "two.ifs:ENTRY (half, quarter)" in capsys.readouterr().err

@@ -125,9 +125,15 @@ def cmd_interpolate(args) -> int:
 
 def _load_keyframe(source: str):
     """An IFS from a file or catalog name; ``FILE.ifs:ENTRY`` picks an entry of a Fractint file."""
-    from ..formats import load
+    from ..errors import FormatError
+    from ..formats import load, read_fractint
 
     file, _, entry = source.rpartition(":")
     if file and Path(file).suffix.lower() == ".ifs" and Path(file).is_file():
         return load(file, entry)
+    if Path(source).suffix.lower() == ".ifs" and Path(source).is_file():
+        library = read_fractint(source)
+        names = list(library.entries) + list(library.errors)
+        if len(names) > 1:
+            raise FormatError(f"holds {len(names)} entries; choose one as {source}:ENTRY ({', '.join(names)})", source)
     return load(source)
