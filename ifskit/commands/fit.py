@@ -1,0 +1,105 @@
+"""``ifskit fit``: learn IFS maps whose attractor covers a point cloud (collage theorem)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import _add_json, _count, _report
+
+
+def register(commands) -> None:
+    """Add the ``fit`` command to the ``ifskit`` sub-parser group."""
+    parser = commands.add_parser(
+        "fit",
+        help="fit contractive maps to a point cloud with the collage theorem",
+        description=(
+            "Fit K contractive affine maps to a 2D or 3D point cloud by making the cloud's collage "
+            "W(T) = U w_i(T) close to the cloud. The collage theorem then bounds the distance between the "
+            "cloud and the attractor: Hausdorff <= e / (1 - s), e = Hausdorff distance of T and W(T), "
+            "s = largest contraction factor. The fitted attractor is rendered and its Chamfer and Hausdorff "
+            "distances to the cloud are measured too. Clouds above 20,000 points are subsampled."
+        ),
+        epilog="Example: ifskit render barnsley_fern -o fern.npy --points 4096 && ifskit fit fern.npy --maps 4 -o fit.yaml",
+    )
+    parser.add_argument("cloud", metavar="CLOUD", help="point cloud: .ply .pcd .xyz .npy .csv .txt (2D or 3D)")
+    parser.add_argument(
+        "--maps",
+        type=_maps,
+        required=True,
+        metavar="K|auto",
+        help="number of maps, or auto: try 1 to 6 and keep the best collage error with a penalty per map",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
+    )
+    parser.add_argument("--steps", type=_count, default=400, metavar="N", help="optimizer steps (default 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same fit (default 0)")
+    parser.add_argument(
+        "--loss",
+        choices=["chamfer", "hausdorff"],
+        default="chamfer",
+        help="training loss between collage and cloud: Chamfer (mean distances) or smooth Hausdorff (default chamfer)",
+    )
+    parser.add_argument(
+        "--max-contraction",
+        type=float,
+        default=0.9,
+        metavar="S",
+        help="bound on every singular value of every map, in (0, 1) (default 0.9)",
+    )
+    parser.add_argument("--plot", metavar="OUT.png", help="also draw target, collage, attractor and loss history")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(parser)
+    parser.set_defaults(run=cmd_fit)
+
+
+def _maps(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of maps or 'auto', got {text!r}")
+    return value
+
+
+def cmd_fit(args) -> int:
+    """Check the outputs, read the cloud, fit, write the IFS (and the plot)."""
+    from .._io import check_output
+    from ..errors import FormatError
+    from ..fit import fit
+    from ..formats import IFS_SUFFIXES, load_points, save
+    from ..ifs import IFS
+
+    check_output(args.output, args.overwrite, IFS_SUFFIXES)
+    if args.plot:
+        check_output(args.plot, args.overwrite, {".png"})
+    points = load_points(args.cloud)
+    try:
+        result = fit(
+            points, args.maps, loss=args.loss, steps=args.steps, seed=args.seed,
+            max_contraction=args.max_contraction, progress=False if args.quiet else None,
+        )  # fmt: skip
+    except FormatError as error:
+        if error.path is None:  # a problem of the cloud's content: name the file
+            raise FormatError(error.message, args.cloud) from None
+        raise
+    ifs = result.ifs
+    save(IFS(ifs.A, ifs.b, ifs.p, name=f"fit of {Path(args.cloud).stem}"), args.output, args.overwrite)
+    if args.plot:
+        result.plot(args.plot, args.overwrite)
+    figures = {**result.figures(), "output": str(args.output)}
+    chosen = f" (auto: {result.n_maps} maps won)" if args.maps == "auto" else ""
+    _report(
+        args,
+        figures,
+        f"wrote {args.output}: {result.n_maps} maps{chosen}, collage error {result.collage_error:.4g}, "
+        f"contraction {result.contraction:.3f}, bound {result.bound:.4g}, attractor Hausdorff "
+        f"{result.attractor_hausdorff:.4g}, attractor Chamfer {result.attractor_chamfer:.4g} "
+        f"({result.seconds:.1f} s)",
+    )
+    return 0
