@@ -9,31 +9,20 @@ import pytest
 from PIL import Image
 
 from ifskit.errors import FormatError
-from ifskit.image import CodecParams, compress_image, load_fic, psnr, read_image
+from ifskit.image import CodecParams, compress_image, load_fic, psnr, read_image, sample_image
 from ifskit.image.codec import pifs_from_bytes
 from ifskit.image.fic import unpack
 
 
-def sample_photo(size: int, gray: bool = True) -> np.ndarray:
-    """A centre square of matplotlib's sample photo of Grace Hopper, resized."""
-    import matplotlib.cbook as cbook
-
-    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as image:
-        side = min(image.size)
-        left, top = (image.width - side) // 2, (image.height - side) // 2
-        image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
-        return np.asarray(image.convert("L" if gray else "RGB"))
-
-
 @pytest.fixture(scope="module")
 def photo256():
-    return sample_photo(256)
+    return sample_image("grace_hopper", 256)
 
 
 @pytest.fixture(scope="module")
 def photo64():
     """A 64x64 colour crop (the face) at the scale of the 256x256 photo."""
-    return sample_photo(256, gray=False)[64:128, 96:160]
+    return sample_image("grace_hopper", 256, gray=False)[64:128, 96:160]
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +225,10 @@ def test_cli_usage_errors(cli, capsys, photo_png, tmp_path):
 def test_read_image_gray_and_colour(photo_png):
     assert read_image(photo_png).shape == (64, 64, 3)
     assert read_image(photo_png, gray=True).shape == (64, 64)
+
+
+def test_sample_images_need_no_download():
+    assert sample_image("mri", 128).shape == (128, 128)
+    assert sample_image("grace_hopper", 32, gray=False).shape == (32, 32, 3)
+    with pytest.raises(FormatError, match="unknown sample image"):
+        sample_image("lena")

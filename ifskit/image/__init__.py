@@ -9,7 +9,16 @@
 """
 
 from .codec import FractalCode, compress_image, load_fic
-from .imagefile import psnr, read_image, save_image
+from .imagefile import psnr, read_image, sample_image, save_image
 from .pifs import CodecParams
 
-__all__ = ["CodecParams", "FractalCode", "compress_image", "load_fic", "psnr", "read_image", "save_image"]
+__all__ = [
+    "CodecParams",
+    "FractalCode",
+    "compress_image",
+    "load_fic",
+    "psnr",
+    "read_image",
+    "sample_image",
+    "save_image",
+]

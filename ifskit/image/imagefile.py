@@ -82,3 +82,44 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB for 8-bit images of the same shape (inf when equal)."""
     error = np.mean((np.asarray(reference, np.float64) - np.asarray(test, np.float64)) ** 2)
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
+#: Photos that need no download: matplotlib's package data.
+SAMPLE_IMAGES = ("grace_hopper", "mri")
+
+
+def sample_image(name: str = "grace_hopper", size: int = 256, gray: bool = True) -> np.ndarray:
+    """A test photo from matplotlib's sample data, as a centred square.
+
+    Parameters
+    ----------
+    name : {"grace_hopper", "mri"}
+        ``grace_hopper``: the colour portrait (600x512 JPEG); ``mri``: a 256x256 16-bit MRI
+        slice of a head, scaled to 8 bits (grayscale only).
+    size : int
+        Side of the returned square (Lanczos resampling).
+    gray : bool
+        Luminance only.
+
+    Returns
+    -------
+    ndarray of uint8, shape (size, size) or (size, size, 3)
+    """
+    import gzip
+
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    if name == "grace_hopper":
+        with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as photo:
+            image = photo.convert("RGB")
+    elif name == "mri":
+        with gzip.open(cbook.get_sample_data("s1045.ima.gz", asfileobj=False)) as raw:
+            values = np.frombuffer(raw.read(), "<u2").reshape(256, 256).astype(np.float64)
+        image = Image.fromarray(np.rint(values / values.max() * 255).astype(np.uint8)).convert("RGB")
+    else:
+        raise FormatError(f"unknown sample image {name!r}; use one of {', '.join(SAMPLE_IMAGES)}")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+    return np.asarray(image.convert("L" if gray else "RGB"))

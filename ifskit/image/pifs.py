@@ -193,12 +193,20 @@ def _blocks(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.
     return plane[rows, cols].reshape(len(ys), size * size).astype(np.float32)
 
 
-def _quadrant_order(blocks: np.ndarray, size: int) -> np.ndarray:
-    """Class of each block: the rank order of its 4 quadrant means, as one of 24 codes."""
+def _quadrant_classes(blocks: np.ndarray, size: int) -> tuple:
+    """Fisher's classes: the rank order of the 4 quadrant means, as one of 24 codes.
+
+    Returns
+    -------
+    (classes, reversed_classes) : two ndarrays of int, shape (n,)
+        The code of each block, and the code of the reverse order (the class of the block
+        with its contrast negated).
+    """
     h = size // 2
-    q = blocks.reshape(-1, 2, h, 2, h).mean(axis=(2, 4)).reshape(-1, 4)
-    order = np.argsort(q, axis=1, kind="stable")
-    return order @ np.array([64, 16, 4, 1])
+    means = blocks.reshape(-1, 2, h, 2, h).mean(axis=(2, 4)).reshape(-1, 4)
+    order = np.argsort(means, axis=1, kind="stable")
+    weights = np.array([64, 16, 4, 1])
+    return order @ weights, order[:, ::-1] @ weights
 
 
 @dataclass
@@ -265,13 +273,13 @@ def search_level(
     best = np.zeros(n, dtype=np.int64)
     best_s = np.zeros(n)
     if classified:
-        range_class = _quadrant_order(ranges, size)
-        cand_class = _quadrant_order(candidates, size)
-        reverse = _quadrant_order(-ranges, size)
-        groups = [
-            (np.flatnonzero(range_class == c), np.flatnonzero((cand_class == c) | (cand_class == r)))
-            for c, r in sorted({(int(c), int(r)) for c, r in zip(range_class, reverse)})
-        ]
+        range_class, reverse = _quadrant_classes(ranges, size)
+        cand_class = _quadrant_classes(candidates, size)[0]
+        groups = []
+        for c in np.unique(range_class):
+            rows = np.flatnonzero(range_class == c)
+            r = reverse[rows[0]]
+            groups.append((rows, np.flatnonzero((cand_class == c) | (cand_class == r))))
     else:
         all_candidates = np.arange(len(candidates))
         groups = [(np.arange(start, min(start + _CHUNK, n)), all_candidates) for start in range(0, n, _CHUNK)]
