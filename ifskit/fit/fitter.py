@@ -343,12 +343,12 @@ def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, d
             state = optimizer.state[raw]
             raw = raw[best : best + 1].detach().clone().requires_grad_()
             optimizer = torch.optim.Adam([raw], lr=lr)
-            # keep the moment estimates: a fresh Adam takes full-size first steps and jumps away
-            optimizer.state[raw] = {
-                "step": state["step"].clone(),
-                "exp_avg": state["exp_avg"][best : best + 1].clone(),
-                "exp_avg_sq": state["exp_avg_sq"][best : best + 1].clone(),
-            }
+            if state:  # keep the moment estimates: a fresh Adam takes full-size first steps and jumps away
+                optimizer.state[raw] = {
+                    "step": state["step"].clone(),
+                    "exp_avg": state["exp_avg"][best : best + 1].clone(),
+                    "exp_avg_sq": state["exp_avg_sq"][best : best + 1].clone(),
+                }
         for group in optimizer.param_groups:
             group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
         sources = target[torch.randperm(len(target), generator=generator)[:_STEP_SOURCES].to(device)]
