@@ -86,10 +86,16 @@ def bin_on_device(job, device, bar=None, n_chains: int | None = None):
     import torch
 
     device = torch_device(device)
+    threads = torch.get_num_threads()
     try:
+        if device.type == "cpu":
+            # a step's tensors are small: torch's thread pool costs more than it gives on
+            # them, and far more (20x measured) when the cores are busy with other work
+            torch.set_num_threads(1)
         with torch.no_grad():
             return _bin(torch, job, device, bar, n_chains)
     finally:
+        torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
 

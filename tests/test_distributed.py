@@ -1,0 +1,187 @@
+"""Scale-out on a real Dask cluster (worker processes on 127.0.0.1): renders and sharded datasets."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ifskit
+from ifskit.distributed import chunk_ranges, connect, shard_path, write_shards
+from ifskit.errors import IfskitError
+from ifskit.render import aggregate, map_colors
+from ifskit.render.chaos import CHUNK
+
+pytest.importorskip("dask.distributed")
+
+# a little over 5 chunks: several tasks per worker, and a short last chunk
+POINTS = 5 * CHUNK + 12_345
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes of one thread each, started once for this module."""
+    with connect("local:2") as client:
+        yield client
+
+
+def test_chunk_ranges_cover_every_chunk_once():
+    for n_chunks, n_threads in [(1, 4), (5, 2), (97, 2), (100_000, 3)]:
+        ranges = chunk_ranges(n_chunks, n_threads)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n_chunks
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        assert all(last > first for first, last in ranges)
+    assert len(chunk_ranges(97, 2)) == 8
+    assert max(last - first for first, last in chunk_ranges(100_000, 3)) <= 2048
+
+
+@pytest.mark.parametrize(
+    "name, colored",
+    [("sierpinski", False), ("barnsley_fern", True), ("menger_sponge", False)],
+)
+def test_cluster_render_is_byte_identical(client, name, colored):
+    ifs = ifskit.catalog(name)
+    colors = map_colors(ifs, None) if colored else None
+    here = aggregate(ifs, (60, 80), POINTS, seed=5, map_colors=colors, threads=2)
+    there = aggregate(ifs, (60, 80), POINTS, seed=5, map_colors=colors, client=client)
+    assert there.counts.dtype == np.uint64
+    assert there.counts.tobytes() == here.counts.tobytes()
+    assert int(there.counts.sum()) > 0.9 * POINTS
+    for field in ("depth", "color"):
+        mine, theirs = getattr(here, field), getattr(there, field)
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            assert mine.tobytes() == theirs.tobytes()
+
+
+def test_cluster_density_follows_the_seed(client, fern):
+    first = ifskit.density(fern, 64, 2 * CHUNK, seed=1, client=client)
+    again = ifskit.density(fern, 64, 2 * CHUNK, seed=1, client=client)
+    other = ifskit.density(fern, 64, 2 * CHUNK, seed=2, client=client)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_cli_render_on_remote_scheduler_matches(client, cli, tmp_path, capsys):
+    address = client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    common = ["barnsley_fern", "--points", POINTS, "--size", "90x70", "--seed", 3, "--json"]
+    assert cli("render", *common, "-o", tmp_path / "here.png") == 0
+    capsys.readouterr()
+    assert cli("render", *common, "-o", tmp_path / "there.png", "--scheduler", address) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["workers"] == 2 and figures["points"] == POINTS
+    assert (tmp_path / "here.png").read_bytes() == (tmp_path / "there.png").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scheduler", "localhost"], "local:N"),
+        (["--scheduler", "local:0"], "1 <= N"),
+        (["--scheduler", "local:2", "--device", "torch-cpu"], "one of --scheduler and --device"),
+        (["--scheduler", "local:2", "--method", "deterministic"], "chaos-game PNG"),
+        (["--scheduler", "local:2", "--views"], "chaos-game PNG"),
+    ],
+)
+def test_cli_scheduler_mistakes(cli, tmp_path, capsys, args, message):
+    assert cli("render", "sierpinski", "-o", tmp_path / "out.png", "--points", 1000, *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ifskit: error:") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_cli_scheduler_point_cloud_refused(cli, tmp_path, capsys):
+    assert cli("render", "sierpinski", "-o", tmp_path / "out.npy", "--scheduler", "local:2") == 2
+    assert "not point clouds" in capsys.readouterr().err
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(IfskitError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        with connect("tcp://127.0.0.1:9", timeout=1):
+            pass
+
+
+# ---- sharded datasets -----------------------------------------------------------------------------
+DATASET = ["--count", 23, "--shard-size", 5, "--points", 200, "--maps", "2-3", "--seed", 4, "--quiet", "--json"]
+
+
+def _shard_bytes(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("shard_*.npz"))}
+
+
+def _read_shards(folder: Path) -> dict:
+    arrays = {}
+    for path in sorted(folder.glob("shard_*.npz")):
+        with np.load(path) as shard:
+            for name in shard.files:
+                arrays.setdefault(name, []).append(shard[name])
+    return {name: np.concatenate(parts) for name, parts in arrays.items()}
+
+
+def test_dataset_shards_identical_on_one_and_two_workers(client, cli, tmp_path, capsys):
+    assert cli("dataset", "-o", tmp_path / "here", *DATASET) == 0
+    assert cli("dataset", "-o", tmp_path / "one", *DATASET, "--scheduler", "local:1") == 0
+    assert cli("dataset", "-o", tmp_path / "two", *DATASET, "--scheduler", client.scheduler.address) == 0
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["shards_written"] for f in figures] == [5, 5, 5]
+    assert [f["written"] for f in figures] == [23, 23, 23]
+    here = _shard_bytes(tmp_path / "here")
+    assert len(here) == 5
+    assert _shard_bytes(tmp_path / "one") == here == _shard_bytes(tmp_path / "two")
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert manifest["count"] == 23 and manifest["shard_size"] == 5 and manifest["seed"] == 4
+
+
+def test_dataset_shards_hold_the_samples(tmp_path):
+    from ifskit.neural.dataset import make_sample
+
+    write_shards(tmp_path, 7, shard_size=3, seed=9, maps=(2, 3), n_points=128)
+    data = _read_shards(tmp_path)
+    assert data["index"].tolist() == list(range(7))
+    assert data["points"].shape == (7, 128, 2) and data["points"].dtype == np.float32
+    ifs, points = make_sample(5, 9, (2, 3), 128, 2)
+    k = data["n_maps"][5]
+    assert k == ifs.n_maps
+    assert np.array_equal(data["points"][5], points)
+    assert np.array_equal(data["A"][5, :k], ifs.A) and np.array_equal(data["p"][5, :k], ifs.p)
+    assert not data["A"][5, k:].any()
+
+
+def test_dataset_failed_shard_is_made_on_rerun_without_loss_or_duplicates(client, cli, tmp_path, capsys):
+    reference = tmp_path / "reference"
+    assert cli("dataset", "-o", reference, *DATASET) == 0
+    folder = tmp_path / "run"
+    folder.mkdir()
+    # a folder where shard 2 should go: writing that shard fails on its worker, for real
+    shard_path(folder, 2).mkdir()
+    capsys.readouterr()
+    assert cli("dataset", "-o", folder, *DATASET, "--scheduler", client.scheduler.address) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("ifskit: error: 1 of 5 shards failed") and captured.err.count("\n") == 1
+    done = {p.name: p.stat().st_mtime_ns for p in folder.glob("shard_*.npz") if p.is_file()}
+    assert sorted(done) == [shard_path(folder, s).name for s in (0, 1, 3, 4)]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+    shard_path(folder, 2).rmdir()
+    assert cli("dataset", "-o", folder, *DATASET, "--scheduler", client.scheduler.address) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["shards_written"] == 1 and figures["written"] == 5 and figures["skipped"] == 18
+    assert {name: shard_path(folder, int(name[6:12])).stat().st_mtime_ns for name in done} == done
+    assert _shard_bytes(folder) == _shard_bytes(reference)
+    assert _read_shards(folder)["index"].tolist() == list(range(23))
+
+
+def test_dataset_resume_refuses_other_settings(cli, tmp_path, capsys):
+    assert cli("dataset", "-o", tmp_path, *DATASET) == 0
+    capsys.readouterr()
+    other = [a if a != 4 else 5 for a in DATASET]  # another seed
+    assert cli("dataset", "-o", tmp_path, *other) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "another dataset (seed 4)" in err
+
+
+def test_dataset_shards_refuse_picture_formats(cli, tmp_path, capsys):
+    assert cli("dataset", "-o", tmp_path / "d", *DATASET, "--format", "yaml,png") == 2
+    assert "--format png/ply needs files per sample" in capsys.readouterr().err
