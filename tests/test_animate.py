@@ -280,7 +280,7 @@ def bad_input_cases(tmp_path):
     unreadable = tmp_path / "broken.yaml"
     unreadable.write_text("maps: [[[1, 2\n")
     return {
-        "mixed dimensions": (["barnsley_fern", "menger_sponge", "-o", tmp_path / "m.mp4"], "2D IFS"),
+        "mixed dimensions": (["barnsley_fern", "menger_sponge", "-o", tmp_path / "m.mp4"], "2D and 3D"),
         "unknown suffix": (["barnsley_fern", "maple_leaf", "-o", tmp_path / "m.avi"], "unknown movie type"),
         "zero frames": (["barnsley_fern", "maple_leaf", "-o", tmp_path / "m.mp4", "--frames", "0"], "--frames"),
         "unreadable": ([unreadable, "maple_leaf", "-o", tmp_path / "m.gif"], "broken.yaml"),
@@ -317,3 +317,78 @@ def test_cli_picks_an_entry_of_a_fractint_file(cli, tmp_path, capsys):
     assert out.is_file()
     assert cli("interpolate", library, "maple_leaf", "-o", tmp_path / "n.gif") == 2
     assert "two.ifs:ENTRY (half, quarter)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def triangle_cloud(tmp_path):
+    cloud = tmp_path / "triangle.npy"
+    np.save(cloud, ifskit.chaos_game(ifskit.catalog("sierpinski"), 2000, seed=1))
+    return cloud
+
+
+@pytest.fixture
+def no_encoder_weights(tmp_path, monkeypatch):
+    """As when the shipped encoder weights are not installed."""
+    pytest.importorskip("torch")
+    monkeypatch.setattr("ifskit.neural.encoding.DEFAULT_WEIGHTS", tmp_path / "not_installed" / "encoder_2d.pt")
+
+
+@pytest.fixture
+def tiny_encoder_weights(tmp_path, monkeypatch):
+    """Installed encoder weights: a small untrained 2D model (its maps are contractive whatever the weights)."""
+    pytest.importorskip("torch")
+    from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint
+
+    hparams = {**default_hparams(2), "point_widths": [16, 32], "global_widths": [32], "n_input": 64}
+    path = save_checkpoint(tmp_path / "tiny.pt", build_encoder(hparams))
+    monkeypatch.setattr("ifskit.neural.encoding.DEFAULT_WEIGHTS", path)
+    return path
+
+
+@pytest.mark.slow  # imports torch and runs the fitter
+def test_cli_point_cloud_keyframe_is_fitted_without_encoder_weights(cli, tmp_path, capsys, triangle_cloud,
+                                                                    no_encoder_weights):  # fmt: skip
+    out = tmp_path / "m.gif"
+    args = [triangle_cloud, "maple_leaf", "-o", out, "--frames", 3, "--size", 48, "--points", "5e4", "--maps", 3]
+    assert cli("interpolate", *args, "--fit-steps", 30, "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["keyframe_origins"] == ["fitted", "ifs"]
+    assert out.is_file()
+    # asking for the encoder without its weights: one line naming the cloud, no movie
+    assert cli("interpolate", *args, "--clouds", "encode", "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "triangle.npy" in err and "encoder_2d.pt" in err and "--clouds fit" in err
+
+
+def test_cli_point_cloud_keyframe_is_encoded_with_encoder_weights(cli, tmp_path, capsys, triangle_cloud,
+                                                                  tiny_encoder_weights):  # fmt: skip
+    from ifskit.animate.clouds import ifs_from_cloud
+
+    points = np.load(triangle_cloud)
+    encoded, how = ifs_from_cloud(points, n_maps=3, seed=2)
+    assert how == "encoded" and encoded.n_maps == 3 and encoded.is_contractive
+    out = tmp_path / "frames"
+    args = [triangle_cloud, "maple_leaf", "-o", out, "--frames", 3, "--size", 48, "--points", "5e4", "--maps", 3]
+    assert cli("interpolate", *args, "--seed", 2, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["keyframe_origins"] == ["encoded", "ifs"]
+    # the movie is that of the encoded IFS (same seed, same encoding)
+    from PIL import Image
+
+    plan = plan_movie(KeyframePath([encoded, ifskit.catalog("maple_leaf")]), 3, (48, 48), 50_000, 2)
+    expected = list(render_movie_frames(plan, (48, 48), 50_000, 2))
+    for i, frame in enumerate(expected):
+        with Image.open(out / f"frame_{i:05d}.png") as png:
+            assert np.array_equal(np.asarray(png), frame)
+    # a map count the encoder does not know: one line naming the cloud
+    assert cli("interpolate", *args, "--maps", 7, "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "triangle.npy" in err and "not 7" in err
+
+
+def test_cli_mixed_dimensions_with_a_point_cloud_before_any_fitting(cli, tmp_path, capsys):
+    cloud = tmp_path / "cube.npy"
+    np.save(cloud, np.random.default_rng(0).uniform(size=(500, 3)))
+    assert cli("interpolate", "barnsley_fern", cloud, "-o", tmp_path / "m.mp4") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2D and 3D" in err and "cube.npy is 3D" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.npy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
 from ..animate.interpolate import EASINGS, METHODS
 from ..cli import _add_json, _count, _report, _size
 
@@ -27,7 +28,11 @@ def register(commands) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="two or more keyframes: .yaml or .json files, FILE.ifs or FILE.ifs:ENTRY (Fractint), or catalog names",
+        help=(
+            "two or more keyframes: .yaml or .json files, FILE.ifs or FILE.ifs:ENTRY (Fractint), catalog names, "
+            "or point clouds (.ply .pcd .xyz .npy .csv .txt), encoded by the neural encoder when its weights "
+            "are installed (2D), else fitted (see --clouds)"
+        ),
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="OUT.mp4 (H.264), OUT.gif, or a folder DIR/ for PNG frames"
@@ -51,6 +56,22 @@ def register(commands) -> None:
     parser.add_argument("--loop", action="store_true", help="return from the last keyframe to the first (seamless)")
     parser.add_argument(
         "--pingpong", action="store_true", help="go through the keyframes and back within --frames (seamless)"
+    )
+    parser.add_argument(
+        "--clouds",
+        choices=CLOUD_METHODS,
+        default="auto",
+        help="point-cloud keyframes: 'encode' (neural encoder), 'fit' (collage fitter), or 'auto' (default): "
+        "the encoder when its weights for the cloud's dimension are installed, else the fitter",
+    )
+    parser.add_argument(
+        "--maps",
+        type=_count,
+        metavar="K",
+        help=f"point-cloud keyframes: number of maps (default: the encoder's choice; {DEFAULT_FIT_MAPS} when fitted)",
+    )
+    parser.add_argument(
+        "--fit-steps", type=_count, default=300, metavar="N", help="point-cloud keyframes: fitter steps (default 300)"
     )
     parser.add_argument("--cmap", default="inferno", metavar="NAME", help="matplotlib colormap (default inferno)")
     parser.add_argument("--gamma", type=float, default=2.2, help="gamma of the log-density tone mapping (default 2.2)")
@@ -76,7 +97,9 @@ def register(commands) -> None:
 def cmd_interpolate(args) -> int:
     """Check every input, then plan, render and write the movie."""
     from ..animate import KeyframePath, check_movie_output, check_shading, plan_movie, render_movie_frames, write_movie
+    from ..animate.clouds import ifs_from_cloud
     from ..errors import FormatError
+    from ..ifs import IFS
 
     start = time.perf_counter()
     if len(args.sources) < 2:
@@ -87,12 +110,32 @@ def cmd_interpolate(args) -> int:
         raise FormatError(f"--fps must be positive, got {args.fps:g}")
     kind = check_movie_output(args.output, args.size, args.overwrite)
     check_shading(args.cmap, args.gamma, args.background)
-    keyframes = [_load_keyframe(source) for source in args.sources]
+    loaded = [_load_keyframe(source) for source in args.sources]
+    dims = [item.dim if isinstance(item, IFS) else item.shape[1] for item in loaded]
+    if len(set(dims)) > 1:
+        first_other = next(i for i, d in enumerate(dims) if d != dims[0])
+        raise FormatError(
+            f"cannot interpolate between {dims[0]}D and {dims[first_other]}D keyframes: "
+            f"{args.sources[0]} is {dims[0]}D, {args.sources[first_other]} is {dims[first_other]}D"
+        )
     view = None
-    if keyframes[0].dim == 3 and (args.elev is not None or args.azim is not None):
+    if dims[0] == 3 and (args.elev is not None or args.azim is not None):
         view = (30.0 if args.elev is None else args.elev, -60.0 if args.azim is None else args.azim)
-    elif keyframes[0].dim == 2 and (args.elev is not None or args.azim is not None or args.turn):
+    elif dims[0] == 2 and (args.elev is not None or args.azim is not None or args.turn):
         raise FormatError("--elev, --azim and --turn apply to 3D IFS only")
+    # every input is checked: now point clouds become IFS (the slow part before rendering)
+    keyframes, origins = [], []
+    for source, item in zip(args.sources, loaded):
+        if isinstance(item, IFS):
+            keyframes.append(item)
+            origins.append("ifs")
+            continue
+        try:
+            ifs, how = ifs_from_cloud(item, method=args.clouds, n_maps=args.maps, steps=args.fit_steps, seed=args.seed)
+        except FormatError as exc:
+            raise FormatError(exc.message, source) from None
+        keyframes.append(ifs)
+        origins.append(how)
     path = KeyframePath(keyframes, args.method, args.loop, args.easing)
     plan = plan_movie(
         path, args.frames, args.size, args.points, args.seed,
@@ -117,16 +160,23 @@ def cmd_interpolate(args) -> int:
         "points": args.points,
         "seed": args.seed,
         "keyframes": len(keyframes),
+        "keyframe_origins": origins,
         "seconds": seconds,
     }
-    _report(args, figures, f"wrote {output} ({args.frames} frames {width}x{height} in {seconds:.2f} s)")
+    clouds = [f"{how} {source}" for how, source in zip(origins, args.sources) if how != "ifs"]
+    note = f"; {', '.join(clouds)}" if clouds else ""
+    _report(args, figures, f"wrote {output} ({args.frames} frames {width}x{height} in {seconds:.2f} s{note})")
     return 0
 
 
 def _load_keyframe(source: str):
-    """An IFS from a file or catalog name; ``FILE.ifs:ENTRY`` picks an entry of a Fractint file."""
+    """An IFS from a file or catalog name (``FILE.ifs:ENTRY`` picks an entry of a Fractint
+    file), or the points of a point-cloud file, shape (n, d)."""
     from ..errors import FormatError
-    from ..formats import load, read_fractint
+    from ..formats import POINT_SUFFIXES, load, load_points, read_fractint
+
+    if Path(source).suffix.lower() in POINT_SUFFIXES:
+        return load_points(source)
 
     file, _, entry = source.rpartition(":")
     if file and Path(file).suffix.lower() == ".ifs" and Path(file).is_file():

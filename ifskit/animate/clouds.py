@@ -1,0 +1,93 @@
+"""Point clouds as keyframes: encoded by the neural encoder when it can, else fitted."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from ..errors import FormatError, IfskitError
+from ..ifs import IFS
+
+#: How :func:`ifs_from_cloud` turns a cloud into an IFS.
+CLOUD_METHODS = ("auto", "encode", "fit")
+#: Maps of a fitted keyframe when none are asked for.
+DEFAULT_FIT_MAPS = 4
+
+
+def encoder_available(dim: int) -> bool:
+    """True when torch is installed and the neural encoder has shipped weights for ``dim``-D clouds.
+
+    Only the check: neither torch nor the weights are loaded.
+    """
+    from ..neural.encoding import DEFAULT_WEIGHTS  # no torch at import
+
+    # the shipped model is the 2D one (ifskit/neural/weights/encoder_2d.pt)
+    return dim == 2 and _has_torch() and DEFAULT_WEIGHTS.is_file()
+
+
+def ifs_from_cloud(
+    points, *, method: str = "auto", n_maps: int | None = None, steps: int = 300, seed: int = 0, model=None
+) -> tuple[IFS, str]:
+    """An IFS whose attractor approximates a point cloud.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+        d = 2 or 3.
+    method : {"auto", "encode", "fit"}
+        ``encode``: one forward pass of the neural encoder (:func:`ifskit.neural.encode`);
+        ``fit``: the collage-theorem fitter (:func:`ifskit.fit`); ``auto``: the encoder
+        when ``model`` is given or shipped weights for d-D clouds are installed
+        (:func:`encoder_available`), else the fitter.
+    n_maps : int, optional
+        Number of maps. Default: the encoder picks its own (the smallest collage
+        bound), the fitter uses :data:`DEFAULT_FIT_MAPS`. The encoder only knows its
+        model's map counts (2, 3 or 4 for the shipped one).
+    steps : int
+        Fitter steps.
+    seed : int
+        Same seed, same IFS.
+    model : str, Path or CollageEncoder, optional
+        Encoder model instead of the shipped weights.
+
+    Returns
+    -------
+    ifs : IFS
+    how : {"encoded", "fitted"}
+
+    Raises
+    ------
+    FormatError
+        A cloud the encoder or fitter refuses, an unknown method or map count, or
+        ``encode`` without an encoder for d-D clouds.
+    IfskitError
+        torch is not installed.
+    """
+    if method not in CLOUD_METHODS:
+        raise FormatError(f"unknown point-cloud method {method!r}; use one of {', '.join(CLOUD_METHODS)}")
+    points = np.asarray(points, dtype=float)
+    if not _has_torch():
+        raise IfskitError("point-cloud keyframes need torch (fitter or encoder): pip install 'ifskit[torch]'")
+    dim = points.shape[1]
+    encoded = model is not None or encoder_available(dim)
+    if method == "encode" and not encoded:
+        if dim == 2:
+            from ..neural.encoding import DEFAULT_WEIGHTS
+
+            missing = f"the neural encoder's weights ({DEFAULT_WEIGHTS.name}) are not installed"
+        else:
+            missing = f"the shipped neural encoder is for 2D clouds, not {dim}D"
+        raise FormatError(f"{missing}; fit the cloud instead (--clouds fit)")
+    if method == "encode" or (method == "auto" and encoded):
+        from ..neural import encode
+
+        return encode(points, model=model, n_maps=n_maps, seed=seed), "encoded"
+    from ..fit import fit
+
+    n_maps = DEFAULT_FIT_MAPS if n_maps is None else n_maps
+    return fit(points, n_maps=n_maps, steps=steps, seed=seed, progress=False).ifs, "fitted"
+
+
+def _has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
