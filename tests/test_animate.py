@@ -276,6 +276,41 @@ def test_cli_writes_a_movie(cli, tmp_path, capsys):
     assert "exists already" in capsys.readouterr().err
 
 
+def test_cli_pingpong_fps_seed_and_overwrite(cli, tmp_path):
+    from PIL import Image
+
+    def run(out, *extra):
+        args = ["barnsley_fern", "maple_leaf", "-o", out, "--frames", 4, "--size", 32, "--points", "2e4"]
+        return cli("interpolate", *args, "--pingpong", "--quiet", *extra)
+
+    def frames(folder):
+        return [np.asarray(Image.open(folder / f"frame_{i:05d}.png")) for i in range(4)]
+
+    assert run(tmp_path / "a") == 0 and run(tmp_path / "b") == 0 and run(tmp_path / "c", "--seed", 5) == 0
+    a, b, c = frames(tmp_path / "a"), frames(tmp_path / "b"), frames(tmp_path / "c")
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # same seed, same movie
+    assert not np.array_equal(a[1], c[1])  # another seed, other points
+    assert np.array_equal(a[1], a[3]) and not np.array_equal(a[0], a[2])  # there (a[2] is b) and back
+    gif = tmp_path / "m.gif"
+    assert run(gif, "--fps", 5) == 0
+    with Image.open(gif) as movie:
+        assert movie.n_frames == 4 and movie.info["duration"] == 200
+    assert run(gif, "--fps", 25, "--overwrite") == 0
+    with Image.open(gif) as movie:
+        assert movie.info["duration"] == 40
+
+
+def test_progress_bar(tmp_path, capsys):
+    def frames():
+        return (np.zeros((16, 16, 3), dtype=np.uint8) for _ in range(3))
+
+    write_movie(frames(), tmp_path / "quiet.gif", progress=False)
+    assert capsys.readouterr().err == ""
+    write_movie(frames(), tmp_path / "shown.gif", n_frames=3, progress=True)
+    err = capsys.readouterr().err
+    assert "frames" in err and "/3" in err
+
+
 def bad_input_cases(tmp_path):
     unreadable = tmp_path / "broken.yaml"
     unreadable.write_text("maps: [[[1, 2\n")
