@@ -135,14 +135,15 @@ def bin_on_cluster(job, client, bar=None):
         if n_threads == 0:
             raise IfskitError(f"the Dask cluster at {client.scheduler.address} has no workers")
         points_of = {}
-        renders = []
+        finished = as_completed()
         for first, last in chunk_ranges(job.n_chunks, n_threads):
             # pure=False: add_totals sums into its first argument, so no task may share a key
             # (and a result) with a render of the same job still held by the scheduler
-            future = client.submit(_bin_range, job, first, last, pure=False)
-            points_of[future.key] = job.chunk_points(first, last)
-            renders.append(future)
-        finished = as_completed(renders)
+            render = client.submit(_bin_range, job, first, last, pure=False)
+            points_of[render.key] = job.chunk_points(first, last)
+            finished.add(render)
+        del render  # only `finished` and `waiting` hold futures: a partial raster is freed on
+        # its worker as soon as it is summed into another, and only the final one comes here
         waiting = None
         for future in finished:
             if future.status == "error":
@@ -152,7 +153,9 @@ def bin_on_cluster(job, client, bar=None):
             if waiting is None:
                 waiting = future
             else:
-                finished.add(client.submit(add_totals, waiting, future, pure=False))
+                # priority: a worker sums two rasters before it starts another render, so
+                # few partial rasters wait in the workers' memory at any time
+                finished.add(client.submit(add_totals, waiting, future, pure=False, priority=1))
                 waiting = None
         return waiting.result()
     finally:
@@ -328,6 +331,9 @@ def _write_shard(shard: int, first: int, last: int, folder: Path, seed: int, map
     from .neural.dataset import make_sample
 
     n = last - first
+    path = shard_path(folder, shard)
+    if path.is_file():  # written by an earlier try of this task (its worker died before saying so)
+        return n
     arrays = {
         "index": np.arange(first, last, dtype=np.int64),
         "points": np.empty((n, n_points, dim), dtype=np.float32),
@@ -342,7 +348,9 @@ def _write_shard(shard: int, first: int, last: int, folder: Path, seed: int, map
         arrays["points"][row] = points
         arrays["n_maps"][row] = k
         arrays["A"][row, :k], arrays["b"][row, :k], arrays["p"][row, :k] = ifs.A, ifs.b, ifs.p
-    with atomic_path(shard_path(folder, shard)) as tmp, zipfile.ZipFile(tmp, "w") as archive:
+    # overwrite: a shard that appears meanwhile was written by another try of this task
+    # (Dask may run a task twice when a worker is lost): the same samples, the same bytes
+    with atomic_path(path, overwrite=True) as tmp, zipfile.ZipFile(tmp, "w") as archive:
         for name, array in arrays.items():
             with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)

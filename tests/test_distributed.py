@@ -1,6 +1,8 @@
 """Scale-out on a real Dask cluster (worker processes on 127.0.0.1): renders and sharded datasets."""
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +175,19 @@ def test_dataset_failed_shard_is_made_on_rerun_without_loss_or_duplicates(client
     assert _read_shards(folder)["index"].tolist() == list(range(23))
 
 
+def test_shard_task_run_twice_keeps_the_shard(tmp_path):
+    # Dask reruns a task whose worker died before reporting it done: the second try
+    # finds the shard written (or sees it appear) and leaves the same bytes
+    from ifskit.distributed import _write_shard
+
+    options = (tmp_path, 3, (2, 3), 100, 2)
+    assert _write_shard(1, 4, 8, *options) == 4
+    first = shard_path(tmp_path, 1).read_bytes()
+    assert _write_shard(1, 4, 8, *options) == 4
+    assert shard_path(tmp_path, 1).read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_000001.npz"]
+
+
 def test_dataset_resume_refuses_other_settings(cli, tmp_path, capsys):
     assert cli("dataset", "-o", tmp_path, *DATASET) == 0
     capsys.readouterr()
@@ -185,3 +200,65 @@ def test_dataset_resume_refuses_other_settings(cli, tmp_path, capsys):
 def test_dataset_shards_refuse_picture_formats(cli, tmp_path, capsys):
     assert cli("dataset", "-o", tmp_path / "d", *DATASET, "--format", "yaml,png") == 2
     assert "--format png/ply needs files per sample" in capsys.readouterr().err
+
+
+# ---- a worker killed mid-run ----------------------------------------------------------------------
+class KillAWorker:
+    """Stands in for the progress bar: at its first update, SIGKILLs the worker process holding most results.
+
+    The worker's nanny starts a new one; the scheduler reruns the lost tasks.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.killed = None
+
+    def __call__(self, *args, **kwargs):  # as tqdm(total=..., ...)
+        return self
+
+    def update(self, n):
+        if self.killed is None:
+            held = self.client.has_what()
+            pids = self.client.run(os.getpid)
+            victim = max(sorted(pids), key=lambda worker: len(held.get(worker, ())))
+            os.kill(pids[victim], signal.SIGKILL)
+            self.killed = pids[victim]
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def kill_a_worker(client, monkeypatch):
+    """Progress bars kill a worker of the shared cluster; after the test, wait until it has two again."""
+    before = set(client.run(os.getpid).values())
+    killer = KillAWorker(client)
+    monkeypatch.setattr("tqdm.auto.tqdm", killer)
+    yield killer
+    assert killer.killed in before
+    client.wait_for_workers(2, timeout=30)
+    assert killer.killed not in set(client.run(os.getpid).values())
+
+
+@pytest.mark.slow
+def test_render_with_a_worker_killed_is_byte_identical(client, kill_a_worker):
+    fern = ifskit.catalog("barnsley_fern")
+    n_points = 16 * CHUNK
+    here = aggregate(fern, (50, 40), n_points, seed=8, threads=2)
+    there = aggregate(fern, (50, 40), n_points, seed=8, client=client, progress=True)
+    assert kill_a_worker.killed is not None
+    assert there.counts.tobytes() == here.counts.tobytes()  # no chunk lost, none counted twice
+    assert int(there.counts.sum()) > 0.9 * n_points
+
+
+@pytest.mark.slow
+def test_dataset_with_a_worker_killed_has_every_sample_once(client, kill_a_worker, tmp_path):
+    options = dict(count=600, shard_size=75, seed=2, maps=(2, 3), n_points=3000)
+    for folder in ("reference", "run"):
+        (tmp_path / folder).mkdir()
+    write_shards(tmp_path / "reference", **options)  # here, one shard after the other
+    figures = write_shards(tmp_path / "run", **options, client=client, progress=True)
+    assert kill_a_worker.killed is not None
+    assert figures["shards_written"] == 8 and figures["written"] == 600
+    assert _shard_bytes(tmp_path / "run") == _shard_bytes(tmp_path / "reference")
+    assert _read_shards(tmp_path / "run")["index"].tolist() == list(range(600))
