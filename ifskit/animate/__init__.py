@@ -3,9 +3,11 @@
 :func:`interpolate` pairs and interpolates the maps of two IFS; a
 :class:`KeyframePath` runs through several keyframes (looped, eased);
 :func:`make_movie` renders a path to MP4, GIF or PNG frames with the same random
-streams, one framing and one tone mapping for every frame.
+streams, one framing and one tone mapping for every frame; :func:`ifs_from_cloud`
+turns a point cloud into a keyframe (neural encoder or fitter).
 """
 
+from .clouds import CLOUD_METHODS, ifs_from_cloud
 from .interpolate import EASINGS, METHODS, KeyframePath, Morph, interpolate, match_maps, padded
 from .movie import (
     MOVIE_SUFFIXES,
@@ -22,6 +24,7 @@ from .movie import (
 )
 
 __all__ = [
+    "CLOUD_METHODS",
     "EASINGS",
     "METHODS",
     "MOVIE_SUFFIXES",
@@ -30,6 +33,7 @@ __all__ = [
     "MoviePlan",
     "check_movie_output",
     "check_shading",
+    "ifs_from_cloud",
     "interpolate",
     "make_movie",
     "match_maps",
