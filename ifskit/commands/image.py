@@ -1,4 +1,7 @@
-"""``ifskit compress`` and ``ifskit decompress``: fractal image compression (partitioned IFS)."""
+"""Image collages: ``ifskit compress`` / ``decompress`` (PIFS or neural codes), ``train-image-encoder``, ``fractalize``.
+
+torch is imported only by the neural options and commands.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from ..cli import _add_json, _count, _make_folder, _report
 
 #: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
 MAX_OUTPUT_PIXELS = 2**28
+#: Files that ``train-image-encoder`` reads from its folder.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
 
 def _quality(text: str) -> float:
@@ -69,6 +74,14 @@ def register(commands) -> None:
     )
     compress.add_argument("--min-block", type=_block, default=4, metavar="N", help="smallest range block (default 4)")
     compress.add_argument("--max-block", type=_block, default=32, metavar="N", help="largest range block (default 32)")
+    compress.add_argument(
+        "--neural",
+        metavar="MODEL.pt",
+        help=(
+            "code with a trained neural collage encoder ('ifskit train-image-encoder') instead of the PIFS search: "
+            "one forward pass, luminance only; --quality/--bpp/--classified/--min-block/--max-block do not apply"
+        ),
+    )
     compress.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _add_json(compress)
     compress.set_defaults(run=cmd_compress)
@@ -83,7 +96,7 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit decompress photo.fic -o big.png --scale 4",
     )
-    decompress.add_argument("input", metavar="IN.fic", help="a file written by 'ifskit compress'")
+    decompress.add_argument("input", metavar="IN.fic", help="a file written by 'ifskit compress' (PIFS or neural)")
     decompress.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
     decompress.add_argument("--scale", type=_count, default=1, metavar="K", help="output K times larger (default 1)")
     decompress.add_argument(
@@ -98,6 +111,58 @@ def register(commands) -> None:
     _add_json(decompress)
     decompress.set_defaults(run=cmd_decompress)
 
+    train = commands.add_parser(
+        "train-image-encoder",
+        help="train a neural collage image encoder on random crops of a folder of images",
+        description=(
+            "Train the neural image collage encoder on random crops (with flips) of the images in DIR "
+            "(PNG, JPEG, ...; colour is reduced to luminance). The loss is the reconstruction after a few "
+            "decoding steps plus the collage error. Same seed and settings, same model. The model is "
+            "written atomically at the end; use it with 'ifskit compress IMAGE -o OUT.fic --neural MODEL.pt'."
+        ),
+        epilog="Example: ifskit train-image-encoder photos/ -o model.pt --steps 300 --seed 0",
+    )
+    train.add_argument("folder", metavar="DIR", help="folder of training images (each at least --crop pixels)")
+    train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
+    train.add_argument("--steps", type=_count, default=300, metavar="N", help="optimizer steps (default 300)")
+    train.add_argument("--batch", type=_count, default=16, metavar="B", help="crops per step (default 16)")
+    train.add_argument("--lr", type=_positive, default=3e-3, help="Adam learning rate, one-cycle (default 3e-3)")
+    train.add_argument("--seed", type=int, default=0, help="crops and initial weights (default 0)")
+    train.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
+    train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
+    train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(train)
+    train.set_defaults(run=cmd_train_image_encoder)
+
+    fractal = commands.add_parser(
+        "fractalize",
+        help="creative mode: an image as a collage of copies of itself, with fractal detail when enlarged",
+        description=(
+            "Optimize a collage operator whose only domain is the whole image: every range patch is a "
+            "weighted sum of the 8 isometries of the picture shrunk to the patch, plus a bias "
+            "(contractive by construction). Its fixed point, rendered at --scale K, resembles the picture "
+            "and holds copies of it in every patch, down to the pixel."
+        ),
+        epilog="Example: ifskit fractalize photo.png -o fractal.png --scale 4 --seconds 60",
+    )
+    fractal.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (no alpha)")
+    fractal.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
+    fractal.add_argument("--scale", type=_count, default=4, metavar="K", help="output K times larger (default 4)")
+    fractal.add_argument(
+        "--seconds", type=_positive, default=60.0, metavar="S", help="optimization time budget (default 60)"
+    )
+    fractal.add_argument(
+        "--steps", type=_count, metavar="N", help="a fixed number of optimizer steps instead (reproducible output)"
+    )
+    fractal.add_argument("--range-size", type=_count, default=8, metavar="N", help="range patch side (default 8)")
+    fractal.add_argument("--gray", action="store_true", help="luminance only")
+    fractal.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    fractal.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(fractal)
+    fractal.set_defaults(run=cmd_fractalize)
+
 
 def cmd_compress(args) -> int:
     from .._io import check_output
@@ -105,6 +170,8 @@ def cmd_compress(args) -> int:
     from ..image import CodecParams, compress_image, psnr, read_image
 
     check_output(args.output, args.overwrite, {".fic"})
+    if args.neural:
+        return _compress_neural(args)
     if args.min_block > args.max_block:
         raise IfskitError(f"--min-block {args.min_block} is larger than --max-block {args.max_block}")
     image = read_image(args.image, gray=args.gray)
@@ -145,7 +212,7 @@ def cmd_compress(args) -> int:
 def cmd_decompress(args) -> int:
     from .._io import check_output
     from ..errors import IfskitError
-    from ..image import load_fic, read_image, save_image
+    from ..image import load_code, read_image, save_image
 
     check_output(args.output, args.overwrite, {".png"})
     frames_dir = None
@@ -153,7 +220,7 @@ def cmd_decompress(args) -> int:
         frames_dir = Path(args.frames)
         if frames_dir.is_dir() and not args.overwrite and any(frames_dir.glob("step_*.png")):
             raise IfskitError(f"{frames_dir}: holds step_*.png frames already (use --overwrite to replace them)")
-    code = load_fic(args.input)
+    code = load_code(args.input)
     if code.height * code.width * args.scale**2 > MAX_OUTPUT_PIXELS:
         raise IfskitError(
             f"--scale {args.scale} makes a {code.width * args.scale}x{code.height * args.scale} image; "
@@ -187,4 +254,134 @@ def cmd_decompress(args) -> int:
         figures,
         f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}, {count} iterations, {seconds:.2f} s)",
     )
+    return 0
+
+
+def _progress(args) -> bool:
+    import sys
+
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _compress_neural(args) -> int:
+    from ..errors import IfskitError
+    from ..image import psnr, read_image
+
+    given = [
+        flag
+        for flag, value, default in (
+            ("--bpp", args.bpp, None),
+            ("--classified", args.classified, False),
+            ("--min-block", args.min_block, 4),
+            ("--max-block", args.max_block, 32),
+        )
+        if value != default
+    ]
+    if given:
+        raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
+    from ..image.encoder import encode_image, load_encoder
+
+    model = load_encoder(args.neural)
+    image = read_image(args.image, gray=True)
+    start = time.perf_counter()
+    code = encode_image(model, image)
+    seconds = time.perf_counter() - start
+    data = code.to_bytes()
+    code.save(args.output, args.overwrite)
+    height, width = image.shape
+    figures = {
+        "output": str(args.output),
+        "bytes": len(data),
+        "bpp": 8 * len(data) / (height * width),
+        "psnr": psnr(image, code.decode()),
+        "seconds": round(seconds, 4),
+        "width": width,
+        "height": height,
+        "channels": 1,
+        "kind": "neural",
+    }
+    text = (
+        f"wrote {args.output}: neural collage code of the luminance, {len(data):,} bytes, {figures['bpp']:.3f} bpp, "
+        f"PSNR {figures['psnr']:.2f} dB, encoded in {seconds:.3f} s"
+    )
+    _report(args, figures, text)
+    return 0
+
+
+def cmd_train_image_encoder(args) -> int:
+    from .._io import check_output
+    from ..errors import FormatError, IfskitError
+    from ..image import read_image
+
+    check_output(args.output, args.overwrite, {".pt"})
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise FormatError("no such folder" if not folder.exists() else "is a file, not a folder of images", folder)
+    if args.crop < 2 * args.range_size:
+        raise IfskitError(f"--crop {args.crop} must be at least twice --range-size {args.range_size}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise FormatError(f"holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})", folder)
+    images = [read_image(path, gray=True) for path in files]
+    from ..image.collage import CollageConfig
+    from ..image.encoder import save_encoder, train_encoder
+
+    config = CollageConfig(crop=args.crop, range_size=args.range_size, n_aux=8, augment=True)
+    result = train_encoder(
+        images, config, args.steps, args.batch, args.lr, top_k=args.top_k, seed=args.seed, progress=_progress(args)
+    )
+    save_encoder(result.model, args.output, args.overwrite)
+    figures = {
+        "output": str(args.output),
+        "images": len(files),
+        "steps": args.steps,
+        "seconds": round(result.seconds, 3),
+        "loss_first": result.losses[0],
+        "loss_last": result.losses[-1],
+        "psnr_before": result.psnr_before,
+        "psnr": result.psnr,
+    }
+    text = (
+        f"wrote {args.output}: {args.steps} steps on {len(files)} images in {result.seconds:.1f} s; held-out crops "
+        f"decode at {result.psnr:.2f} dB (untrained {result.psnr_before:.2f} dB)"
+    )
+    _report(args, figures, text)
+    return 0
+
+
+def cmd_fractalize(args) -> int:
+    from .._io import check_output
+    from ..errors import IfskitError
+    from ..image import read_image, save_image
+
+    check_output(args.output, args.overwrite, {".png"})
+    image = read_image(args.image, gray=args.gray)
+    height, width = image.shape[:2]
+    if height * width * args.scale**2 > MAX_OUTPUT_PIXELS:
+        raise IfskitError(
+            f"--scale {args.scale} makes a {width * args.scale}x{height * args.scale} image; "
+            f"at most {MAX_OUTPUT_PIXELS:,} pixels"
+        )
+    if not 1 <= args.range_size <= min(height, width) // 2:
+        raise IfskitError(
+            f"--range-size {args.range_size} does not fit a {width}x{height} image (at most half its side)"
+        )
+    from ..image.fractalize import fractalize
+
+    result = fractalize(image, args.scale, args.seconds, args.steps, args.range_size, progress=_progress(args))
+    save_image(result.image, args.output, args.overwrite)
+    figures = {
+        "output": str(args.output),
+        "width": result.image.shape[1],
+        "height": result.image.shape[0],
+        "scale": args.scale,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 3),
+        "psnr": result.psnr,
+    }
+    text = (
+        f"wrote {args.output} ({result.image.shape[1]}x{result.image.shape[0]}): {result.steps} steps in "
+        f"{result.seconds:.1f} s, the fixed point at scale 1 is {result.psnr:.2f} dB from the image"
+    )
+    _report(args, figures, text)
     return 0

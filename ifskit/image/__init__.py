@@ -6,9 +6,14 @@
     code = compress_image(read_image("photo.png"), quality=80)    # or bpp=0.5
     code.save("photo.fic")
     big = load_fic("photo.fic").decode(scale=4)                   # (4H, 4W[, 3]) uint8
+
+The neural image collage (torch, imported only by these modules)::
+
+    from ifskit.image.encoder import encode_image, load_encoder, train_encoder
+    from ifskit.image.fractalize import fractalize
 """
 
-from .codec import FractalCode, compress_image, load_fic
+from .codec import FractalCode, compress_image, load_code, load_fic
 from .imagefile import psnr, read_image, sample_image, save_image
 from .pifs import CodecParams
 
@@ -16,6 +21,7 @@ __all__ = [
     "CodecParams",
     "FractalCode",
     "compress_image",
+    "load_code",
     "load_fic",
     "psnr",
     "read_image",

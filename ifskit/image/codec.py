@@ -345,11 +345,30 @@ def load_fic(path) -> FractalCode:
     ------
     FormatError
         Not a ``.fic`` file, unsupported version, truncated or corrupted (CRC32), or a
-        neural collage code (read it with :func:`ifskit.image.load_collage`).
+        neural collage code (read it with :func:`load_code`).
     """
     kind, rest = fic.read_fic(path)
     if kind != fic.KIND_PIFS:
-        raise FormatError(f"holds a {fic.kind_name(kind)} code, not a PIFS code", path)
+        raise FormatError(f"holds a {fic.kind_name(kind)} code, not a PIFS code (use load_code)", path)
+    return pifs_from_bytes(rest, path)
+
+
+def load_code(path):
+    """Read any ``.fic`` file: a :class:`FractalCode` or a :class:`~ifskit.image.encoder.NeuralCode`.
+
+    Both decode with ``.decode(scale, iterations, start)`` and ``.decode_steps(...)``;
+    reading a neural code imports torch.
+
+    Raises
+    ------
+    FormatError
+        As :func:`load_fic`.
+    """
+    kind, rest = fic.read_fic(path)
+    if kind == fic.KIND_NEURAL:
+        from .encoder import neural_from_bytes
+
+        return neural_from_bytes(rest, path)
     return pifs_from_bytes(rest, path)
 
 
