@@ -44,7 +44,9 @@ def __getattr__(name):
     import importlib
 
     if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        # importing ifskit.fit bound 'fit' to that (callable) package: the same object every time
+        return globals()[name] if name == _LAZY[name] else getattr(module, name)
     if name == "render":
         return importlib.import_module(".render", __name__)
     raise AttributeError(f"module 'ifskit' has no attribute {name!r}")

@@ -195,6 +195,26 @@ def test_plot_of_a_3d_fit():
     assert figure.axes[0].name == "3d"
 
 
+def test_device_cpu_is_the_default():
+    cloud = _cloud("sierpinski", 600)
+    default = ifskit.fit(cloud, 3, steps=10, restarts=1, progress=False)
+    on_cpu = ifskit.fit(cloud, 3, steps=10, restarts=1, device="cpu", progress=False)
+    np.testing.assert_array_equal(default.ifs.A, on_cpu.ifs.A)
+    np.testing.assert_array_equal(default.ifs.b, on_cpu.ifs.b)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_clear_error():
+    with pytest.raises(ifskit.IfskitError, match="CUDA is not available") as caught:
+        ifskit.fit(_cloud("sierpinski", 200), 3, steps=1, device="cuda")
+    assert not isinstance(caught.value, FormatError)  # not the cloud's fault
+
+
+def test_unknown_device_is_a_format_error():
+    with pytest.raises(FormatError, match="device"):
+        ifskit.fit(_cloud("sierpinski", 200), 3, steps=1, device="gpu")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_fit_on_cuda():
     cloud = _cloud("sierpinski", 1500)

@@ -7,7 +7,7 @@ import pytest
 
 import ifskit
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 FAST = ["--steps", "20", "--quiet"]
 
@@ -97,13 +97,14 @@ def _write(path, text):
         (lambda d: _write(d / "empty.csv", ""), ["empty.csv"]),
         (lambda d: _write(d / "few.csv", "0,0\n1,0\n0,1\n"), ["few.csv", "at least 8 points"]),
         (lambda d: _write(d / "nan.csv", "0,0\n1,nan\n0,1\n" * 10), ["nan.csv", "NaN"]),
+        (lambda d: _write(d / "inf.csv", "0,0\n0,1\n1,-inf\n" * 10), ["inf.csv", "infinite"]),
         (lambda d: _write(d / "same.csv", "1,2\n" * 50), ["same.csv", "identical"]),
         (lambda d: _write(d / "line.csv", "1\n2\n3\n" * 10), ["line.csv", "2 or 3"]),
         (lambda d: _write(d / "garbage.ply", "this is not a ply file\n"), ["garbage.ply"]),
         (lambda d: d / "missing.npy", ["missing.npy", "no such file"]),
         (lambda d: _write(d / "cloud.obj", "v 0 0 0\n"), ["cloud.obj", "unknown point-cloud type"]),
     ],
-    ids=["empty", "too-few", "nan", "identical", "1d", "unreadable", "missing", "unknown-type"],
+    ids=["empty", "too-few", "nan", "inf", "identical", "1d", "unreadable", "missing", "unknown-type"],
 )
 def test_bad_clouds_are_one_line_errors(cli, capsys, tmp_path, make, fragments):
     out = tmp_path / "fit.yaml"
@@ -127,6 +128,29 @@ def test_bad_options_are_one_line_errors(cli, capsys, tmp_path, triangle_npy, ar
     assert cli("fit", triangle_npy, "-o", out, *args) == 2
     _one_error_line(capsys, fragment)
     assert not out.exists()
+
+
+def test_bad_device_is_a_one_line_error_before_reading_the_cloud(cli, capsys, tmp_path):
+    out = tmp_path / "fit.yaml"
+    assert cli("fit", tmp_path / "missing.npy", "--maps", "3", "-o", out, "--device", "gpu") == 2
+    err = _one_error_line(capsys, "device")
+    assert "missing.npy" not in err and not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_one_line_error(cli, capsys, tmp_path, triangle_npy):
+    assert cli("fit", triangle_npy, "--maps", "3", "-o", tmp_path / "fit.yaml", "--device", "cuda") == 2
+    _one_error_line(capsys, "CUDA is not available")
+
+
+def test_large_cloud_is_subsampled_with_a_note(cli, capsys, tmp_path):
+    cloud = tmp_path / "big.npy"
+    np.save(cloud, np.random.default_rng(0).uniform(size=(ifskit.fit.fitter.MAX_POINTS + 5, 2)))
+    assert cli("fit", cloud, "--maps", "2", "-o", tmp_path / "fit.yaml", "--steps", "1", "--quiet", "--json") == 0
+    captured = capsys.readouterr()
+    assert "ifskit: warning:" in captured.err and "subsampled" in captured.err
+    assert "Traceback" not in captured.err
+    assert "subsampled" in json.loads(captured.out)["notes"][0]
 
 
 def test_bad_output_type_is_refused(cli, capsys, tmp_path, triangle_npy):

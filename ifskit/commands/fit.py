@@ -48,6 +48,9 @@ def register(commands) -> None:
         metavar="S",
         help="bound on every singular value of every map, in (0, 1) (default 0.9)",
     )
+    parser.add_argument(
+        "--device", default="cpu", metavar="cpu|cuda[:N]", help="where to optimize: cpu (default) or a CUDA GPU"
+    )
     parser.add_argument("--plot", metavar="OUT.png", help="also draw target, collage, attractor and loss history")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -72,17 +75,19 @@ def cmd_fit(args) -> int:
     from .._io import check_output
     from ..errors import FormatError
     from ..fit import fit
+    from ..fit.fitter import fit_device
     from ..formats import IFS_SUFFIXES, load_points, save
     from ..ifs import IFS
 
     check_output(args.output, args.overwrite, IFS_SUFFIXES)
     if args.plot:
         check_output(args.plot, args.overwrite, {".png"})
+    device = fit_device(args.device)  # a bad --device is an error before any work, not one of the cloud
     points = load_points(args.cloud)
     try:
         result = fit(
             points, args.maps, loss=args.loss, steps=args.steps, seed=args.seed,
-            max_contraction=args.max_contraction, progress=False if args.quiet else None,
+            max_contraction=args.max_contraction, device=device, progress=False if args.quiet else None,
         )  # fmt: skip
     except FormatError as error:
         if error.path is None:  # a problem of the cloud's content: name the file

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import FormatError, IfskitWarning
+from ..errors import FormatError, IfskitError, IfskitWarning
 from ..ifs import IFS
 from .losses import chamfer, collage, nearest_distances
 from .params import maps_from_params, n_params, params_from_maps
@@ -116,6 +116,8 @@ class FitResult:
         }
         if self.auto_scores:
             out["auto_scores"] = {str(k): v for k, v in self.auto_scores.items()}
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
     def plot(self, path=None, overwrite: bool = False, n_points: int = 50_000, seed: int = 0):
@@ -179,8 +181,9 @@ def fit(
         Starting points optimized together for the first fifth of the steps.
     lr : float
         Initial Adam learning rate (cosine decay to 2% of it).
-    device : str, optional
-        "cpu" (default) or "cuda".
+    device : str or torch.device, optional
+        Where the optimization runs: the CPU (default, float64) or ``"cuda"`` /
+        ``"cuda:N"`` (float32). The verification figures are computed on the CPU.
     progress : bool, optional
         Progress bar; default only on a terminal.
     auto_penalty : float
@@ -194,11 +197,14 @@ def fit(
     ------
     FormatError
         An empty cloud, too few points, NaN/inf, all points identical, not 2D/3D, a bad
-        number of maps, steps or contraction bound.
+        number of maps, steps or contraction bound, an unknown device name.
+    IfskitError
+        ``device="cuda"`` where CUDA is not available.
     """
     start = time.perf_counter()
     cloud, notes = _check_cloud(points, seed)
     _check_settings(loss, steps, max_contraction, restarts, init)
+    device = fit_device(device)
     if isinstance(init, IFS):
         if n_maps not in (None, "auto", init.n_maps):
             raise FormatError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS")
@@ -289,6 +295,37 @@ def _check_settings(loss, steps, max_contraction, restarts, init) -> None:
         raise FormatError(f"init must be an IFS, 'random' or None, got {init!r}")
 
 
+def fit_device(device):
+    """The torch device a fit runs on.
+
+    Parameters
+    ----------
+    device : str or torch.device or None
+        None: the CPU; else a name :func:`ifskit.render.torch_backend.torch_device`
+        accepts (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    FormatError
+        An unknown device name.
+    IfskitError
+        CUDA asked for where it is not available (or a GPU index that does not exist).
+    """
+    import torch
+
+    from ..render.torch_backend import torch_device
+
+    if device is None:
+        return torch.device("cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise IfskitError(f"cannot fit on {str(device)!r}: CUDA is not available here; fit on the CPU (device='cpu')")
+    return torch_device(device)
+
+
 # ---- optimization ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def _one_thread():
@@ -319,7 +356,6 @@ def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, d
     from tqdm.auto import tqdm
 
     dim = unit.shape[1]
-    device = torch.device(device or "cpu")
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     rng = np.random.default_rng([seed, k])
     if isinstance(init, IFS):
