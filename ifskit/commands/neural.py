@@ -7,7 +7,7 @@ import sys
 import time
 
 from ..cli import _add_json, _count, _make_folder, _report
-from ..errors import FormatError, OutputError
+from ..errors import FormatError, IfskitError, OutputError
 
 
 def _maps_range(text: str) -> tuple[int, int]:
@@ -196,7 +196,7 @@ def cmd_train_encoder(args) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            raise OutputError("--device cuda: no CUDA device is available")
+            raise IfskitError("--device cuda: no CUDA device is available")
     figures = train_encoder(
         args.output,
         args.steps,
@@ -219,18 +219,17 @@ def cmd_encode(args) -> int:
     from .._io import check_output
     from ..analysis import chamfer_distance
     from ..formats import load_points, save
-    from ..neural.encode import encode
+    from ..neural.encoding import check_cloud, encode, load_model
     from ..render import chaos_game
 
     check_output(args.output, args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
     if args.refine < 0:
         raise OutputError(f"--refine must be 0 or more steps, got {args.refine}")
     points = load_points(args.cloud)
+    model = load_model(args.model, device=args.device)
+    check_cloud(points, model.dim, args.cloud)
     start = time.perf_counter()
-    try:
-        ifs = encode(points, refine=args.refine, model=args.model, device=args.device, n_maps=args.maps, seed=args.seed)
-    except FormatError as error:
-        raise FormatError(error.message, error.path or args.cloud, error.line) from None
+    ifs = encode(points, refine=args.refine, model=model, device=args.device, n_maps=args.maps, seed=args.seed)
     seconds = time.perf_counter() - start
     attractor = chaos_game(ifs, max(len(points), 2048), seed=args.seed, progress=False)
     distance = chamfer_distance(attractor, points)

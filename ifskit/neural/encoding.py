@@ -102,20 +102,28 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             raise FormatError(f"this encoder gives {model.k_values} maps, not {n_maps}")
         heads = [model.k_values.index(n_maps)]
     n_input = model.hparams["n_input"]
-    inputs = np.stack([subsample(c, n_input, np.random.default_rng([seed, i])) for i, c in enumerate(clouds)])
+    # a fresh stream per cloud: its answer does not depend on its place in the batch
+    inputs = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
     with torch.no_grad():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)
         candidates = [model.head_maps(feature, head) for head in heads]
-        bounds = torch.stack([collage_bound(normalized, A, b) for A, b in candidates], dim=-1)
-        best = bounds.argmin(dim=-1).cpu().numpy()
-        result = []
-        for i, choice in enumerate(best):
-            A, b = (t[i : i + 1] for t in candidates[choice])
-            p = _coverage(normalized[i], A[0], b[0])
-            A, b = denormalize_maps(A, b, centre[i : i + 1], scale[i : i + 1])
-            result.append(IFS(A[0].double().cpu().numpy(), b[0].double().cpu().numpy(), p))
+        if len(candidates) > 1:
+            bounds = torch.stack([collage_bound(normalized, A, b) for A, b in candidates], dim=-1)
+            choice = bounds.argmin(dim=-1).cpu().numpy()
+        else:
+            choice = np.zeros(len(clouds), dtype=int)
+        result = [None] * len(clouds)
+        for head in np.unique(choice):
+            rows = np.flatnonzero(choice == head)
+            index = torch.as_tensor(rows, device=device)
+            A, b = (t[index] for t in candidates[head])
+            p = _coverage(normalized[index], A, b)
+            A, b = denormalize_maps(A, b, centre[index], scale[index])
+            A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
+            for j, row in enumerate(rows):
+                result[row] = IFS(A[j], b[j], p[j])
     if refine:
         from ..fit import fit
 
@@ -127,21 +135,23 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
 
 
 def _coverage(points, A, b) -> np.ndarray:
-    """Share of the cloud nearest to each map's image, floored, shape (K,).
+    """Share of each cloud whose nearest collage point comes from each map, floored, shape (B, K).
 
     Parameters
     ----------
-    points : Tensor, shape (N, d)
-    A : Tensor, shape (K, d, d)
-    b : Tensor, shape (K, d)
+    points : Tensor, shape (B, N, d)
+    A : Tensor, shape (B, K, d, d)
+    b : Tensor, shape (B, K, d)
     """
     from ..fit.losses import collage, nearest
 
-    images = collage(points, A[None], b[None])
-    owner = nearest(points[None], images)[0].cpu().numpy() // len(points)
-    share = np.bincount(owner, minlength=len(A)) / len(points)
-    share = np.maximum(share, _P_FLOOR / len(A))
-    return share / share.sum()
+    n_clouds, n_points = points.shape[:2]
+    n_maps = A.shape[1]
+    owner = nearest(points, collage(points, A, b)).cpu().numpy() // n_points  # (B, N)
+    flat = owner + n_maps * np.arange(n_clouds)[:, None]
+    share = np.bincount(flat.ravel(), minlength=n_clouds * n_maps).reshape(n_clouds, n_maps) / n_points
+    share = np.maximum(share, _P_FLOOR / n_maps)
+    return share / share.sum(axis=1, keepdims=True)
 
 
 def check_cloud(cloud: np.ndarray, dim: int, where: str) -> None:

@@ -12,6 +12,7 @@ distance 1); the maps are moved back to the cloud's own coordinates by conjugati
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ def default_hparams(dim: int = 2) -> dict:
         "global_widths": [256, 256],
         "max_contraction": 0.9,
         "n_input": 256,
+        "fourier": 4,
     }
 
 
@@ -55,7 +57,13 @@ def build_encoder(hparams: dict):
             self.k_values = [int(k) for k in hparams["k_values"]]
             self.max_contraction = float(hparams["max_contraction"])
             self.n_params = n_params(dim)
-            self.point_mlp = _mlp([dim, *hparams["point_widths"]], last_activation=True)
+            self.fourier = int(hparams["fourier"])
+            # coordinates plus sin/cos at 2^0 .. 2^(F-1) times pi per axis
+            self.register_buffer(
+                "frequencies", math.pi * 2.0 ** torch.arange(self.fourier, dtype=torch.float32), persistent=False
+            )
+            n_in = dim * (1 + 2 * self.fourier)
+            self.point_mlp = _mlp([n_in, *hparams["point_widths"]], last_activation=True)
             pooled = 2 * hparams["point_widths"][-1]
             self.global_mlp = _mlp([pooled, *hparams["global_widths"]], last_activation=True)
             self.heads = nn.ModuleList(
@@ -64,6 +72,9 @@ def build_encoder(hparams: dict):
 
         def features(self, points):
             """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
+            if self.fourier:
+                angles = (points[..., None] * self.frequencies).flatten(-2)
+                points = torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
             per_point = self.point_mlp(points)
             return self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
 
@@ -230,10 +241,19 @@ def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
         raise FormatError(f"this encoder is for {hparams['dim']}D clouds, not {dim}D", path)
     try:
         model = build_encoder(hparams)
-        model.load_state_dict(checkpoint["state_dict"])
-    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise FormatError(f"encoder weights do not match its architecture: {reason}", path) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"encoder checkpoint with an invalid architecture: {exc}", path) from None
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    weights = checkpoint.get("state_dict")
+    if not isinstance(weights, dict):
+        raise FormatError("encoder checkpoint without weights", path)
+    found = {name: tuple(getattr(value, "shape", ())) for name, value in weights.items()}
+    differ = sorted(name for name in expected.keys() | found.keys() if expected.get(name) != found.get(name))
+    if differ:
+        raise FormatError(
+            f"encoder weights do not match its architecture ({len(differ)} tensors differ, e.g. {differ[0]})", path
+        )
+    model.load_state_dict(weights)
     model.eval()
     if device is not None:
         model.to(device)

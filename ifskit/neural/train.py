@@ -42,8 +42,8 @@ import numpy as np
 
 from ..errors import FormatError
 
-#: Settings a resumed run must share with the checkpoint it continues.
-_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "steps", "maps")
+#: Settings a resumed run must share with the checkpoint it continues (``steps`` may grow).
+_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps")
 
 
 def collage_bound(points, A, b):
@@ -129,7 +129,10 @@ def train_encoder(
         Checkpoint file (``.pt``), rewritten atomically every ``checkpoint_every``
         steps and at the end.
     steps : int
-        Total optimizer steps (a resumed run stops at the same total).
+        Total optimizer steps. A resumed run continues to this total: the same total
+        as the interrupted run gives exactly the weights of an uninterrupted run; a
+        larger one extends the training, the learning rate following the cosine
+        schedule of the new total from the step reached.
     seed : int
         Initial weights and training data; same seed, same weights.
     dim : {2, 3}
@@ -179,6 +182,8 @@ def train_encoder(
             what = ", ".join(f"{k} {saved.get(k)!r} -> {settings[k]!r}" for k in different) or "no optimizer state"
             raise FormatError(f"cannot resume this checkpoint with other settings ({what})", output)
         start_step = checkpoint["step"]
+        if steps < start_step:
+            raise FormatError(f"this checkpoint has {start_step} steps done already, more than --steps {steps}", output)
         history = list(checkpoint.get("history", []))
     else:
         if not resume:

@@ -1,0 +1,202 @@
+"""The Neural Collage encoder: model, training, checkpoints, encoding, and the commands."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import ifskit  # noqa: E402
+from ifskit.neural.dataset import make_sample  # noqa: E402
+from ifskit.neural.encoding import encode, load_model  # noqa: E402
+from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint  # noqa: E402
+from ifskit.neural.train import train_encoder, training_batch, training_loss  # noqa: E402
+
+TINY = {**default_hparams(2), "point_widths": [16, 32], "global_widths": [32], "n_input": 64}
+
+
+def tiny_train(path, steps, **options):
+    options = {"seed": 3, "batch_size": 6, "learning_rate": 3e-3, "checkpoint_every": 5, "hparams": TINY, **options}
+    return train_encoder(path, steps, **options)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    tiny_train(path, 10)
+    return path
+
+
+@pytest.fixture
+def cloud():
+    return make_sample(0, seed=99, maps=(4, 4), n_points=2048)[1]
+
+
+def test_outputs_are_contractive_whatever_the_weights(tiny_model, cloud):
+    model = load_model(tiny_model)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(50.0)  # wild weights: saturated parameters
+    for ifs in encode([cloud, 3 * cloud + 7, cloud[:40]], model=model):
+        assert ifs.contraction <= 0.9 + 1e-6 and np.all(np.isfinite(ifs.A)) and np.all(np.isfinite(ifs.b))
+        assert np.isclose(ifs.p.sum(), 1) and np.all(ifs.p > 0)
+
+
+def test_permutation_invariant(tiny_model, cloud):
+    model = load_model(tiny_model)
+    points = cloud[: model.hparams["n_input"]]  # no subsampling: the same set in another order
+    shuffled = points[np.random.default_rng(0).permutation(len(points))]
+    a, b = encode(points, model=model), encode(shuffled, model=model)
+    assert a.n_maps == b.n_maps and np.allclose(a.A, b.A, atol=1e-5) and np.allclose(a.b, b.b, atol=1e-5)
+
+
+def test_equivariant_to_translation_and_scale(tiny_model, cloud):
+    model = load_model(tiny_model)
+    a = encode(cloud, model=model, n_maps=3)
+    moved = encode(2.5 * cloud + np.array([10.0, -4.0]), model=model, n_maps=3)
+    assert np.allclose(moved.A, a.A, atol=1e-4)
+    assert np.allclose(moved.b, 2.5 * a.b + np.array([10.0, -4.0]) - a.A @ np.array([10.0, -4.0]), atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [16, 100, 5000])
+def test_any_cloud_size(tiny_model, cloud, size):
+    points = make_sample(1, seed=99, n_points=size)[1]
+    ifs = encode(points, model=tiny_model)
+    assert ifs.dim == 2 and ifs.n_maps in (2, 3, 4)
+    assert encode(points, model=tiny_model) == ifs  # seeded subsampling
+
+
+def test_batch_of_clouds_matches_one_by_one(tiny_model, cloud):
+    clouds = [cloud, make_sample(2, seed=99, n_points=700)[1]]
+    batch = encode(clouds, model=tiny_model, n_maps=4)
+    assert isinstance(batch, list) and len(batch) == 2
+    alone = encode(clouds[1], model=tiny_model, n_maps=4)
+    assert np.allclose(batch[1].A, alone.A, atol=1e-5) and np.allclose(batch[1].b, alone.b, atol=1e-4)
+
+
+def test_bad_clouds(tiny_model):
+    with pytest.raises(ifskit.FormatError, match="NaN"):
+        encode(np.full((50, 2), np.nan), model=tiny_model)
+    with pytest.raises(ifskit.FormatError, match="at least 16"):
+        encode(np.zeros((5, 2)), model=tiny_model)
+    with pytest.raises(ifskit.FormatError, match="3D cloud"):
+        encode(np.zeros((50, 3)), model=tiny_model)
+    with pytest.raises(ifskit.FormatError, match="not 7"):
+        encode(np.random.default_rng(0).random((50, 2)), model=tiny_model, n_maps=7)
+
+
+def test_training_decreases_the_loss(tmp_path):
+    held_out = torch.as_tensor(training_batch(10_000, 3, 16, TINY["n_input"], 2, (2, 4)))
+    torch.manual_seed(3)
+    before = training_loss(build_encoder(TINY), held_out).item()
+    tiny_train(tmp_path / "m.pt", 40)
+    with torch.no_grad():
+        after = training_loss(load_model(tmp_path / "m.pt"), held_out).item()
+    assert after < 0.8 * before
+
+
+def test_training_resumes_deterministically(tmp_path, monkeypatch):
+    straight = tmp_path / "straight.pt"
+    tiny_train(straight, 12)
+    # a run killed during step 8: its last checkpoint is from step 5
+    import ifskit.neural.train as train_module
+
+    real_batch = train_module.training_batch
+
+    def dying_batch(step, *args):
+        if step == 8:
+            raise KeyboardInterrupt
+        return real_batch(step, *args)
+
+    monkeypatch.setattr(train_module, "training_batch", dying_batch)
+    stopped = tmp_path / "stopped.pt"
+    with pytest.raises(KeyboardInterrupt):
+        tiny_train(stopped, 12)
+    monkeypatch.undo()
+    assert torch.load(stopped, weights_only=True)["step"] == 5
+    tiny_train(stopped, 12, resume=True)
+    a, b = (torch.load(p, weights_only=True) for p in (straight, stopped))
+    assert a["step"] == b["step"] == 12
+    for name, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][name]), name
+    with pytest.raises(ifskit.FormatError, match="other settings"):
+        tiny_train(stopped, 12, resume=True, seed=4)
+
+
+def _write_model(path, mutate):
+    model = build_encoder(TINY)
+    save_checkpoint(path, model)
+    checkpoint = torch.load(path, weights_only=True)
+    mutate(checkpoint)
+    torch.save(checkpoint, path)
+    return path
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:5000])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p, "no such checkpoint"),
+        (lambda p: _truncate(_write_model(p, lambda c: None)), "not a readable encoder checkpoint"),
+        (lambda p: p.write_text("hello") and p, "not a readable encoder checkpoint"),
+        (lambda p: torch.save({"weights": 1}, p) or p, "not an ifskit encoder checkpoint"),
+        (lambda p: _write_model(p, lambda c: c.update(version=99)), "version 99"),
+        (lambda p: _write_model(p, lambda c: c["hparams"].update(point_widths=[16, 48])), "do not match"),
+        (lambda p: _write_model(p, lambda c: c["hparams"].pop("n_input")), "architecture"),
+        (lambda p: _write_model(p, lambda c: c.update(dim=3)), "architecture"),
+        (lambda p: save_checkpoint(p, build_encoder({**TINY, "dim": 3})), "for 3D clouds"),
+    ],
+)
+def test_encode_command_bad_checkpoint(cli, tmp_path, capsys, cloud, make, message):
+    np.save(tmp_path / "cloud.npy", cloud)
+    model = make(tmp_path / "model.pt")
+    assert cli("encode", tmp_path / "cloud.npy", "-o", tmp_path / "out.yaml", "--model", model) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ifskit: error:") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "points, message",
+    [
+        (np.array([[0.0, 1.0], [np.nan, 2.0]] * 20), "NaN"),
+        (np.random.default_rng(0).random((10, 2)), "at least 16"),
+        (np.random.default_rng(0).random((100, 3)), "3D cloud"),
+    ],
+)
+def test_encode_command_bad_cloud(cli, tmp_path, capsys, tiny_model, points, message):
+    np.save(tmp_path / "cloud.npy", points)
+    assert cli("encode", tmp_path / "cloud.npy", "-o", tmp_path / "out.yaml", "--model", tiny_model) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ifskit: error: {tmp_path / 'cloud.npy'}:") and message in err and err.count("\n") == 1
+
+
+def test_encode_command(cli, tmp_path, capsys, tiny_model, cloud):
+    np.save(tmp_path / "cloud.npy", cloud)
+    out = tmp_path / "out.yaml"
+    assert cli("encode", tmp_path / "cloud.npy", "-o", out, "--model", tiny_model, "--maps", 3, "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["attractor_chamfer"] > 0 and figures["seconds"] > 0 and figures["maps"] == 3
+    assert ifskit.load(out).n_maps == 3
+    assert cli("encode", tmp_path / "cloud.npy", "-o", out, "--model", tiny_model) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_train_encoder_command(cli, tmp_path, capsys):
+    out = tmp_path / "model.pt"
+    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 4, "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["steps"] == 2 and np.isfinite(figures["loss"])
+    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 4) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert cli("train-encoder", "-o", out, "--steps", 3, "--batch", 4, "--resume", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 3
+    assert cli("train-encoder", "-o", out, "--steps", 4, "--batch", 8, "--resume") == 2
+    assert "batch_size 4 -> 8" in capsys.readouterr().err
+    assert cli("train-encoder", "-o", tmp_path / "model.txt", "--steps", 2) == 2
+    assert "unknown output type" in capsys.readouterr().err
