@@ -135,7 +135,9 @@ def main() -> None:
         print("| torch chaos game | - | not measured: torch is not installed | - |")
     print()
     if torch is not None:
-        print(f"torch-cpu vs Numba 1024^2 histograms summed to 64x64: total variation distance {tv_cpu:.4f} (same measure, own random streams).")
+        print(
+            f"torch-cpu vs Numba 1024^2 histograms summed to 64x64: total variation distance {tv_cpu:.4f} (same measure, own random streams)."
+        )
     print()
     print("| target | measured | |")
     print("|---|---|---|")

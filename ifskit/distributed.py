@@ -148,8 +148,8 @@ def bin_on_cluster(job, client, bar=None):
         for future in finished:
             if future.status == "error":
                 future.result()  # raises the worker's exception here
-            if bar is not None:
-                bar.update(points_of.pop(future.key, 0))
+            if bar is not None and future.key in points_of:  # a render, not a sum
+                bar.update(points_of.pop(future.key))
             if waiting is None:
                 waiting = future
             else:

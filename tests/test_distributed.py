@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,30 @@ def test_dataset_with_a_worker_killed_has_every_sample_once(client, kill_a_worke
     assert figures["shards_written"] == 8 and figures["written"] == 600
     assert _shard_bytes(tmp_path / "run") == _shard_bytes(tmp_path / "reference")
     assert _read_shards(tmp_path / "run")["index"].tolist() == list(range(600))
+
+
+class CountingBar:
+    """Stands in for tqdm: records the updates and whether it was closed."""
+
+    def __init__(self, *args, **kwargs):
+        self.total, self.updates, self.closed = kwargs.get("total"), [], False
+
+    def update(self, n):
+        self.updates.append(n)
+
+    def close(self):
+        self.closed = True
+
+
+def test_progress_counts_every_point_and_workers_keep_nothing(client, monkeypatch):
+    bars = []
+    monkeypatch.setattr("tqdm.auto.tqdm", lambda *a, **k: bars.append(CountingBar(*a, **k)) or bars[-1])
+    aggregate(ifskit.catalog("sierpinski"), 40, POINTS, seed=1, client=client, progress=True)
+    (bar,) = bars
+    assert bar.total == POINTS and sum(bar.updates) == POINTS and bar.closed
+    assert len(bar.updates) == len(chunk_ranges(6, 2))  # one update per render task, as it finishes
+    # the partial rasters and the sums were released: nothing stays on the workers
+    deadline = time.monotonic() + 10
+    while any(client.has_what().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(client.has_what().values())
