@@ -147,7 +147,7 @@ def bin_on_cluster(job, client, bar=None):
         waiting = None
         for future in finished:
             if future.status == "error":
-                future.result()  # raises the worker's exception here
+                raise IfskitError(f"a render task failed on the Dask cluster: {_describe(future.exception())}")
             if bar is not None and future.key in points_of:  # a render, not a sum
                 bar.update(points_of.pop(future.key))
             if waiting is None:
@@ -161,6 +161,14 @@ def bin_on_cluster(job, client, bar=None):
     finally:
         if bar is not None:
             bar.close()
+
+
+def _describe(error: BaseException) -> str:
+    """A worker's exception in one line, with a hint when the worker lacks ifskit."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, ImportError):
+        text += " (every Dask worker needs ifskit and its dependencies installed)"
+    return text
 
 
 def _bin_range(job, first: int, last: int):
@@ -287,7 +295,7 @@ def write_shards(
     if failures:
         shard, error = min(failures.items())
         raise IfskitError(
-            f"{len(failures)} of {n_shards} shards failed (first: {error}); the others are written: "
+            f"{len(failures)} of {n_shards} shards failed (first: {_describe(error)}); the others are written: "
             "run the same command again to make the missing ones"
         )
     written = count - skipped

@@ -65,6 +65,22 @@ def test_cluster_density_follows_the_seed(client, fern):
     assert not np.array_equal(first, other)
 
 
+def test_failed_render_task_is_one_clear_error(client, sierpinski):
+    from dataclasses import replace
+
+    from ifskit.distributed import bin_on_cluster
+    from ifskit.render.chaos import DensityJob, chain_start
+
+    job = DensityJob(
+        A=sierpinski.A, b=sierpinski.b, p=sierpinski.p, start=chain_start(sierpinski),
+        view_matrix=np.eye(3, 4), size=(64, 64), n_points=3 * CHUNK, seed=0,
+    )  # fmt: skip
+    assert bin_on_cluster(job, client)[0].sum() > 0
+    # a raster of 8 TB: every worker's allocation fails, for real
+    with pytest.raises(IfskitError, match="a render task failed on the Dask cluster: MemoryError"):
+        bin_on_cluster(replace(job, size=(10**6, 10**6)), client)
+
+
 def test_cli_render_on_remote_scheduler_matches(client, cli, tmp_path, capsys):
     address = client.scheduler.address
     assert address.startswith("tcp://127.0.0.1:")
