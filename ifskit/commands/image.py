@@ -323,10 +323,11 @@ def cmd_train_image_encoder(args) -> int:
     if not files:
         raise FormatError(f"holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})", folder)
     images = [read_image(path, gray=True) for path in files]
-    from ..image.collage import CollageConfig
-    from ..image.encoder import save_encoder, train_encoder
+    import dataclasses
 
-    config = CollageConfig(crop=args.crop, range_size=args.range_size, n_aux=8, augment=True)
+    from ..image.encoder import DEFAULT_CONFIG, save_encoder, train_encoder
+
+    config = dataclasses.replace(DEFAULT_CONFIG, crop=args.crop, range_size=args.range_size)
     result = train_encoder(
         images, config, args.steps, args.batch, args.lr, top_k=args.top_k, seed=args.seed, progress=_progress(args)
     )

@@ -44,6 +44,9 @@ class CollageConfig:
         The only domain is the whole image pooled to one patch (the creative "fractalize" mode).
     s_max : float
         Bound of the per-range sum of absolute weights, < 1.
+    overlap : bool
+        Domain patches start every ``range_size`` pixels (half overlapping) instead of every
+        ``2 * range_size``: about 4 times as many candidates. Needs an even ``range_size``.
     """
 
     crop: int = 32
@@ -52,6 +55,7 @@ class CollageConfig:
     augment: bool = False
     whole_domain: bool = False
     s_max: float = 0.9
+    overlap: bool = False
 
     @property
     def n_ranges(self) -> int:
@@ -59,7 +63,11 @@ class CollageConfig:
 
     @property
     def n_domains(self) -> int:
-        return 1 if self.whole_domain else (self.crop // (2 * self.range_size)) ** 2
+        if self.whole_domain:
+            return 1
+        if self.overlap:
+            return (self.crop // self.range_size - 1) ** 2
+        return (self.crop // (2 * self.range_size)) ** 2
 
     @property
     def n_candidates(self) -> int:
@@ -141,7 +149,10 @@ def candidates(config: CollageConfig, z: torch.Tensor, aux: torch.Tensor, scale:
     else:
         pooled = F.avg_pool2d(z, 2)
         b, _, h, w = pooled.shape
-        domains = pooled.reshape(b, h // r, r, w // r, r).permute(0, 1, 3, 2, 4).reshape(b, -1, r, r)
+        if config.overlap:  # (B, r * r, n) -> (B, n, r, r)
+            domains = F.unfold(pooled, r, stride=r // 2).transpose(1, 2).reshape(b, -1, r, r)
+        else:
+            domains = pooled.reshape(b, h // r, r, w // r, r).permute(0, 1, 3, 2, 4).reshape(b, -1, r, r)
     if config.augment:
         domains = _isometries(domains)
     if config.n_aux:

@@ -33,7 +33,7 @@ MODEL_VERSION = 1
 #: Range of the per-range bias (images are in [0, 1]) and its bits in a code.
 BIAS_RANGE = (-1.0, 2.0)
 BIAS_BITS = 10
-# height, width, crop, range_size, n_aux, augment, top_k, weight bits, s_max in thousandths
+# height, width, crop, range_size, n_aux, flags (1: augment, 2: overlap), top_k, weight bits, s_max in thousandths
 _HEADER = struct.Struct("<IIHBBBBBH")
 
 
@@ -63,7 +63,7 @@ class CollageEncoder(nn.Module):
         Size of a patch embedding.
     """
 
-    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 8, embed: int = 16):
+    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 4, embed: int = 16):
         super().__init__()
         if config.whole_domain:
             raise IfskitError("the encoder works on domain patches; whole_domain is for fractalize")
@@ -71,8 +71,9 @@ class CollageEncoder(nn.Module):
         r = config.range_size
 
         def cnn() -> nn.Module:
+            half = (r + 1) // 2
             return nn.Sequential(
-                nn.Conv2d(1, width, 3, padding=1), nn.GELU(), nn.Flatten(), nn.Linear(width * r * r, embed)
+                nn.Conv2d(1, width, 3, stride=2, padding=1), nn.GELU(), nn.Flatten(), nn.Linear(width * half**2, embed)
             )
 
         self.range_net, self.candidate_net = cnn(), cnn()
@@ -89,7 +90,7 @@ class CollageEncoder(nn.Module):
         return torch.sigmoid(self.aux_logits)
 
     def forward(self, x: torch.Tensor) -> tuple:
-        """Collage parameters of images.
+        """Collage parameters of images, differentiable (straight-through) when grad is enabled.
 
         Parameters
         ----------
@@ -101,42 +102,90 @@ class CollageEncoder(nn.Module):
             At most ``top_k`` non-zero per range, ``sum |w| <= s_max``.
         bias : Tensor, shape (B, n_ranges)
         """
-        c = self.config
-        cands = candidates(c, x, self.aux()).flatten(2)  # (B, C, P)
-        ranges = range_patches(c, x).flatten(2)  # (B, R, P)
-        c_centred = cands - cands.mean(-1, keepdim=True)
-        r_centred = ranges - ranges.mean(-1, keepdim=True)
-        energy = (c_centred**2).sum(-1).clamp(min=1e-6)[:, None]  # (B, 1, C)
-        r_energy = (r_centred**2).sum(-1, keepdim=True) + 1e-4  # (B, R, 1)
-        gram = c_centred @ c_centred.transpose(1, 2)  # (B, C, C)
-        corr = r_centred @ c_centred.transpose(1, 2)  # (B, R, C): <residual, candidate>
-        match = torch.einsum(
-            "bre,bce->brc", self._embed(self.range_net, r_centred), self._embed(self.candidate_net, c_centred)
-        )
-        learned = match / np.sqrt(self.embed_size) + self.prior
-        sharpness = self.log_sharpness.exp()
-        weights = torch.zeros_like(corr)
-        taken = torch.zeros_like(corr, dtype=torch.bool)
-        for _ in range(min(self.top_k, c.n_candidates)):
-            s = (corr / energy).clamp(-c.s_max, c.s_max)
-            gain = (2 * s * corr - s * s * energy) / r_energy  # share of the range variance explained
-            logits = (sharpness * gain + learned).masked_fill(taken, -torch.inf)
-            hard = torch.nn.functional.one_hot(logits.argmax(-1), c.n_candidates).to(s.dtype)
-            if torch.is_grad_enabled():  # straight-through: the value of hard, the gradient of soft
-                soft = torch.softmax(logits, dim=-1)
-                hard = hard + soft - soft.detach()
-            step = hard * s
-            weights = weights + step
-            corr = corr - step @ gram
-            taken = taken | hard.bool()
-        weights = limit_weights(weights, c.s_max, dim=-1).transpose(1, 2)  # (B, C, R)
+        cands, ranges, index, values, dense = self._pursuit(x, self.aux())
+        if dense is None:  # no grad: the same values, scattered
+            dense = torch.zeros(*index.shape[:2], cands.shape[1]).scatter_add_(-1, index, values)
+        weights = limit_weights(dense, self.config.s_max, dim=-1).transpose(1, 2)  # (B, C, R)
         return weights, range_bias(cands, ranges, weights)
 
-    def _embed(self, net: nn.Module, centred: torch.Tensor) -> torch.Tensor:
-        """(B, n, P) centred patches -> (B, n, embed), from the patches scaled to unit RMS."""
+    def select(self, x: torch.Tensor, aux: torch.Tensor | None = None) -> tuple:
+        """The sparse choice of :meth:`forward`, without gradients.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, 1, crop, crop), values in [0, 1]
+        aux : Tensor, shape (n_aux, range_size, range_size), optional
+            Auxiliary patches to use instead of the model's (e.g. quantized ones).
+
+        Returns
+        -------
+        index : Tensor of int64, shape (B, n_ranges, k)
+        weights : Tensor, shape (B, n_ranges, k)
+            ``sum |w| <= s_max`` per range.
+        cands : Tensor, shape (B, n_candidates, range_size ** 2)
+        ranges : Tensor, shape (B, n_ranges, range_size ** 2)
+        """
+        with torch.no_grad():
+            cands, ranges, index, values, _ = self._pursuit(x, self.aux() if aux is None else aux)
+        return index, limit_weights(values, self.config.s_max, dim=-1), cands, ranges
+
+    def _pursuit(self, x: torch.Tensor, aux: torch.Tensor) -> tuple:
+        """Matching pursuit: (cands, ranges, index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
+
+        ``dense`` carries the straight-through gradient and is computed only when grad is enabled.
+        """
+        c = self.config
+        cands = candidates(c, x, aux).flatten(2)  # (B, C, P)
+        ranges = range_patches(c, x).flatten(2)  # (B, R, P)
+        c_centred = cands - cands.mean(-1, keepdim=True)
+        residual = ranges - ranges.mean(-1, keepdim=True)
+        c_t = c_centred.transpose(1, 2)  # (B, P, C)
+        energy = (c_centred * c_centred).sum(-1, keepdim=True)  # (B, C, 1)
+        r_energy = (residual * residual).sum(-1, keepdim=True)  # (B, R, 1)
+        learned = torch.einsum(
+            "bre,bce->brc",
+            self._embed(self.range_net, residual, r_energy),
+            self._embed(self.candidate_net, c_centred, energy),
+        )
+        learned = learned * (1 / np.sqrt(self.embed_size)) + self.prior
+        energy = energy.clamp(min=1e-6).transpose(1, 2)  # (B, 1, C)
+        scale = self.log_sharpness.exp() / (r_energy + 1e-4)  # gain -> share of the range variance, sharpened
+        grad = torch.is_grad_enabled()
+        corr = residual @ c_t  # (B, R, C): <residual, candidate>
+        dense = torch.zeros_like(corr) if grad else None
+        k = min(self.top_k, c.n_candidates)
+        indices, values = [], []
+        budget = None  # what is left of s_max for each range, (B, R, 1)
+        for step in range(k):
+            s = corr / energy  # least-squares contrast, bounded by the budget
+            s = s.clamp(-c.s_max, c.s_max) if budget is None else torch.minimum(torch.maximum(s, -budget), budget)
+            gain = s * (2 * corr - s * energy)  # squared error removed by the candidate
+            logits = torch.addcmul(learned, gain, scale)
+            if indices:
+                logits = logits.scatter(-1, torch.cat(indices, -1), -torch.inf)  # each candidate once
+            best = logits.argmax(-1, keepdim=True)  # (B, R, 1)
+            indices.append(best)
+            values.append(s.gather(-1, best))
+            budget = (c.s_max if budget is None else budget) - values[-1].abs()
+            if grad:  # straight-through: the value of the one-hot choice, the gradient of the softmax
+                soft = torch.softmax(logits, dim=-1)
+                chosen = (torch.zeros_like(soft).scatter_(-1, best, 1.0) + soft - soft.detach()) * s
+                dense = dense + chosen
+            if step == k - 1:
+                break
+            if grad:
+                residual = residual - chosen @ c_centred
+            else:
+                picked = c_centred.gather(1, best.expand(-1, -1, c_centred.shape[-1]))
+                residual = residual - values[-1] * picked
+            corr = residual @ c_t
+        return cands, ranges, torch.cat(indices, -1), torch.cat(values, -1), dense
+
+    def _embed(self, net: nn.Module, centred: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """(B, n, P) centred patches and their energies (B, n, 1) -> (B, n, embed), from unit-RMS patches."""
         b, n, p = centred.shape
         r = self.config.range_size
-        unit = centred / (centred.pow(2).mean(-1, keepdim=True) + 1e-4).sqrt()
+        unit = centred * torch.rsqrt(energy / p + 1e-4)
         return net(unit.reshape(b * n, 1, r, r)).reshape(b, n, -1)
 
 
@@ -157,8 +206,10 @@ def range_bias(cands: torch.Tensor, ranges: torch.Tensor, weights: torch.Tensor)
 
 
 # ---- training -------------------------------------------------------------------------------------
-#: The default geometry: 64x64 tiles, 8x8 ranges, 16 domains in 8 isometries and 8 auxiliary patches.
-DEFAULT_CONFIG = CollageConfig(crop=64, range_size=8, n_aux=8, augment=True, whole_domain=False, s_max=0.9)
+#: The default geometry: 64x64 tiles, 8x8 ranges, 49 half-overlapping domains in 8 isometries, 8 auxiliary patches.
+DEFAULT_CONFIG = CollageConfig(
+    crop=64, range_size=8, n_aux=8, augment=True, whole_domain=False, s_max=0.9, overlap=True
+)
 
 
 def random_crops(images: list, size: int, count: int, generator: np.random.Generator) -> torch.Tensor:
@@ -454,7 +505,7 @@ class NeuralCode:
         c = self.config
         top = 2 ** (self.weight_bits - 1) - 1
         header = _HEADER.pack(
-            self.height, self.width, c.crop, c.range_size, c.n_aux, c.augment, self.weights.shape[2],
+            self.height, self.width, c.crop, c.range_size, c.n_aux, c.augment | 2 * c.overlap, self.weights.shape[2],
             self.weight_bits, round(c.s_max * 1000),
         )  # fmt: skip
         writer = fic.BitWriter()
@@ -503,13 +554,13 @@ def neural_from_bytes(rest: bytes, path=None) -> NeuralCode:
     """Parse the header and payload of a neural ``.fic`` (after :func:`ifskit.image.fic.unpack`)."""
     if len(rest) < _HEADER.size:
         raise FormatError("truncated header", path)
-    height, width, crop, r, n_aux, augment, top_k, bits, s_max = _HEADER.unpack_from(rest)
+    height, width, crop, r, n_aux, flags, top_k, bits, s_max = _HEADER.unpack_from(rest)
     s_max /= 1000
     if not (
         r >= 1 and crop >= 2 * r and crop % (2 * r) == 0 and 2 <= bits <= 8 and 0 < s_max < 1 and height and width
-    ) or not (1 <= top_k <= 64 and augment in (0, 1)):
+    ) or not (1 <= top_k <= 64 and flags < 4 and not (flags & 2 and r % 2)):
         raise FormatError("corrupted header (impossible collage parameters)", path)
-    config = CollageConfig(crop, r, n_aux, bool(augment), False, s_max)
+    config = CollageConfig(crop, r, n_aux, bool(flags & 1), False, s_max, bool(flags & 2))
     offset = _HEADER.size + n_aux * r * r
     if offset > len(rest):
         raise FormatError("truncated payload", path)
@@ -562,18 +613,15 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
     if not 2 <= weight_bits <= 8:
         raise IfskitError(f"weight_bits must be within 2..8, got {weight_bits}")
     config = model.config
-    k = min(model.top_k, config.n_candidates)
     tiles = image_tiles(np.asarray(image, np.float64), config.crop)
     top = 2 ** (weight_bits - 1) - 1
     with torch.no_grad():
-        weights, _ = model(tiles)  # (T, C, R)
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
-        magnitude, index = weights.abs().topk(k, dim=1)  # (T, k, R)
-        chosen = weights.gather(1, index)
-        q = torch.trunc(chosen / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
-        dense = torch.zeros_like(weights).scatter_add_(1, index, q * (config.s_max / top))
-        cands = candidates(config, tiles, aux).flatten(2)
-        bias = range_bias(cands, range_patches(config, tiles).flatten(2), dense)
+        index, weights, cands, ranges = model.select(tiles, aux)
+        q = torch.trunc(weights / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
+        cand_mean = cands.mean(-1)  # (T, C)
+        picked_mean = cand_mean.gather(1, index.flatten(1)).reshape(index.shape)
+        bias = ranges.mean(-1) - (q * (config.s_max / top) * picked_mean).sum(-1)
     low, high = BIAS_RANGE
     q_bias = torch.round((bias.clamp(low, high) - low) / (high - low) * (2**BIAS_BITS - 1)).to(torch.int64)
     return NeuralCode(
@@ -581,8 +629,8 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
         image.shape[1],
         config,
         torch.round(aux * 255).to(torch.uint8).numpy(),
-        q.to(torch.int64).permute(0, 2, 1).numpy().copy(),
-        index.permute(0, 2, 1).numpy().copy(),
+        q.to(torch.int64).numpy(),
+        index.numpy(),
         q_bias.numpy(),
         weight_bits,
     )
