@@ -1,16 +1,21 @@
-"""Fractal image compression: rate-distortion against JPEG, and speed against a per-range loop.
+"""Image collages: PIFS rate-distortion against JPEG, speed against a per-range loop, the neural encoder.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_image.py            # figures and gallery/image_rate_distortion.png
-    .venv/bin/python benchmarks/bench_image.py --quick    # fewer points on the curves
+    .venv/bin/python benchmarks/bench_image.py            # figures, gallery/image_rate_distortion.png,
+                                                          # gallery/image_fractalize.png (about 4 minutes)
+    .venv/bin/python benchmarks/bench_image.py --quick    # fewer points, a short training run (< 1 minute)
 
 Baselines measured in the same run, on the same 256x256 photos (matplotlib's sample data):
 
 - rate-distortion: JPEG through Pillow (baseline tables, 4:2:0 chroma for colour) at a range of
   qualities; PSNR against bits per pixel of the whole file for both codecs;
 - encoding speed: the same exhaustive search written as a loop over range blocks (numpy over
-  all candidates of one range at a time), timed on a sample of ranges and scaled to all of them.
+  all candidates of one range at a time), timed on a sample of ranges and scaled to all of them;
+- neural encoder: trained here (fixed seed and step count) on matplotlib's other sample images
+  (MRI slice, elevation model and its hillshade, a small photo; not the test photo), its
+  encoding time against the exhaustive PIFS search at the quality whose file size is closest,
+  and the greedy, untrained encoder of the same geometry.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer points on the curves")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON as well")
     parser.add_argument("--plot", default=str(GALLERY / "image_rate_distortion.png"), help="rate-distortion plot")
+    parser.add_argument("--fractal", default=str(GALLERY / "image_fractalize.png"), help="fractalize figure")
     args = parser.parse_args()
 
     images = {
@@ -119,17 +125,18 @@ def main() -> None:
         size: min(_timed(lambda s=size: search_level(padded, s, params)) for _ in range(2)) for size in params.sizes()
     }
     looped = {size: loop_search_seconds(photo, size, params) for size in params.sizes()}
+    code_psnr = psnr(photo, code.decode())
     print("\n## Targets and speed (Grace Hopper 256^2 gray, default quality 80)\n")
-    print("| case | figure | vs baseline |\n|---|---:|---:|")
-    print(f"| PIFS encode (exhaustive, quadtree 32..4) | {encode:.2f} s, {code.bpp:.3f} bpp, "
-          f"{psnr(photo, code.decode()):.2f} dB | |")  # fmt: skip
+    print("| case | figure | vs baseline | target |\n|---|---:|---:|---|")
+    print(f"| PIFS encode (exhaustive, quadtree 32..4) | {encode:.2f} s, {code.bpp:.3f} bpp, {code_psnr:.2f} dB "
+          f"| | >= 28 dB at <= 1 bpp: {_met(code_psnr >= 28 and code.bpp <= 1)}; <= 2 s: {_met(encode <= 2)} |")  # fmt: skip
     print(
-        f"| PIFS encode, classified search | {classified:.2f} s, {classified_psnr:.2f} dB | {encode / classified:.1f}x faster |"
+        f"| PIFS encode, classified search | {classified:.2f} s, {classified_psnr:.2f} dB | {encode / classified:.1f}x faster | |"
     )
-    print(f"| decode at 4x scale (1024^2) | {decode4:.3f} s | |")
+    print(f"| decode at 4x scale (1024^2) | {decode4:.3f} s | | <= 1 s: {_met(decode4 <= 1)} |")
     for size in params.sizes():
         print(f"| search of all {size}x{size} ranges: batched / per-range loop | {batched[size]:.3f} s / "
-              f"{looped[size]:.3f} s | {looped[size] / batched[size]:.1f}x |")  # fmt: skip
+              f"{looped[size]:.3f} s | {looped[size] / batched[size]:.1f}x | |")  # fmt: skip
     figures["targets"] = {
         "encode_seconds": encode,
         "bpp": code.bpp,
@@ -140,10 +147,124 @@ def main() -> None:
         "search_batched": batched,
         "search_loop": looped,
     }
-    plot(curves, args.plot)
-    print(f"\nwrote {args.plot}")
+    figures["neural"] = neural(photo, curves["Grace Hopper 256^2 gray"]["PIFS"], pifs_qualities, args.quick)
+    figures["fractalize"] = fractal_figure(args.fractal, seconds=3 if args.quick else 30)
+    plot(curves, args.plot, figures["neural"])
+    print(f"\nwrote {args.plot}, {args.fractal}")
     if args.json:
         print(json.dumps(figures))
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def training_images() -> list:
+    """Grayscale 8-bit images from matplotlib's sample data, none of them the test photo."""
+    import matplotlib.cbook as cbook
+    from matplotlib.colors import LightSource
+
+    def to8(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, np.float64)
+        return np.rint((values - values.min()) / np.ptp(values) * 255).astype(np.uint8)
+
+    elevation = cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"]
+    with Image.open(cbook.get_sample_data("Minduka_Present_Blue_Pack.png")) as small:
+        photo = np.asarray(small.convert("RGB").convert("L").resize((256, 256), Image.LANCZOS))
+    return [
+        sample_image("mri", 256),
+        to8(elevation),
+        to8(LightSource(azdeg=315, altdeg=45).hillshade(elevation, vert_exag=0.05)),
+        photo,
+    ]
+
+
+#: The benchmark's training run: fixed seed and steps (about 1-2 minutes on 2 cores).
+TRAIN_STEPS, TRAIN_STEPS_QUICK, TRAIN_SEED = 400, 20, 0
+
+
+def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: bool) -> dict:
+    """Train the neural encoder here, then its speed and quality against PIFS at a similar bpp."""
+    import torch
+
+    from ifskit.image.encoder import DEFAULT_CONFIG, CollageEncoder, encode_image, train_encoder
+
+    steps = TRAIN_STEPS_QUICK if quick else TRAIN_STEPS
+    images = training_images()
+    result = train_encoder(images, DEFAULT_CONFIG, steps=steps, seed=TRAIN_SEED)
+    model = result.model
+    code = encode_image(model, photo)
+    encode = min(_timed(lambda: encode_image(model, photo)) for _ in range(7))
+    neural_psnr = psnr(photo, code.decode())
+    decode4 = min(_timed(lambda: code.decode(scale=4)) for _ in range(3))
+    torch.manual_seed(TRAIN_SEED)
+    greedy = encode_image(CollageEncoder(DEFAULT_CONFIG).eval(), photo)
+    greedy_psnr = psnr(photo, greedy.decode())
+    # PIFS (exhaustive search) at the quality of the curve whose file is closest in size
+    quality = pifs_qualities[int(np.argmin([abs(point[0] - code.bpp) for point in pifs_curve]))]
+    if abs(pifs_curve[pifs_qualities.index(quality)][0] - code.bpp) > 0.1:  # refine between the curve's points
+        grid = np.arange(max(quality - 15, 1), min(quality + 16, 101), 5)
+        quality = int(grid[np.argmin([abs(compress_image(photo, quality=q).bpp - code.bpp) for q in grid])])
+    pifs_code = compress_image(photo, quality=quality)
+    pifs_seconds = min(_timed(lambda: compress_image(photo, quality=quality)) for _ in range(3))
+    pifs_psnr = psnr(photo, pifs_code.decode())
+    ratio = pifs_seconds / encode
+    print(f"\n## Neural collage encoder (Grace Hopper 256^2 gray; trained {steps} steps, seed {TRAIN_SEED}, "
+          f"{result.seconds:.0f} s on {len(images)} other images)\n")  # fmt: skip
+    print("| encoder | bpp | PSNR dB | encode s | vs PIFS | target |\n|---|---:|---:|---:|---:|---|")
+    print(f"| PIFS exhaustive, quality {quality} (baseline) | {pifs_code.bpp:.3f} | {pifs_psnr:.2f} "
+          f"| {pifs_seconds:.3f} | 1x | |")  # fmt: skip
+    print(f"| neural collage (trained), top-{model.top_k} of {DEFAULT_CONFIG.n_candidates} candidates "
+          f"| {code.bpp:.3f} | {neural_psnr:.2f} | {encode:.4f} | {ratio:.0f}x faster, "
+          f"{neural_psnr - pifs_psnr:+.2f} dB | >= 100x faster: {_met(ratio >= 100)} |")  # fmt: skip
+    print(f"| same geometry, untrained (greedy least squares) | {greedy.bpp:.3f} | {greedy_psnr:.2f} | | | |")
+    print(f"| neural decode at 4x scale (1024^2) | | | {decode4:.3f} | | <= 1 s: {_met(decode4 <= 1)} |")
+    print(f"\nheld-out training crops: {result.psnr_before:.2f} dB untrained -> {result.psnr:.2f} dB trained")
+    return {
+        "bpp": code.bpp,
+        "psnr": neural_psnr,
+        "encode_seconds": encode,
+        "decode4_seconds": decode4,
+        "greedy_bpp": greedy.bpp,
+        "greedy_psnr": greedy_psnr,
+        "pifs_quality": quality,
+        "pifs_bpp": pifs_code.bpp,
+        "pifs_psnr": pifs_psnr,
+        "pifs_seconds": pifs_seconds,
+        "speedup": ratio,
+        "train_steps": steps,
+        "train_seconds": result.seconds,
+        "train_psnr_before": result.psnr_before,
+        "train_psnr": result.psnr,
+    }
+
+
+def fractal_figure(path, seconds: float) -> dict:
+    """Fractalize a 128^2 colour crop for ``seconds``; the picture, its fixed point, and a 4x detail."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ifskit.image.fractalize import fractalize
+
+    image = sample_image("grace_hopper", 128, gray=False)
+    result = fractalize(image, scale=4, seconds=seconds, range_size=4)
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), constrained_layout=True)
+    panels = [
+        (image, "input, 128^2"),
+        (result.image, f"fixed point at 4x ({result.psnr:.1f} dB at 1x)"),
+        (result.image[96:224, 160:288], "4x detail: copies of the picture"),
+    ]
+    for ax, (picture, title) in zip(axes, panels):
+        ax.imshow(picture, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"\n## Fractalize (128^2 colour, range 4, {seconds:.0f} s budget)\n")
+    print(f"{result.steps} steps in {result.seconds:.1f} s, fixed point {result.psnr:.2f} dB from the picture")
+    return {"steps": result.steps, "seconds": result.seconds, "psnr": result.psnr}
 
 
 def _timed(function) -> float:
@@ -152,8 +273,8 @@ def _timed(function) -> float:
     return time.perf_counter() - start
 
 
-def plot(curves: dict, path) -> None:
-    """PSNR against bpp, one panel per image, PIFS and JPEG."""
+def plot(curves: dict, path, neural_point: dict | None = None) -> None:
+    """PSNR against bpp, one panel per image, PIFS and JPEG (and the neural encoder's point on the first)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,6 +285,9 @@ def plot(curves: dict, path) -> None:
         for codec, style in (("PIFS", "o-"), ("JPEG", "s--")):
             points = sorted(codecs[codec])
             ax.plot([p[0] for p in points], [p[1] for p in points], style, label=codec, markersize=4)
+        if neural_point is not None and name.startswith("Grace Hopper 256^2 gray"):
+            ax.plot(neural_point["bpp"], neural_point["psnr"], "D", color="C3", label="neural collage")
+            ax.plot(neural_point["greedy_bpp"], neural_point["greedy_psnr"], "x", color="C3", label="untrained")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel("PSNR (dB)")

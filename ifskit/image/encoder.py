@@ -80,6 +80,12 @@ class CollageEncoder(nn.Module):
         for net in (self.range_net, self.candidate_net):
             nn.init.normal_(net[-1].weight, std=1e-2)
         self.prior = nn.Parameter(torch.zeros(config.n_candidates))
+        # candidates = [domains in isometry 0, ..., domains in isometry 7, auxiliary patches]
+        n_domains, n_copies = config.n_domains, config.n_candidates - config.n_aux
+        base = torch.cat([torch.arange(n_domains), torch.arange(n_copies, config.n_candidates)])
+        of = torch.cat([torch.arange(n_copies) % n_domains, torch.arange(n_domains, n_domains + config.n_aux)])
+        self.register_buffer("base_candidates", base, persistent=False)  # the candidates embedded
+        self.register_buffer("candidate_base", of, persistent=False)  # candidate -> its row among those
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
         self.aux_logits = nn.Parameter(
             torch.linspace(-2, 2, max(config.n_aux, 1) * r * r)[: config.n_aux * r * r].reshape(config.n_aux, r, r)
@@ -142,12 +148,15 @@ class CollageEncoder(nn.Module):
         c_t = c_centred.transpose(1, 2)  # (B, P, C)
         energy = (c_centred * c_centred).sum(-1, keepdim=True)  # (B, C, 1)
         r_energy = (residual * residual).sum(-1, keepdim=True)  # (B, R, 1)
+        # the learned match is computed for the domains (one isometry) and auxiliary patches only,
+        # and shared by a domain's 8 isometries: the least-squares gain tells those apart
+        base = self.base_candidates
         learned = torch.einsum(
             "bre,bce->brc",
             self._embed(self.range_net, residual, r_energy),
-            self._embed(self.candidate_net, c_centred, energy),
+            self._embed(self.candidate_net, c_centred[:, base], energy[:, base]),
         )
-        learned = learned * (1 / np.sqrt(self.embed_size)) + self.prior
+        learned = learned[..., self.candidate_base] * (1 / np.sqrt(self.embed_size)) + self.prior
         energy = energy.clamp(min=1e-6).transpose(1, 2)  # (B, 1, C)
         scale = self.log_sharpness.exp() / (r_energy + 1e-4)  # gain -> share of the range variance, sharpened
         grad = torch.is_grad_enabled()
