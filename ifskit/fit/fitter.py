@@ -474,23 +474,32 @@ def _pick_maps(candidates, k, sources, tree):
     """Indices of the k candidate maps whose collage of ``sources`` is closest to the cloud.
 
     Every combination when there are at most ``_MAX_COMBINATIONS``, else greedily one
-    map at a time.
+    map at a time. The distances of each candidate's images are computed once: the
+    collage's distance to the cloud is the mean of its maps' (equal numbers of
+    images), and a source point's distance to the collage the least of its distances
+    to each map's images.
     """
     from scipy.spatial import cKDTree
 
-    def score(chosen):
-        images = np.concatenate([sources @ candidates[i][0].T + candidates[i][1] for i in chosen])
-        volume = sum(abs(np.linalg.det(candidates[i][0])) for i in chosen)
-        distance = 0.5 * (tree.query(images)[0].mean() + cKDTree(images).query(sources)[0].mean())
-        return distance + _OVERLAP_WEIGHT * max(0.0, volume - 1)
+    images = [sources @ A.T + b for A, b in candidates]
+    inside = np.array([tree.query(image)[0].mean() for image in images])  # (C,)
+    cover = np.stack([cKDTree(image).query(sources)[0] for image in images])  # (C, m)
+    volume = np.array([abs(np.linalg.det(A)) for A, _ in candidates])  # (C,)
+
+    def scores(choices):
+        """Score of every row of ``choices`` (c, j) of candidate indices, shape (c,)."""
+        distance = 0.5 * (inside[choices].mean(-1) + cover[choices].min(-2).mean(-1))
+        return distance + _OVERLAP_WEIGHT * np.maximum(0.0, volume[choices].sum(-1) - 1)
 
     k = min(k, len(candidates))
     if math.comb(len(candidates), k) <= _MAX_COMBINATIONS:
-        return list(min(itertools.combinations(range(len(candidates)), k), key=score))
+        choices = np.array(list(itertools.combinations(range(len(candidates)), k)))
+        return choices[int(np.argmin(scores(choices)))].tolist()
     chosen = []
     for _ in range(k):
-        rest = [i for i in range(len(candidates)) if i not in chosen]
-        chosen.append(min(rest, key=lambda i: score(chosen + [i])))
+        rest = np.array([i for i in range(len(candidates)) if i not in chosen])
+        choices = np.column_stack([np.tile(chosen, (len(rest), 1)).astype(int), rest])
+        chosen.append(int(rest[np.argmin(scores(choices))]))
     return chosen
 
 
