@@ -87,9 +87,7 @@ class CollageEncoder(nn.Module):
         self.register_buffer("base_candidates", base, persistent=False)  # the candidates embedded
         self.register_buffer("candidate_base", of, persistent=False)  # candidate -> its row among those
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
-        self.aux_logits = nn.Parameter(
-            torch.linspace(-2, 2, max(config.n_aux, 1) * r * r)[: config.n_aux * r * r].reshape(config.n_aux, r, r)
-        )
+        self.aux_logits = nn.Parameter(_cosine_patches(config.n_aux, r))
 
     def aux(self) -> torch.Tensor:
         """Auxiliary patches, (n_aux, range_size, range_size) in [0, 1]."""
@@ -196,6 +194,19 @@ class CollageEncoder(nn.Module):
         r = self.config.range_size
         unit = centred * torch.rsqrt(energy / p + 1e-4)
         return net(unit.reshape(b * n, 1, r, r)).reshape(b, n, -1)
+
+
+def _cosine_patches(count: int, size: int) -> torch.Tensor:
+    """Logits of ``count`` low-frequency cosine (DCT) patches, the constant one left out: (count, size, size).
+
+    The starting auxiliary patches: atoms for the detail no domain patch of the tile matches.
+    """
+    pairs = sorted(((u, v) for u in range(size) for v in range(size) if u or v), key=lambda p: (p[0] + p[1], p))
+    grid = (torch.arange(size, dtype=torch.float32) + 0.5) * (np.pi / size)
+    patches = [torch.outer(torch.cos(u * grid), torch.cos(v * grid)) for u, v in pairs[:count]]
+    if not patches:
+        return torch.zeros(0, size, size)
+    return torch.logit(0.5 + 0.4 * torch.stack(patches))  # values 0.1..0.9 after the sigmoid
 
 
 def range_bias(cands: torch.Tensor, ranges: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
