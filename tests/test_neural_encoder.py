@@ -122,6 +122,34 @@ def test_training_resumes_deterministically(tmp_path, monkeypatch):
         assert torch.equal(value, b["state_dict"][name]), name
     with pytest.raises(ifskit.FormatError, match="other settings"):
         tiny_train(stopped, 12, resume=True, seed=4)
+    with pytest.raises(ifskit.FormatError, match="12 steps done already"):
+        tiny_train(stopped, 10, resume=True)
+
+
+def test_resuming_to_more_steps_extends_training(tmp_path):
+    path = tmp_path / "m.pt"
+    tiny_train(path, 6)
+    before = torch.load(path, weights_only=True)
+    tiny_train(path, 10, resume=True)
+    after = torch.load(path, weights_only=True)
+    assert after["step"] == 10 and after["train"]["steps"] == 10
+    assert any(not torch.equal(value, after["state_dict"][name]) for name, value in before["state_dict"].items())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_one_clear_error(cli, tmp_path, capsys, tiny_model, cloud):
+    with pytest.raises(ifskit.IfskitError, match="CUDA is not available"):
+        encode(cloud, model=tiny_model, device="cuda")
+    with pytest.raises(ifskit.IfskitError, match="CUDA is not available"):
+        tiny_train(tmp_path / "m.pt", 2, device="cuda")
+    assert cli("train-encoder", "-o", tmp_path / "m.pt", "--steps", 2, "--device", "cuda") == 2
+    err = capsys.readouterr().err
+    assert "CUDA is not available" in err and err.count("\n") == 1
+    np.save(tmp_path / "cloud.npy", cloud)
+    assert (
+        cli("encode", tmp_path / "cloud.npy", "-o", tmp_path / "o.yaml", "--model", tiny_model, "--device", "cuda") == 2
+    )
+    assert "CUDA is not available" in capsys.readouterr().err and not (tmp_path / "o.yaml").exists()
 
 
 def _write_model(path, mutate):
@@ -200,3 +228,26 @@ def test_train_encoder_command(cli, tmp_path, capsys):
     assert "batch_size 4 -> 8" in capsys.readouterr().err
     assert cli("train-encoder", "-o", tmp_path / "model.txt", "--steps", 2) == 2
     assert "unknown output type" in capsys.readouterr().err
+
+
+def test_refinement_improves_the_collage_and_is_seeded(tiny_model, cloud):
+    from ifskit.analysis import chamfer_distance
+
+    def collage_error(ifs):
+        return chamfer_distance(cloud, ifs.apply(cloud).reshape(-1, 2))
+
+    one_shot = encode(cloud, model=tiny_model, n_maps=4)
+    refined = encode(cloud, model=tiny_model, n_maps=4, refine=15)
+    assert refined.n_maps == 4 and refined.contraction <= 0.9 + 1e-6
+    assert collage_error(refined) < 0.8 * collage_error(one_shot)
+    assert encode(cloud, model=tiny_model, n_maps=4, refine=15) == refined
+
+
+def test_encode_command_refine(cli, tmp_path, capsys, tiny_model, cloud):
+    np.save(tmp_path / "cloud.npy", cloud)
+    out = tmp_path / "out.yaml"
+    assert cli("encode", tmp_path / "cloud.npy", "-o", out, "--model", tiny_model, "--refine", 10, "--json") == 0
+    saved, again = ifskit.load(out), encode(cloud, model=tiny_model, refine=10)
+    assert np.allclose(saved.A, again.A) and np.allclose(saved.b, again.b) and np.allclose(saved.p, again.p)
+    assert cli("encode", tmp_path / "cloud.npy", "-o", tmp_path / "x.yaml", "--refine", -1) == 2
+    assert "--refine" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import sys
 import time
 
 from ..cli import _add_json, _count, _make_folder, _report
-from ..errors import FormatError, IfskitError, OutputError
+from ..errors import FormatError, OutputError
 
 
 def _maps_range(text: str) -> tuple[int, int]:
@@ -192,11 +192,6 @@ def cmd_train_encoder(args) -> int:
         raise OutputError("--resume and --overwrite contradict each other")
     if not args.resume:
         check_output(args.output, args.overwrite, suffixes={".pt"})
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise IfskitError("--device cuda: no CUDA device is available")
     figures = train_encoder(
         args.output,
         args.steps,

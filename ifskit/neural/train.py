@@ -158,14 +158,21 @@ def train_encoder(
     dict
         ``steps`` (total done), ``loss`` (mean collage bound over the last 50 steps),
         ``seconds``, ``output``.
+
+    Raises
+    ------
+    FormatError
+        ``resume`` with a checkpoint of other settings, or with more steps done than ``steps``.
+    IfskitError
+        ``device="cuda"`` where CUDA is not available.
     """
     import torch
 
     from .._io import check_output
-    from .model import build_encoder, default_hparams, load_checkpoint, save_checkpoint
+    from .model import build_encoder, default_hparams, load_checkpoint, resolve_device, save_checkpoint
 
     output = Path(output)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device or ("cuda" if torch.cuda.is_available() else "cpu"), "train")
     settings = {
         "seed": int(seed),
         "batch_size": int(batch_size),

@@ -1,0 +1,230 @@
+"""Neural Collage encoder: one-shot and refined quality and time, against the fitter from scratch in the same run.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_encoder.py            # the issue's held-out set (a few minutes)
+    .venv/bin/python benchmarks/bench_encoder.py --quick    # 32 clouds, a rough check
+
+Held-out set: random 4-map IFS (:func:`ifskit.random_ifs`: singular values in
+[0.2, 0.7], fixed points in [-0.75, 0.75]^2, the sigma-factor band), drawn from
+seeds the training never sees, 2048 chaos-game points each. Quality is the Chamfer
+distance (mean of the two mean nearest-neighbour distances, in the cloud's own
+coordinates) between the cloud and 2048 chaos-game points of the IFS found; the
+"true IFS" row is the same distance for the IFS that drew the cloud (the floor of
+this measure: two samples of one attractor). Times are wall clock after a warm-up
+(torch import, Numba compilation); the one-shot time is one batched
+``ifskit.encode`` call over all clouds divided by their number; refined and fitter
+times are per cloud and include the fitter's verification, as the user gets them.
+
+The baseline is the fitter from scratch (``ifskit.fit(cloud, 4, steps=S)``) on the
+same clouds; the speed-up is the fitter's time at its default 400 steps divided by
+the time at which encoder + refinement first reaches the fitter's quality
+(interpolated on the quality-time curve, in log time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+import ifskit
+from ifskit.analysis import chamfer_distance
+from ifskit.neural.random import random_ifs
+
+#: Seed of the held-out set; the training data uses (seed 0, sample index) streams.
+HELD_OUT_SEED = 424242
+N_POINTS = 2048
+REFINE_CURVE = [0, 10, 30, 100]
+FIT_CURVE = [25, 50, 100, 200, 400]
+# targets of the issue
+ONE_SHOT_CHAMFER, ONE_SHOT_MS = 0.05, 10.0
+REFINED_CHAMFER, REFINED_S = 0.025, 1.0
+SPEED_UP = 20.0
+
+
+def held_out(count: int) -> tuple[list, list]:
+    """The first ``count`` IFS of the held-out set and their clouds, each (2048, 2)."""
+    systems = [random_ifs(4, 2, np.random.default_rng([HELD_OUT_SEED, i])) for i in range(count)]
+    clouds = [ifskit.chaos_game(ifs, N_POINTS, seed=i, progress=False) for i, ifs in enumerate(systems)]
+    return systems, clouds
+
+
+def quality(ifs, cloud) -> float:
+    """Chamfer distance between a cloud and 2048 points of the attractor of ``ifs``."""
+    return chamfer_distance(ifskit.chaos_game(ifs, N_POINTS, seed=0, progress=False), cloud)
+
+
+def timed(call):
+    start = time.perf_counter()
+    out = call()
+    return out, time.perf_counter() - start
+
+
+def curve_point(method: str, steps: int, clouds: list, run) -> dict:
+    """Mean quality and seconds per cloud of ``run(cloud)`` over ``clouds``."""
+    scores, seconds = [], []
+    for cloud in clouds:
+        ifs, dt = timed(lambda cloud=cloud: run(cloud))
+        seconds.append(dt)
+        scores.append(quality(ifs, cloud))
+    return {"method": method, "steps": steps, "chamfer": float(np.mean(scores)), "seconds": float(np.mean(seconds))}
+
+
+def time_to_reach(curve: list, level: float) -> float | None:
+    """Seconds at which a quality-time curve (in time order) first gets to ``level``, log-interpolated."""
+    for before, after in zip([None, *curve[:-1]], curve):
+        if after["chamfer"] <= level:
+            if before is None or before["chamfer"] <= level:
+                return after["seconds"]
+            f = (before["chamfer"] - level) / (before["chamfer"] - after["chamfer"])
+            return float(np.exp(np.log(before["seconds"]) + f * np.log(after["seconds"] / before["seconds"])))
+    return None
+
+
+def plot(curves: dict, reference: float, path: str) -> None:
+    """Quality against time of both methods, log time axis, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ifskit._io import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, curve, marker in (
+        ("encoder + refinement", curves["encoder"], "o"),
+        ("fitter from scratch", curves["fitter"], "s"),
+    ):
+        x = [p["seconds"] for p in curve]
+        y = [p["chamfer"] for p in curve]
+        ax.plot(x, y, marker=marker, label=label)
+        for p in curve:
+            ax.annotate(
+                str(p["steps"]), (p["seconds"], p["chamfer"]), textcoords="offset points", xytext=(4, 4), fontsize=8
+            )
+    ax.axhline(reference, color="grey", ls=":", label="true IFS (floor of the measure)")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per cloud (CPU)")
+    ax.set_ylabel("mean Chamfer distance")
+    ax.set_title("Held-out 4-map IFS clouds: quality against time (labels: steps)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path, overwrite=True) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="32 clouds, 3 for the curves: a rough check")
+    parser.add_argument("--model", help="encoder checkpoint (default: the shipped 2D weights)")
+    parser.add_argument("--plot", help="quality-time PNG (default: gallery/encoder_quality_time.png, not with --quick)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    n_all, n_refined, n_curve = (32, 8, 3) if args.quick else (256, 64, 16)
+    plot_path = args.plot or (None if args.quick else "gallery/encoder_quality_time.png")
+
+    import torch
+
+    model = ifskit.neural.load_model(args.model)
+    systems, clouds = held_out(n_all)
+    # warm-up: torch, Numba chaos game, KD-trees, the fitter
+    ifskit.encode(clouds[:4], model=model, refine=2)
+    ifskit.fit(clouds[0], 4, steps=2, progress=False)
+
+    encoded, seconds = timed(lambda: ifskit.encode(clouds, model=model))
+    one_shot = {
+        "chamfer": float(np.mean([quality(ifs, c) for ifs, c in zip(encoded, clouds)])),
+        "ms_per_cloud": 1000 * seconds / n_all,
+        "clouds": n_all,
+    }
+    truth = float(np.mean([quality(ifs, c) for ifs, c in zip(systems, clouds)]))
+    refined = curve_point("encoder", 30, clouds[:n_refined], lambda c: ifskit.encode(c, model=model, refine=30))
+    refined["clouds"] = n_refined
+    subset = clouds[:n_curve]
+    curves = {
+        "encoder": [
+            curve_point("encoder", r, subset, lambda c, r=r: ifskit.encode(c, model=model, refine=r))
+            for r in REFINE_CURVE
+        ],
+        "fitter": [
+            curve_point("fitter", s, subset, lambda c, s=s: ifskit.fit(c, 4, steps=s, progress=False).ifs)
+            for s in FIT_CURVE
+        ],
+    }
+    fitter = curves["fitter"][-1]
+    reach = time_to_reach(curves["encoder"], fitter["chamfer"])
+    speed_up = fitter["seconds"] / reach if reach else None
+    # the other way round: how long the fitter needs for the quality of encoder + 30 steps
+    enc30 = next(p for p in curves["encoder"] if p["steps"] == 30)
+    fitter_reach = time_to_reach(curves["fitter"], enc30["chamfer"])
+    figures = {
+        "true_ifs_chamfer": truth,
+        "one_shot": one_shot,
+        "refined_30": refined,
+        "curves": curves,
+        "fitter_reference": fitter,
+        "encoder_seconds_to_fitter_quality": reach,
+        "speed_up": speed_up,
+        "fitter_seconds_to_encoder30_quality": fitter_reach,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if plot_path:
+        plot(curves, truth, plot_path)
+    if args.json:
+        print(json.dumps(figures, indent=1))
+        return
+
+    def met(ok):
+        return "met" if ok else "not met"
+
+    cpu = platform.processor() or platform.machine()
+    print(f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} on {torch.get_num_threads()} threads")
+    print("| method | clouds | mean Chamfer | time per cloud | Chamfer vs fitter (400 steps) | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    base = fitter["chamfer"]
+    print(f"| true IFS (floor of the measure) | {n_all} | {truth:.4f} | - | {truth / base:.2f}x | - |")
+    ok = one_shot["chamfer"] <= ONE_SHOT_CHAMFER and one_shot["ms_per_cloud"] <= ONE_SHOT_MS
+    print(
+        f"| encoder, one shot (batched) | {n_all} | {one_shot['chamfer']:.4f} | {one_shot['ms_per_cloud']:.1f} ms | "
+        f"{one_shot['chamfer'] / base:.2f}x | <= {ONE_SHOT_CHAMFER} at <= {ONE_SHOT_MS:g} ms: {met(ok)} |"
+    )
+    ok = refined["chamfer"] <= REFINED_CHAMFER and refined["seconds"] <= REFINED_S
+    print(
+        f"| encoder + 30 refinement steps | {n_refined} | {refined['chamfer']:.4f} | {refined['seconds']:.2f} s | "
+        f"{refined['chamfer'] / base:.2f}x | <= {REFINED_CHAMFER} in <= {REFINED_S:g} s: {met(ok)} |"
+    )
+    print(
+        f"| fitter from scratch, 400 steps (baseline) | {n_curve} | {base:.4f} | {fitter['seconds']:.2f} s | 1.00x | - |"
+    )
+    reach_text = f"{reach:.2f} s, {speed_up:.1f}x faster" if reach else "not reached on the curve"
+    print(
+        f"| encoder + refinement to the fitter's quality | {n_curve} | {base:.4f} | {reach_text} | - | "
+        f">= {SPEED_UP:g}x: {met(bool(speed_up and speed_up >= SPEED_UP))} |"
+    )
+    print()
+    print(f"Quality against time ({n_curve} clouds; steps = refinement steps or fitter steps):")
+    print()
+    print("| method | steps | mean Chamfer | seconds per cloud |")
+    print("|---|---:|---:|---:|")
+    for name in ("encoder", "fitter"):
+        for p in curves[name]:
+            label = "encoder + refinement" if name == "encoder" else "fitter from scratch"
+            print(f"| {label} | {p['steps']} | {p['chamfer']:.4f} | {p['seconds']:.3f} |")
+    if fitter_reach:
+        print(
+            f"\nThe fitter needs {fitter_reach:.2f} s per cloud for the quality of encoder + 30 steps "
+            f"({enc30['chamfer']:.4f} in {enc30['seconds']:.2f} s): {fitter_reach / enc30['seconds']:.1f}x."
+        )
+    if plot_path:
+        print(f"\nwrote {plot_path}")
+
+
+if __name__ == "__main__":
+    main()
