@@ -90,20 +90,23 @@ def register(commands) -> None:
             "Train the Neural Collage encoder on clouds of random IFS drawn on the fly with the chaos game. "
             "The loss is the collage bound chamfer(W(T), T) / (1 - s) of the maps it proposes for a cloud T, "
             "so no IFS parameters are regressed. Checkpoints are written atomically to OUT every "
-            "--checkpoint-every steps; --resume continues from OUT. Same seed, same weights."
+            "--checkpoint-every steps; --resume continues from OUT (to a larger --steps: extends the training). "
+            "Same seed, same weights. The shipped 2D model: scripts/train_encoder.py."
         ),
-        epilog="Example: ifskit train-encoder -o model.pt --steps 6000 --seed 0",
+        epilog="Example: ifskit train-encoder -o model.pt --steps 9000 --seed 0",
     )
     train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint file")
     train.add_argument("--steps", type=_count, required=True, metavar="N", help="total optimizer steps")
-    train.add_argument("--resume", action="store_true", help="continue the run saved in OUT (same settings)")
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run saved in OUT (same settings, --steps may grow)"
+    )
     train.add_argument("--seed", type=int, default=0, help="initial weights and training data (default 0)")
     train.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
     train.add_argument(
         "--device", choices=["cpu", "cuda"], help="where to train (default: cuda when present, else cpu)"
     )
     train.add_argument("--batch", type=_count, default=32, metavar="B", help="clouds per step (default 32)")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-decayed (default 1e-3)")
+    train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate, cosine-decayed (default 3e-3)")
     train.add_argument(
         "--maps", type=_maps_range, default=(2, 4), metavar="K1-K2", help="maps of the training IFS (default 2-4)"
     )

@@ -91,6 +91,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     """
     import torch
 
+    from ..fit.fitter import _one_thread
     from .model import denormalize_maps, normalize, resolve_device, subsample
     from .train import collage_bound
 
@@ -111,7 +112,8 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     n_input = model.hparams["n_input"]
     # a fresh stream per cloud: its answer does not depend on its place in the batch
     inputs = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
-    with torch.no_grad():
+    # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
+    with torch.no_grad(), _one_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)

@@ -115,7 +115,7 @@ def train_encoder(
     resume: bool = False,
     overwrite: bool = False,
     batch_size: int = 32,
-    learning_rate: float = 1e-3,
+    learning_rate: float = 3e-3,
     maps: tuple[int, int] = (2, 4),
     checkpoint_every: int = 250,
     hparams: dict | None = None,
