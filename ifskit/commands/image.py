@@ -82,6 +82,13 @@ def register(commands) -> None:
             "one forward pass, luminance only; --quality/--bpp/--classified/--min-block/--max-block do not apply"
         ),
     )
+    compress.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="torch threads for --neural (default 1: its tensors are small, and more threads slow down on a busy machine)",
+    )
     compress.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _add_json(compress)
     compress.set_defaults(run=cmd_compress)
@@ -107,6 +114,13 @@ def register(commands) -> None:
     )
     decompress.add_argument("--start", metavar="IMAGE", help="start from this image instead of mid-grey")
     decompress.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
+    decompress.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="torch threads for a neural code (default 1: its tensors are small, and more threads slow down on a busy machine)",
+    )
     decompress.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     _add_json(decompress)
     decompress.set_defaults(run=cmd_decompress)
@@ -126,11 +140,20 @@ def register(commands) -> None:
     train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
     train.add_argument("--steps", type=_count, default=300, metavar="N", help="optimizer steps (default 300)")
     train.add_argument("--batch", type=_count, default=16, metavar="B", help="crops per step (default 16)")
-    train.add_argument("--lr", type=_positive, default=3e-3, help="Adam learning rate, one-cycle (default 3e-3)")
+    train.add_argument(
+        "--lr", type=_positive, default=3e-3, help="Adam learning rate, warm-up and cosine decay (default 3e-3)"
+    )
     train.add_argument("--seed", type=int, default=0, help="crops and initial weights (default 0)")
     train.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
     train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")
+    train.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="torch threads (default 1: its tensors are small, and more threads slow down on a busy machine)",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(train)
@@ -158,6 +181,13 @@ def register(commands) -> None:
     )
     fractal.add_argument("--range-size", type=_count, default=8, metavar="N", help="range patch side (default 8)")
     fractal.add_argument("--gray", action="store_true", help="luminance only")
+    fractal.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="torch threads (default 1: its tensors are small, and more threads slow down on a busy machine)",
+    )
     fractal.add_argument("--overwrite", action="store_true", help="replace an existing output")
     fractal.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(fractal)
@@ -212,7 +242,7 @@ def cmd_compress(args) -> int:
 def cmd_decompress(args) -> int:
     from .._io import check_output
     from ..errors import IfskitError
-    from ..image import load_code, read_image, save_image
+    from ..image import FractalCode, load_code, read_image, save_image
 
     check_output(args.output, args.overwrite, {".png"})
     frames_dir = None
@@ -221,6 +251,8 @@ def cmd_decompress(args) -> int:
         if frames_dir.is_dir() and not args.overwrite and any(frames_dir.glob("step_*.png")):
             raise IfskitError(f"{frames_dir}: holds step_*.png frames already (use --overwrite to replace them)")
     code = load_code(args.input)
+    if not isinstance(code, FractalCode):  # a neural code: torch is loaded already
+        _use_threads(args)
     if code.height * code.width * args.scale**2 > MAX_OUTPUT_PIXELS:
         raise IfskitError(
             f"--scale {args.scale} makes a {code.width * args.scale}x{code.height * args.scale} image; "
@@ -257,6 +289,13 @@ def cmd_decompress(args) -> int:
     return 0
 
 
+def _use_threads(args) -> None:
+    """Set torch's thread count for this command (imports torch)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+
 def _progress(args) -> bool:
     import sys
 
@@ -281,6 +320,7 @@ def _compress_neural(args) -> int:
         raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
     from ..image.encoder import encode_image, load_encoder
 
+    _use_threads(args)
     model = load_encoder(args.neural)
     image = read_image(args.image, gray=True)
     start = time.perf_counter()
@@ -327,6 +367,7 @@ def cmd_train_image_encoder(args) -> int:
 
     from ..image.encoder import DEFAULT_CONFIG, save_encoder, train_encoder
 
+    _use_threads(args)
     config = dataclasses.replace(DEFAULT_CONFIG, crop=args.crop, range_size=args.range_size)
     result = train_encoder(
         images, config, args.steps, args.batch, args.lr, top_k=args.top_k, seed=args.seed, progress=_progress(args)
@@ -369,6 +410,7 @@ def cmd_fractalize(args) -> int:
         )
     from ..image.fractalize import fractalize
 
+    _use_threads(args)
     result = fractalize(image, args.scale, args.seconds, args.steps, args.range_size, progress=_progress(args))
     save_image(result.image, args.output, args.overwrite)
     figures = {

@@ -311,7 +311,7 @@ def train_encoder(
     config : CollageConfig, optional
         :data:`DEFAULT_CONFIG` by default.
     steps, batch, lr : int, int, float
-        Training length, crops per step, Adam learning rate (one-cycle schedule).
+        Training length, crops per step, Adam learning rate (warm-up, then cosine decay).
     decode_steps : int
         Decoding steps (from black) whose result is compared with the crop.
     top_k : int
@@ -333,7 +333,10 @@ def train_encoder(
     generator = np.random.default_rng(seed)
     model = CollageEncoder(config, top_k=top_k)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    warm = max(1, steps // 10)  # linear warm-up over a tenth of the run, then cosine decay (any step count)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps))
+    )
     held_out = random_crops(images, config.crop, 16, np.random.default_rng(seed + 1))
     before = held_out_psnr(model, held_out)
     losses = []
