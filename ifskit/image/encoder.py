@@ -166,8 +166,12 @@ class CollageEncoder(nn.Module):
         for step in range(k):
             s = corr / energy  # least-squares contrast, bounded by the budget
             s = s.clamp(-c.s_max, c.s_max) if budget is None else torch.minimum(torch.maximum(s, -budget), budget)
-            gain = s * (2 * corr - s * energy)  # squared error removed by the candidate
-            logits = torch.addcmul(learned, gain, scale)
+            if grad:
+                gain = s * (2 * corr - s * energy)  # squared error removed by the candidate
+                logits = torch.addcmul(learned, gain, scale)
+            else:  # the same, in place (fewer large temporaries)
+                gain = torch.mul(s, energy).sub_(corr, alpha=2).mul_(s)  # -(squared error removed)
+                logits = torch.addcmul(learned, gain, scale, value=-1)
             if indices:
                 logits = logits.scatter(-1, torch.cat(indices, -1), -torch.inf)  # each candidate once
             best = logits.argmax(-1, keepdim=True)  # (B, R, 1)
