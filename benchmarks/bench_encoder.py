@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_encoder.py            # the held-out set (a few minutes)
-    .venv/bin/python benchmarks/bench_encoder.py --quick    # 32 clouds, a rough check
+    .venv/bin/python benchmarks/bench_encoder.py --quick    # 16 clouds, a rough check
 
 Held-out set: random 4-map IFS (:func:`ifskit.random_ifs`: singular values in
 [0.2, 0.7], fixed points in [-0.75, 0.75]^2, the sigma-factor band), drawn from
@@ -122,12 +122,13 @@ def plot(curves: dict, reference: float, path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="32 clouds, 3 for the curves: a rough check")
+    parser.add_argument("--quick", action="store_true", help="16 clouds, 2 for shorter curves: a rough check")
     parser.add_argument("--model", help="encoder checkpoint (default: the shipped 2D weights)")
     parser.add_argument("--plot", help="quality-time PNG (default: gallery/encoder_quality_time.png, not with --quick)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    n_all, n_refined, n_curve = (32, 8, 3) if args.quick else (256, 64, 16)
+    n_all, n_refined, n_curve = (16, 4, 2) if args.quick else (256, 64, 16)
+    refine_curve, fit_curve = ([0, 30], [50, 200]) if args.quick else (REFINE_CURVE, FIT_CURVE)
     plot_path = args.plot or (None if args.quick else "gallery/encoder_quality_time.png")
 
     import torch
@@ -151,11 +152,11 @@ def main() -> None:
     curves = {
         "encoder": [
             curve_point("encoder", r, subset, lambda c, r=r: ifskit.encode(c, model=model, refine=r))
-            for r in REFINE_CURVE
+            for r in refine_curve
         ],
         "fitter": [
             curve_point("fitter", s, subset, lambda c, s=s: ifskit.fit(c, 4, steps=s, progress=False).ifs)
-            for s in FIT_CURVE
+            for s in fit_curve
         ],
     }
     fitter = curves["fitter"][-1]
@@ -186,7 +187,7 @@ def main() -> None:
 
     cpu = platform.processor() or platform.machine()
     print(f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} on {torch.get_num_threads()} threads")
-    print("| method | clouds | mean Chamfer | time per cloud | Chamfer vs fitter (400 steps) | target |")
+    print(f"| method | clouds | mean Chamfer | time per cloud | Chamfer vs fitter ({fitter['steps']} steps) | target |")
     print("|---|---:|---:|---:|---:|---|")
     base = fitter["chamfer"]
     print(f"| true IFS (floor of the measure) | {n_all} | {truth:.4f} | - | {truth / base:.2f}x | - |")
@@ -201,7 +202,8 @@ def main() -> None:
         f"{refined['chamfer'] / base:.2f}x | <= {REFINED_CHAMFER} in <= {REFINED_S:g} s: {met(ok)} |"
     )
     print(
-        f"| fitter from scratch, 400 steps (baseline) | {n_curve} | {base:.4f} | {fitter['seconds']:.2f} s | 1.00x | - |"
+        f"| fitter from scratch, {fitter['steps']} steps (baseline) | {n_curve} | {base:.4f} | "
+        f"{fitter['seconds']:.2f} s | 1.00x | - |"
     )
     reach_text = f"{reach:.2f} s, {speed_up:.1f}x faster" if reach else "not reached on the curve"
     print(

@@ -251,3 +251,16 @@ def test_encode_command_refine(cli, tmp_path, capsys, tiny_model, cloud):
     assert np.allclose(saved.A, again.A) and np.allclose(saved.b, again.b) and np.allclose(saved.p, again.p)
     assert cli("encode", tmp_path / "cloud.npy", "-o", tmp_path / "x.yaml", "--refine", -1) == 2
     assert "--refine" in capsys.readouterr().err
+
+
+def test_shipped_model_is_loaded_by_default_and_encodes_unseen_clouds():
+    from ifskit.analysis import chamfer_distance
+    from ifskit.neural.encoding import DEFAULT_WEIGHTS
+
+    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 5_000_000
+    systems = [ifskit.random_ifs(4, seed=[777, i]) for i in range(8)]
+    clouds = [ifskit.chaos_game(ifs, 2048, seed=i, progress=False) for i, ifs in enumerate(systems)]
+    found = ifskit.encode(clouds)
+    distances = [chamfer_distance(ifskit.chaos_game(f, 2048, progress=False), c) for f, c in zip(found, clouds)]
+    # the held-out mean of benchmarks/bench_encoder.py is about 0.05 with the shipped weights
+    assert np.mean(distances) < 0.08
