@@ -261,7 +261,7 @@ def fractal_figure(path, seconds: float) -> dict:
         ax.imshow(picture, interpolation="nearest")
         ax.set_title(title, fontsize=10)
         ax.axis("off")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     print(f"\n## Fractalize (128^2 colour, range 4, {seconds:.0f} s budget)\n")
     print(f"{result.steps} steps in {result.seconds:.1f} s, fixed point {result.psnr:.2f} dB from the picture")
