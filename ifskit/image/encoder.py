@@ -43,14 +43,15 @@ class CollageEncoder(nn.Module):
     For each range patch the encoder chooses ``top_k`` candidates (domain patches of the same
     tile in their isometries, and the learned auxiliary patches) by matching pursuit: at each
     step a score ranks every candidate, the best one gets its least-squares contrast against
-    what is left of the centred range, and the residual is updated (with the candidates'
-    Gram matrix, no Python loop over patches). The score is the share of the range's
-    variance the candidate explains, times a learned sharpness, plus a learned match of a
-    small CNN's embeddings of the normalized range and candidate patches and a learned prior
-    per candidate slot; before training the encoder is a greedy least-squares search.
-    Training back-propagates through the choice with a straight-through softmax. Weights are
-    rescaled so that every range has ``sum |w| <= s_max`` (:func:`limit_weights`), and the
-    bias makes each range's mean exact in the collage of the image itself.
+    what is left of the centred range (bounded by what is left of ``s_max``), and the
+    residual is updated -- batched over all tiles, ranges and candidates, no Python loop over
+    patches. The score is the share of the range's variance the candidate explains, times a
+    learned sharpness, plus a learned match of a small CNN's embeddings of the normalized
+    range and domain patches (shared by a domain's 8 isometries) and a learned prior per
+    candidate slot; before training the encoder is a greedy least-squares search. Training
+    back-propagates through the choice with a straight-through softmax. Every range ends with
+    ``sum |w| <= s_max`` (:func:`limit_weights` guards it), and the bias makes each range's
+    mean exact in the collage of the image itself.
 
     Parameters
     ----------
