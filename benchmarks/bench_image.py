@@ -94,6 +94,7 @@ def main() -> None:
     pifs_qualities = [30, 50, 65, 80, 90, 100] if not args.quick else [50, 80, 100]
     jpeg_qualities = [5, 10, 20, 30, 50, 70, 85, 95] if not args.quick else [10, 50, 90]
     compress_image(images["Grace Hopper 256^2 gray"][:64, :64])  # warm-up (imports, caches)
+    repeats = 1 if args.quick else 3  # timings: the best of this many runs
 
     print(f"# ifskit image benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     curves, figures = {}, {}
@@ -112,17 +113,18 @@ def main() -> None:
     photo = images["Grace Hopper 256^2 gray"]
     params = CodecParams()
     times = []
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
         code = compress_image(photo)
         times.append(time.perf_counter() - start)
     encode = min(times)
-    decode4 = min(_timed(lambda: code.decode(scale=4)) for _ in range(3))
-    classified = min(_timed(lambda: compress_image(photo, classified=True)) for _ in range(3))
+    decode4 = min(_timed(lambda: code.decode(scale=4)) for _ in range(repeats))
+    classified = min(_timed(lambda: compress_image(photo, classified=True)) for _ in range(repeats))
     classified_psnr = psnr(photo, compress_image(photo, classified=True).decode())
     padded = pad_plane(photo.astype(np.float64), params)
     batched = {
-        size: min(_timed(lambda s=size: search_level(padded, s, params)) for _ in range(2)) for size in params.sizes()
+        size: min(_timed(lambda s=size: search_level(padded, s, params)) for _ in range(min(repeats, 2)))
+        for size in params.sizes()
     }
     looped = {size: loop_search_seconds(photo, size, params) for size in params.sizes()}
     code_psnr = psnr(photo, code.decode())
@@ -147,7 +149,7 @@ def main() -> None:
         "search_batched": batched,
         "search_loop": looped,
     }
-    figures["neural"] = neural(photo, curves["Grace Hopper 256^2 gray"]["PIFS"], pifs_qualities, args.quick)
+    figures["neural"] = neural(photo, curves["Grace Hopper 256^2 gray"]["PIFS"], pifs_qualities, args.quick, repeats)
     figures["fractalize"] = fractal_figure(args.fractal, seconds=3 if args.quick else 30)
     plot(curves, args.plot, figures["neural"])
     print(f"\nwrote {args.plot}, {args.fractal}")
@@ -183,7 +185,7 @@ def training_images() -> list:
 TRAIN_STEPS, TRAIN_STEPS_QUICK, TRAIN_SEED = 300, 20, 0
 
 
-def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: bool) -> dict:
+def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: bool, repeats: int = 3) -> dict:
     """Train the neural encoder here, then its speed and quality against PIFS at a similar bpp."""
     import torch
 
@@ -197,7 +199,7 @@ def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: boo
     code = encode_image(model, photo)
     encode = min(_timed(lambda: encode_image(model, photo)) for _ in range(7))
     neural_psnr = psnr(photo, code.decode())
-    decode4 = min(_timed(lambda: code.decode(scale=4)) for _ in range(3))
+    decode4 = min(_timed(lambda: code.decode(scale=4)) for _ in range(repeats))
     torch.manual_seed(TRAIN_SEED)
     greedy = encode_image(CollageEncoder(DEFAULT_CONFIG).eval(), photo)
     greedy_psnr = psnr(photo, greedy.decode())
@@ -207,7 +209,7 @@ def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: boo
         grid = np.arange(max(quality - 15, 1), min(quality + 16, 101), 5)
         quality = int(grid[np.argmin([abs(compress_image(photo, quality=q).bpp - code.bpp) for q in grid])])
     pifs_code = compress_image(photo, quality=quality)
-    pifs_seconds = min(_timed(lambda: compress_image(photo, quality=quality)) for _ in range(3))
+    pifs_seconds = min(_timed(lambda: compress_image(photo, quality=quality)) for _ in range(repeats))
     pifs_psnr = psnr(photo, pifs_code.decode())
     ratio = pifs_seconds / encode
     print(f"\n## Neural collage encoder (Grace Hopper 256^2 gray; trained {steps} steps, seed {TRAIN_SEED}, "
