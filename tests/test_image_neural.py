@@ -150,6 +150,14 @@ def test_neural_code_round_trips_through_the_fic_file(code, tmp_path):
         load_fic(path)
 
 
+def test_large_images_are_encoded_in_chunks_of_tiles(model, photo, monkeypatch):
+    import ifskit.image.encoder as encoder
+
+    whole = encode_image(model, photo).to_bytes()  # 36 tiles in one pass
+    monkeypatch.setattr(encoder, "_TILES_PER_PASS", 5)
+    assert encode_image(model, photo).to_bytes() == whole
+
+
 def test_model_file_round_trip(model, tmp_path, photo):
     path = save_encoder(model, tmp_path / "m.pt")
     again = load_encoder(path)

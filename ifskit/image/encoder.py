@@ -556,6 +556,8 @@ class NeuralCode:
         return 8.0 * self.n_bytes / (self.height * self.width)
 
 
+#: Tiles scored in one batch by :func:`encode_image` (256 tiles of 64^2: about 100 MB of scores).
+_TILES_PER_PASS = 256
 #: Decoding stops when no pixel moves by more than this (0.05 gray levels, as the PIFS decoder).
 _TOL = 0.05 / 255
 
@@ -645,11 +647,13 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
     top = 2 ** (weight_bits - 1) - 1
     with torch.no_grad():
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
-        index, weights, cands, ranges = model.select(tiles, aux)
-        q = torch.trunc(weights / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
-        cand_mean = cands.mean(-1)  # (T, C)
-        picked_mean = cand_mean.gather(1, index.flatten(1)).reshape(index.shape)
-        bias = ranges.mean(-1) - (q * (config.s_max / top) * picked_mean).sum(-1)
+        parts = []
+        for chunk in torch.split(tiles, _TILES_PER_PASS):  # bounds the (tiles, ranges, candidates) scores
+            index, weights, cands, ranges = model.select(chunk, aux)
+            q = torch.trunc(weights / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
+            picked_mean = cands.mean(-1).gather(1, index.flatten(1)).reshape(index.shape)
+            parts.append((index, q, ranges.mean(-1) - (q * (config.s_max / top) * picked_mean).sum(-1)))
+        index, q, bias = (torch.cat(column) for column in zip(*parts))
     low, high = BIAS_RANGE
     q_bias = torch.round((bias.clamp(low, high) - low) / (high - low) * (2**BIAS_BITS - 1)).to(torch.int64)
     return NeuralCode(
