@@ -104,7 +104,6 @@ def fractalize(
     target = torch.from_numpy(padded.astype(np.float32) / 255.0)[:, None]  # (B, 1, side, side)
     config = CollageConfig(crop=side, range_size=range_size, n_aux=0, augment=True, whole_domain=True, s_max=s_max)
     no_aux = torch.zeros(0, range_size, range_size)
-    torch.manual_seed(0)
     raw = torch.zeros(len(target), config.n_candidates, config.n_ranges, requires_grad=True)
     bias = range_patches(config, target).mean(dim=(2, 3)).clone().requires_grad_(True)
     optimizer = torch.optim.Adam([raw, bias], lr=lr)
