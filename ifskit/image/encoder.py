@@ -334,9 +334,10 @@ def train_encoder(
     images = [im for im in images if min(im.shape) >= config.crop]
     if not images:
         raise IfskitError(f"no image has both sides of at least {config.crop} pixels (the training crop)")
-    torch.manual_seed(seed)
-    generator = np.random.default_rng(seed)
-    model = CollageEncoder(config, top_k=top_k)
+    with torch.random.fork_rng(devices=[]):  # the initial weights from the seed; the caller's state untouched
+        torch.manual_seed(seed)
+        model = CollageEncoder(config, top_k=top_k)
+    generator = np.random.default_rng(seed)  # the crops
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     warm = max(1, steps // 10)  # linear warm-up over a tenth of the run, then cosine decay (any step count)
     schedule = torch.optim.lr_scheduler.LambdaLR(
