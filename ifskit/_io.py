@@ -74,8 +74,8 @@ def write_text(path, text: str, overwrite: bool = False) -> Path:
     return Path(path)
 
 
-def read_text(path) -> str:
-    """Read a text file, turning the usual failures into one-line :class:`FormatError`."""
+def read_bytes(path) -> bytes:
+    """Read a file, turning the usual failures into one-line :class:`FormatError`."""
     from .errors import FormatError
 
     path = Path(path)
@@ -84,9 +84,16 @@ def read_text(path) -> str:
     if path.is_dir():
         raise FormatError("is a folder, not a file", path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror}", path) from None
+
+
+def read_text(path) -> str:
+    """Read a text file, turning the usual failures into one-line :class:`FormatError`."""
+    from .errors import FormatError
+
+    data = read_bytes(path)
     if b"\0" in data:
         raise FormatError("binary data, not a text file", path)
     try:

@@ -58,7 +58,7 @@ def quality_threshold(quality: float) -> float:
 
 
 @dataclass
-class FractalCode:
+class FractalCode(fic.CodeFile):
     """A PIFS code of an image: one :class:`~ifskit.image.pifs.PlaneCode` per plane.
 
     Attributes
@@ -98,19 +98,6 @@ class FractalCode:
             data = _pack_plane(plane)
             payload += struct.pack("<I", len(data)) + data
         return fic.pack(fic.KIND_PIFS, header, payload)
-
-    def save(self, path, overwrite: bool = False):
-        """Write the code as a ``.fic`` file, atomically."""
-        return fic.write_fic(self.to_bytes(), path, overwrite)
-
-    @property
-    def n_bytes(self) -> int:
-        return len(self.to_bytes())
-
-    @property
-    def bpp(self) -> float:
-        """Bits per pixel of the image (file size, header and checksum included)."""
-        return 8.0 * self.n_bytes / (self.height * self.width)
 
     def decode_steps(self, scale: int = 1, iterations: int | None = None, start=None, coarse_start: bool = False):
         """Iterate the decoder; yields the image after each step.

@@ -404,7 +404,7 @@ def load_encoder(path) -> CollageEncoder:
 
 # ---- codes ----------------------------------------------------------------------------------------
 @dataclass
-class NeuralCode:
+class NeuralCode(fic.CodeFile):
     """Quantized sparse collage parameters of a grayscale image, one set per ``crop x crop`` tile.
 
     Attributes
@@ -542,19 +542,6 @@ class NeuralCode:
         writer.write(self.index[self.weights != 0], _index_bits(c))
         writer.write(self.bias.ravel(), BIAS_BITS)
         return fic.pack(fic.KIND_NEURAL, header, self.aux.astype(np.uint8).tobytes() + writer.to_bytes())
-
-    def save(self, path, overwrite: bool = False) -> Path:
-        """Write the code as a ``.fic`` file, atomically."""
-        return fic.write_fic(self.to_bytes(), path, overwrite)
-
-    @property
-    def n_bytes(self) -> int:
-        return len(self.to_bytes())
-
-    @property
-    def bpp(self) -> float:
-        """Bits per pixel of the image (the whole file)."""
-        return 8.0 * self.n_bytes / (self.height * self.width)
 
 
 #: Tiles scored in one batch by :func:`encode_image` (256 tiles of 64^2: about 100 MB of scores).

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
+from .._io import atomic_path, read_bytes
 from ..errors import FormatError
 
 MAGIC = b"IFSC"
@@ -115,16 +115,7 @@ def unpack(data: bytes, path=None) -> tuple:
 
 def read_fic(path) -> tuple:
     """Read and check a ``.fic`` file: ``(kind, header and payload bytes)``."""
-    path = Path(path)
-    if not path.exists():
-        raise FormatError("no such file", path)
-    if path.is_dir():
-        raise FormatError("is a folder, not a file", path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", path) from None
-    return unpack(data, path)
+    return unpack(read_bytes(path), path)
 
 
 def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
@@ -132,6 +123,26 @@ def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
     with atomic_path(path, overwrite) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+class CodeFile:
+    """What every kind of code shares: its ``.fic`` bytes, their size, and saving them.
+
+    Subclasses define ``height``, ``width`` (the image size) and ``to_bytes()``.
+    """
+
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Write the code as a ``.fic`` file, atomically."""
+        return write_fic(self.to_bytes(), path, overwrite)
+
+    @property
+    def n_bytes(self) -> int:
+        return len(self.to_bytes())
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the image (the whole file: header and checksum included)."""
+        return 8.0 * self.n_bytes / (self.height * self.width)
 
 
 def kind_name(kind: int) -> str:
