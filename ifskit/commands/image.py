@@ -44,6 +44,18 @@ def _block(text: str) -> int:
     return value
 
 
+def _add_threads(parser, what: str = "") -> None:
+    """The torch thread count of a neural command (one by default)."""
+    parser.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help=f"torch threads{' ' + what if what else ''} (default 1: its tensors are small, "
+        "and more threads slow down on a busy machine)",
+    )
+
+
 def register(commands) -> None:
     """Add ``compress`` and ``decompress`` to the ``ifskit`` sub-parsers."""
     compress = commands.add_parser(
@@ -82,13 +94,7 @@ def register(commands) -> None:
             "one forward pass, luminance only; --quality/--bpp/--classified/--min-block/--max-block do not apply"
         ),
     )
-    compress.add_argument(
-        "--threads",
-        type=_count,
-        default=1,
-        metavar="N",
-        help="torch threads for --neural (default 1: its tensors are small, and more threads slow down on a busy machine)",
-    )
+    _add_threads(compress, "for --neural")
     compress.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _add_json(compress)
     compress.set_defaults(run=cmd_compress)
@@ -114,13 +120,7 @@ def register(commands) -> None:
     )
     decompress.add_argument("--start", metavar="IMAGE", help="start from this image instead of mid-grey")
     decompress.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
-    decompress.add_argument(
-        "--threads",
-        type=_count,
-        default=1,
-        metavar="N",
-        help="torch threads for a neural code (default 1: its tensors are small, and more threads slow down on a busy machine)",
-    )
+    _add_threads(decompress, "for a neural code")
     decompress.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     _add_json(decompress)
     decompress.set_defaults(run=cmd_decompress)
@@ -147,13 +147,7 @@ def register(commands) -> None:
     train.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
     train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")
-    train.add_argument(
-        "--threads",
-        type=_count,
-        default=1,
-        metavar="N",
-        help="torch threads (default 1: its tensors are small, and more threads slow down on a busy machine)",
-    )
+    _add_threads(train)
     train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(train)
@@ -181,13 +175,7 @@ def register(commands) -> None:
     )
     fractal.add_argument("--range-size", type=_count, default=8, metavar="N", help="range patch side (default 8)")
     fractal.add_argument("--gray", action="store_true", help="luminance only")
-    fractal.add_argument(
-        "--threads",
-        type=_count,
-        default=1,
-        metavar="N",
-        help="torch threads (default 1: its tensors are small, and more threads slow down on a busy machine)",
-    )
+    _add_threads(fractal)
     fractal.add_argument("--overwrite", action="store_true", help="replace an existing output")
     fractal.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(fractal)
