@@ -264,3 +264,13 @@ def test_shipped_model_is_loaded_by_default_and_encodes_unseen_clouds():
     distances = [chamfer_distance(ifskit.chaos_game(f, 2048, progress=False), c) for f, c in zip(found, clouds)]
     # the held-out mean of benchmarks/bench_encoder.py is about 0.05 with the shipped weights
     assert np.mean(distances) < 0.08
+
+
+def test_3d_encoder_trains_and_encodes(tmp_path):
+    path = tmp_path / "m3.pt"
+    tiny_train(path, 3, dim=3, hparams={**TINY, "dim": 3})
+    cloud = make_sample(0, seed=99, maps=(3, 3), n_points=500, dim=3)[1]
+    ifs = encode(cloud, model=path)
+    assert ifs.dim == 3 and ifs.contraction <= 0.9 + 1e-6 and np.isclose(ifs.p.sum(), 1)
+    with pytest.raises(ifskit.FormatError, match="2D cloud"):
+        encode(cloud[:, :2], model=path)
