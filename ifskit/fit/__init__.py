@@ -14,10 +14,10 @@ differentiable distances (:mod:`ifskit.fit.losses`)::
 import sys
 import types
 
-from .fitter import FitResult, fit
+from .fitter import FitResult, fit, refine
 from .params import maps_from_params, n_params, params_from_maps
 
-__all__ = ["FitResult", "fit", "maps_from_params", "n_params", "params_from_maps"]
+__all__ = ["FitResult", "fit", "maps_from_params", "n_params", "params_from_maps", "refine"]
 
 
 class _CallableModule(types.ModuleType):

@@ -21,7 +21,6 @@ Outline of :func:`fit`:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._parallel import one_torch_thread
 from ..errors import FormatError, IfskitError, IfskitWarning
 from ..ifs import IFS
 from .losses import chamfer, collage, nearest_distances
@@ -221,12 +221,10 @@ def fit(
         raise FormatError(f"a {cloud.shape[1]}D fit needs at least {4 * cloud.shape[1]} points, got {len(cloud)}")
     candidates = [k for k in candidates if k <= len(cloud)] or [1]
 
-    centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
-    scale = float(np.linalg.norm(cloud - centre, axis=1).max())
-    unit = (cloud - centre) / scale
+    centre, scale, unit = _unit_ball(cloud)
     unit_init = init.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale) if isinstance(init, IFS) else init
     fits = {}
-    with _one_thread():
+    with one_torch_thread():
         for k in candidates:
             fits[k] = _optimize(unit, k, loss, steps, seed, max_contraction, unit_init, restarts, lr, device, progress)
     scores = {k: fits[k][2] * (1 + auto_penalty * k) for k in candidates}
@@ -247,6 +245,55 @@ def fit(
         notes=notes,
         **result,
     )
+
+
+def refine(
+    points, ifs: IFS, steps: int, seed: int = 0, lr: float = 0.03, max_contraction: float = 0.9, device=None
+) -> IFS:
+    """Improve maps you have with ``steps`` of the fitter's optimization, and nothing else.
+
+    The same normalization, optimizer, loss (Chamfer) and probabilities as
+    ``fit(points, init=ifs, steps=steps)``, without its input report and verification
+    figures (a 200,000-point chaos game and exact Hausdorff distances), which cost more
+    than a few dozen steps: this is what :func:`ifskit.encode` runs after the encoder.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+        A cloud already checked (finite, not all identical); subsampled above 20,000 points.
+    ifs : IFS
+        Starting maps, in the cloud's coordinates, d-dimensional.
+    steps : int
+    seed : int
+    lr : float
+        Initial Adam learning rate.
+    max_contraction : float
+    device : str or torch.device, optional
+
+    Returns
+    -------
+    IFS
+        As many maps as ``ifs``, in the cloud's coordinates.
+    """
+    cloud = np.asarray(points, dtype=float)
+    if len(cloud) > MAX_POINTS:
+        cloud = cloud[np.sort(np.random.default_rng(seed).choice(len(cloud), MAX_POINTS, replace=False))]
+    dim = cloud.shape[1]
+    centre, scale, unit = _unit_ball(cloud)
+    start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
+    with one_torch_thread():
+        A, b, _, _ = _optimize(
+            unit, ifs.n_maps, "chamfer", steps, seed, max_contraction, start, 1, lr, fit_device(device), False
+        )
+    return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
+
+
+def _unit_ball(cloud: np.ndarray) -> tuple:
+    """``(centre, scale, unit)``: the cloud (n, d) moved and scaled into the unit ball,
+    ``cloud = scale * unit + centre``."""
+    centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
+    scale = float(np.linalg.norm(cloud - centre, axis=1).max())
+    return centre, scale, (cloud - centre) / scale
 
 
 # ---- input checks ---------------------------------------------------------------------------
@@ -327,20 +374,6 @@ def fit_device(device):
 
 
 # ---- optimization ---------------------------------------------------------------------------
-@contextlib.contextmanager
-def _one_thread():
-    """Torch on one thread while fitting: the tensors of a step are small, and several
-    threads only wait for each other (badly so on a busy machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, device, progress):
     """Fit k maps to the normalized cloud ``unit`` (n, d).
 

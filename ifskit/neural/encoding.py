@@ -91,7 +91,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     """
     import torch
 
-    from ..fit.fitter import _one_thread
+    from .._parallel import one_torch_thread
     from .model import denormalize_maps, normalize, resolve_device, subsample
     from .train import collage_bound
 
@@ -113,7 +113,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # a fresh stream per cloud: its answer does not depend on its place in the batch
     inputs = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
     # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_torch_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)
@@ -134,48 +134,13 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             for j, row in enumerate(rows):
                 result[row] = IFS(A[j], b[j], p[j])
     if refine:
+        from ..fit.fitter import refine as refine_maps
+
         result = [
-            _refine(cloud, ifs, refine, seed, device, model.max_contraction) for cloud, ifs in zip(clouds, result)
+            refine_maps(cloud, ifs, refine, seed, _REFINE_LR, model.max_contraction, device)
+            for cloud, ifs in zip(clouds, result)
         ]
     return result[0] if single else result
-
-
-def _refine(cloud: np.ndarray, ifs: IFS, steps: int, seed: int, device, max_contraction: float) -> IFS:
-    """``steps`` of the fitter's optimization (:func:`ifskit.fit`) started from ``ifs``.
-
-    The same normalization, optimizer, loss and probabilities as ``ifskit.fit(cloud,
-    init=ifs, steps=steps)``, without its verification figures (a 200,000-point chaos
-    game and exact Hausdorff distances), which would cost more than the steps.
-
-    Parameters
-    ----------
-    cloud : ndarray, shape (N, d)
-    ifs : IFS
-        Starting maps, in the cloud's coordinates.
-    steps : int
-    seed : int
-    device : torch.device
-    max_contraction : float
-
-    Returns
-    -------
-    IFS
-    """
-    from ..fit.fitter import MAX_POINTS, _coverage_probabilities, _one_thread, _optimize
-    from .model import subsample
-
-    if len(cloud) > MAX_POINTS:
-        cloud = subsample(cloud, MAX_POINTS, np.random.default_rng(seed))
-    dim = cloud.shape[1]
-    centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
-    scale = float(np.linalg.norm(cloud - centre, axis=1).max())
-    unit = (cloud - centre) / scale
-    start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
-    with _one_thread():
-        A, b, _, _ = _optimize(
-            unit, ifs.n_maps, "chamfer", steps, seed, max_contraction, start, 1, _REFINE_LR, device, False
-        )
-    return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
 
 
 def _coverage(points, A, b) -> np.ndarray:

@@ -15,8 +15,11 @@ Used by ``ifskit.density(..., device="cuda")`` and ``ifskit render --device cuda
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from .._parallel import one_torch_thread
 from ..errors import FormatError, IfskitError
 from .chaos import BURN_IN, alias_table
 
@@ -86,16 +89,11 @@ def bin_on_device(job, device, bar=None, n_chains: int | None = None):
     import torch
 
     device = torch_device(device)
-    threads = torch.get_num_threads()
+    threads = one_torch_thread() if device.type == "cpu" else contextlib.nullcontext()
     try:
-        if device.type == "cpu":
-            # a step's tensors are small: torch's thread pool costs more than it gives on
-            # them, and far more (20x measured) when the cores are busy with other work
-            torch.set_num_threads(1)
-        with torch.no_grad():
+        with torch.no_grad(), threads:
             return _bin(torch, job, device, bar, n_chains)
     finally:
-        torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
 
