@@ -179,7 +179,11 @@ def collage_step(
     Tensor, shape (B, 1, crop * scale, crop * scale)
     """
     cands = candidates(config, z, aux, scale)
-    patches = torch.einsum("bchw,bcr->brhw", cands, weights) + bias[:, :, None, None]
+    return _assemble(config, torch.einsum("bchw,bcr->brhw", cands, weights) + bias[:, :, None, None])
+
+
+def _assemble(config: CollageConfig, patches: torch.Tensor) -> torch.Tensor:
+    """Range patches (B, n_ranges, r, r), row-major, laid out as images (B, 1, side * r, side * r)."""
     b, _, r, _ = patches.shape
     side = config.crop // config.range_size
     return patches.reshape(b, side, side, r, r).permute(0, 1, 3, 2, 4).reshape(b, 1, side * r, side * r)
@@ -214,8 +218,7 @@ def sparse_collage_step(
     r = cands.shape[-1]
     picked = torch.gather(cands, 1, index.reshape(b, n_ranges * k, 1, 1).expand(-1, -1, r, r))
     patches = (picked.reshape(b, n_ranges, k, r, r) * weights[..., None, None]).sum(2) + bias[:, :, None, None]
-    side = config.crop // config.range_size
-    return patches.reshape(b, side, side, r, r).permute(0, 1, 3, 2, 4).reshape(b, 1, side * r, side * r)
+    return _assemble(config, patches)
 
 
 def decode(
