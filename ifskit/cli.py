@@ -87,7 +87,11 @@ def _add_json(parser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ifskit",
-        description="Fractals of affine maps (iterated function systems): render, inspect, list the built-ins.",
+        description=(
+            "Fractals of affine maps (iterated function systems): render and inspect them, fit or encode "
+            "an IFS from a point cloud, morph between IFS in movies, compress images as collages. "
+            "'ifskit COMMAND --help' explains each command."
+        ),
         epilog="Example: ifskit render barnsley_fern -o fern.png --points 1e8 --size 2048",
     )
     parser.add_argument("--version", action="version", version=f"ifskit {_version()}")
