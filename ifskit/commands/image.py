@@ -241,11 +241,7 @@ def cmd_decompress(args) -> int:
     code = load_code(args.input)
     if not isinstance(code, FractalCode):  # a neural code: torch is loaded already
         _use_threads(args)
-    if code.height * code.width * args.scale**2 > MAX_OUTPUT_PIXELS:
-        raise IfskitError(
-            f"--scale {args.scale} makes a {code.width * args.scale}x{code.height * args.scale} image; "
-            f"at most {MAX_OUTPUT_PIXELS:,} pixels"
-        )
+    _check_output_size(code.height, code.width, args.scale)
     start_image = None if args.start is None else read_image(args.start)
     if frames_dir is not None:
         frames_dir = _make_folder(frames_dir)
@@ -275,6 +271,15 @@ def cmd_decompress(args) -> int:
         f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}, {count} iterations, {seconds:.2f} s)",
     )
     return 0
+
+
+def _check_output_size(height: int, width: int, scale: int) -> None:
+    from ..errors import IfskitError
+
+    if height * width * scale**2 > MAX_OUTPUT_PIXELS:
+        raise IfskitError(
+            f"--scale {scale} makes a {width * scale}x{height * scale} image; at most {MAX_OUTPUT_PIXELS:,} pixels"
+        )
 
 
 def _use_threads(args) -> None:
@@ -387,11 +392,7 @@ def cmd_fractalize(args) -> int:
     check_output(args.output, args.overwrite, {".png"})
     image = read_image(args.image, gray=args.gray)
     height, width = image.shape[:2]
-    if height * width * args.scale**2 > MAX_OUTPUT_PIXELS:
-        raise IfskitError(
-            f"--scale {args.scale} makes a {width * args.scale}x{height * args.scale} image; "
-            f"at most {MAX_OUTPUT_PIXELS:,} pixels"
-        )
+    _check_output_size(height, width, args.scale)
     if not 1 <= args.range_size <= min(height, width) // 2:
         raise IfskitError(
             f"--range-size {args.range_size} does not fit a {width}x{height} image (at most half its side)"

@@ -138,16 +138,6 @@ class FractalCode(fic.CodeFile):
             if active:
                 yield self._assemble(current, scale)
 
-    def decode(self, scale: int = 1, iterations: int | None = None, start=None) -> np.ndarray:
-        """The fixed point (or the image after ``iterations`` steps): see :meth:`decode_steps`.
-
-        Returns
-        -------
-        ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
-        """
-        steps = self.decode_steps(scale, iterations, start, coarse_start=iterations is None)
-        return collections.deque(steps, maxlen=1)[0]
-
     def _start_planes(self, start, scale: int) -> list:
         if start is None:
             return [None] * self.channels

@@ -443,7 +443,7 @@ class NeuralCode(fic.CodeFile):
         return 1
 
     def parameters(self) -> tuple:
-        """Dequantized dense parameters, float tensors.
+        """Dequantized dense parameters, float tensors (:meth:`sparse_parameters` scattered).
 
         Returns
         -------
@@ -451,15 +451,9 @@ class NeuralCode(fic.CodeFile):
         bias : Tensor, shape (n_tiles, n_ranges)
         aux : Tensor, shape (n_aux, range_size, range_size)
         """
-        top = 2 ** (self.weight_bits - 1) - 1
-        n_tiles, n_ranges, _ = self.weights.shape
-        dense = np.zeros((n_tiles, n_ranges, self.config.n_candidates), np.float32)
-        t, r, _ = np.indices(self.weights.shape)
-        np.add.at(dense, (t, r, self.index), self.weights.astype(np.float32) / top * self.config.s_max)
-        low, high = BIAS_RANGE
-        bias = low + self.bias.astype(np.float32) / (2**BIAS_BITS - 1) * (high - low)
-        aux = self.aux.astype(np.float32) / 255.0
-        return torch.from_numpy(dense.transpose(0, 2, 1).copy()), torch.from_numpy(bias), torch.from_numpy(aux)
+        index, weights, bias, aux = self.sparse_parameters()
+        dense = torch.zeros(*weights.shape[:2], self.config.n_candidates).scatter_add_(2, index, weights)
+        return dense.transpose(1, 2).contiguous(), bias, aux
 
     def sparse_parameters(self) -> tuple:
         """Dequantized parameters as the decoder uses them.
@@ -502,7 +496,7 @@ class NeuralCode(fic.CodeFile):
         side = self.config.crop * scale
         first = None
         if start is not None:
-            first = self._tiles_of(_start_plane(start, scale * self.height, scale * self.width), side)
+            first = _cut_tiles(_start_plane(start, scale * self.height, scale * self.width), side)
         elif coarse_start and scale > 1:
             with torch.no_grad():
                 *_, small = decode(self.config, weights, bias, aux, 1, None, None, _TOL, index)
@@ -512,18 +506,6 @@ class NeuralCode(fic.CodeFile):
                 image = z.reshape(rows, cols, side, side).permute(0, 2, 1, 3).reshape(rows * side, cols * side)
                 image = image[: self.height * scale, : self.width * scale]
                 yield np.rint(image.clamp(0, 1).numpy() * 255).astype(np.uint8)
-
-    def decode(self, scale: int = 1, iterations: int | None = None, start=None) -> np.ndarray:
-        """The fixed point at ``scale`` times the size: ndarray of uint8, shape (scale * height, scale * width)."""
-        *_, image = self.decode_steps(scale, iterations, start, coarse_start=iterations is None)
-        return image
-
-    def _tiles_of(self, plane: np.ndarray, side: int) -> torch.Tensor:
-        rows, cols = self.tiles
-        h, w = plane.shape
-        padded = np.pad(plane, ((0, rows * side - h), (0, cols * side - w)), mode="edge")
-        tiles = padded.reshape(rows, side, cols, side).transpose(0, 2, 1, 3).reshape(-1, 1, side, side)
-        return torch.from_numpy(np.ascontiguousarray(tiles, np.float32))
 
     def to_bytes(self) -> bytes:
         """The ``.fic`` file contents (kind 1): header, auxiliary patches, bit-packed parameters, CRC32.
@@ -602,10 +584,15 @@ def neural_from_bytes(rest: bytes, path=None) -> NeuralCode:
 
 def image_tiles(image: np.ndarray, crop: int) -> torch.Tensor:
     """A grayscale image padded (edges repeated) and cut into tiles: (n_tiles, 1, crop, crop) in [0, 1]."""
-    h, w = image.shape
-    padded = np.pad(image, ((0, -h % crop), (0, -w % crop)), mode="edge").astype(np.float32) / 255.0
-    rows, cols = padded.shape[0] // crop, padded.shape[1] // crop
-    tiles = padded.reshape(rows, crop, cols, crop).transpose(0, 2, 1, 3).reshape(-1, 1, crop, crop)
+    return _cut_tiles(np.asarray(image, np.float32) / 255.0, crop)
+
+
+def _cut_tiles(plane: np.ndarray, side: int) -> torch.Tensor:
+    """A float32 plane padded (edges repeated) to whole tiles and cut: (n_tiles, 1, side, side), row by row."""
+    h, w = plane.shape
+    padded = np.pad(plane, ((0, -h % side), (0, -w % side)), mode="edge")
+    rows, cols = padded.shape[0] // side, padded.shape[1] // side
+    tiles = padded.reshape(rows, side, cols, side).transpose(0, 2, 1, 3).reshape(-1, 1, side, side)
     return torch.from_numpy(np.ascontiguousarray(tiles))
 
 

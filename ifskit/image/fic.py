@@ -15,6 +15,7 @@ truncated or corrupted file fails with one :class:`~ifskit.errors.FormatError`.
 
 from __future__ import annotations
 
+import collections
 import struct
 import zlib
 from pathlib import Path
@@ -126,10 +127,23 @@ def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
 
 
 class CodeFile:
-    """What every kind of code shares: its ``.fic`` bytes, their size, and saving them.
+    """What every kind of code shares: its ``.fic`` bytes, their size, saving them, and decoding to the fixed point.
 
-    Subclasses define ``height``, ``width`` (the image size) and ``to_bytes()``.
+    Subclasses define ``height``, ``width`` (the image size), ``to_bytes()`` and
+    ``decode_steps(scale, iterations, start, coarse_start)``, a generator of the decoded images.
     """
+
+    def decode(self, scale: int = 1, iterations: int | None = None, start=None) -> np.ndarray:
+        """The fixed point at ``scale`` times the size (or the image after ``iterations`` steps).
+
+        See ``decode_steps``; without ``iterations``, decoding starts from the fixed point at scale 1.
+
+        Returns
+        -------
+        ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
+        """
+        steps = self.decode_steps(scale, iterations, start, coarse_start=iterations is None)
+        return collections.deque(steps, maxlen=1)[0]
 
     def save(self, path, overwrite: bool = False) -> Path:
         """Write the code as a ``.fic`` file, atomically."""
