@@ -48,7 +48,10 @@ def atomic_path(path, overwrite: bool = False):
     The temporary name keeps the suffix, for writers that choose a format by it.
     """
     path = check_output(path, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent or ".")
+    except OSError as exc:  # a folder we may not write in
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
     try:
@@ -68,9 +71,14 @@ def _umask() -> int:
 
 
 def write_text(path, text: str, overwrite: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path, overwrite) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    """Write ``text`` to ``path`` atomically; failures are one-line :class:`OutputError`."""
+    try:
+        with atomic_path(path, overwrite) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
     return Path(path)
 
 

@@ -709,7 +709,10 @@ def _make_folder(path) -> Path:
         raise OutputError(f"{folder}: is a file, not a folder")
     if not folder.parent.is_dir():
         raise OutputError(f"{folder}: the folder {str(folder.parent)!r} does not exist")
-    folder.mkdir(exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot make the folder: {exc.strerror}") from None
     return folder
 
 

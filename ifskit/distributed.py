@@ -25,7 +25,7 @@ import logging
 import re
 from pathlib import Path
 
-from .errors import FormatError, IfskitError, OutputError
+from .errors import FormatError, IfskitError
 
 # A task bins at most this many chunks (2^31 points: about half a minute on one
 # core), so that long renders still give a progress bar that moves.
@@ -314,10 +314,7 @@ def _check_manifest(folder: Path, settings: dict) -> None:
 
     manifest = folder / MANIFEST
     if not manifest.is_file():
-        try:
-            write_text(manifest, json.dumps(settings, indent=1) + "\n")
-        except OSError as exc:
-            raise OutputError(f"{manifest}: cannot write: {exc.strerror}") from None
+        write_text(manifest, json.dumps(settings, indent=1) + "\n")
         return
     try:
         found = json.loads(manifest.read_text(encoding="utf-8"))

@@ -306,3 +306,13 @@ def test_progress_counts_every_point_and_workers_keep_nothing(client, monkeypatc
     while any(client.has_what().values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(client.has_what().values())
+
+
+def test_dataset_unwritable_folder_is_one_clear_error(cli, tmp_path, capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)  # as in a folder we may not write in (even as root)
+    assert cli("dataset", "-o", tmp_path / "d", *DATASET) == 2
+    err = capsys.readouterr().err
+    assert err == f"ifskit: error: {tmp_path / 'd' / 'manifest.json'}: cannot write: Permission denied\n"
