@@ -118,7 +118,9 @@ def register(commands) -> None:
         metavar="N",
         help="apply the operator N times (default: until no pixel changes by more than 0.05)",
     )
-    decompress.add_argument("--start", metavar="IMAGE", help="start from this image instead of mid-grey")
+    decompress.add_argument(
+        "--start", metavar="IMAGE", help="start from this image (default: mid-grey, black for a neural code)"
+    )
     decompress.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
     _add_threads(decompress, "for a neural code")
     decompress.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -310,7 +312,10 @@ def _compress_neural(args) -> int:
         if value != default
     ]
     if given:
-        raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
+        raise IfskitError(
+            f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --neural "
+            "(the model fixes the code's geometry)"
+        )
     from ..image.encoder import encode_image, load_encoder
 
     _use_threads(args)
