@@ -108,13 +108,10 @@ def main() -> None:
     print("| target of the issue | measured | status |")
     print("|---|---:|---|")
     if args.quick:
-        status = "not measured (--quick runs a smaller case)"
-        print(
-            f"| 120 frames 512x512, 2e6 points/frame, MP4 included: <= 30 s | {seconds:.1f} s (quick case) | {status} |"
-        )
+        measured, status = f"{seconds:.1f} s (quick case)", "not measured (--quick runs a smaller case)"
     else:
-        status = "met" if seconds <= TARGET_SECONDS else "not met"
-        print(f"| 120 frames 512x512, 2e6 points/frame, MP4 included: <= 30 s | {seconds:.1f} s | {status} |")
+        measured, status = f"{seconds:.1f} s", "met" if seconds <= TARGET_SECONDS else "not met"
+    print(f"| 120 frames 512x512, 2e6 points/frame, MP4 included: <= 30 s | {measured} | {status} |")
     if args.json:
         figures = {
             "seconds": seconds,

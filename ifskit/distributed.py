@@ -142,8 +142,9 @@ def bin_on_cluster(job, client, bar=None):
             render = client.submit(_bin_range, job, first, last, pure=False)
             points_of[render.key] = job.chunk_points(first, last)
             finished.add(render)
-        del render  # only `finished` and `waiting` hold futures: a partial raster is freed on
-        # its worker as soon as it is summed into another, and only the final one comes here
+        # only `finished` and `waiting` hold futures: a partial raster is freed on its worker
+        # as soon as it is summed into another, and only the final one comes here
+        del render
         waiting = None
         for future in finished:
             if future.status == "error":
