@@ -312,10 +312,7 @@ def _compress_neural(args) -> int:
         if value != default
     ]
     if given:
-        raise IfskitError(
-            f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --neural "
-            "(the model fixes the code's geometry)"
-        )
+        raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
     from ..image.encoder import encode_image, load_encoder
 
     _use_threads(args)
