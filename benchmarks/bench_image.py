@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_image.py            # figures, gallery/image_rate_distortion.png,
-                                                          # gallery/image_fractalize.png (about 4 minutes)
+                                                          # gallery/image_fractalize.png (about a minute)
     .venv/bin/python benchmarks/bench_image.py --quick    # fewer points, a short training run (< 1 minute)
 
 Baselines measured in the same run, on the same 256x256 photos (matplotlib's sample data):
@@ -181,7 +181,7 @@ def training_images() -> list:
     ]
 
 
-#: The benchmark's training run: fixed seed and steps (about a minute, one torch thread).
+#: The benchmark's training run: fixed seed and steps (about 20 s on a quiet machine, one torch thread).
 TRAIN_STEPS, TRAIN_STEPS_QUICK, TRAIN_SEED = 300, 20, 0
 
 
