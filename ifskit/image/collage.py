@@ -20,6 +20,7 @@ All tensors are (batch, 1, H, W) grayscale in [0, 1].
 
 from __future__ import annotations
 
+import collections
 from dataclasses import asdict, dataclass
 
 import torch
@@ -266,3 +267,8 @@ def decode(
         yield z
         if iterations is None and change <= tol:
             break
+
+
+def fixed_point(*args, **kwargs) -> torch.Tensor:
+    """The last iterate of :func:`decode` (same arguments), holding one iterate at a time."""
+    return collections.deque(decode(*args, **kwargs), maxlen=1)[0]

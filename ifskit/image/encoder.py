@@ -25,7 +25,7 @@ from torch import nn
 
 from ..errors import FormatError, IfskitError
 from . import fic
-from .collage import CollageConfig, candidates, decode, limit_weights, range_patches
+from .collage import CollageConfig, candidates, decode, fixed_point, limit_weights, range_patches
 from .collage import collage_step as _collage_step
 
 MODEL_FORMAT = "ifskit-image-encoder"
@@ -291,7 +291,7 @@ def held_out_psnr(model: CollageEncoder, crops: torch.Tensor) -> float:
     """PSNR (dB) of the fixed points of crops (B, 1, crop, crop) against the crops."""
     with torch.no_grad():
         weights, bias = model(crops)
-        *_, decoded = decode(model.config, weights, bias, model.aux())
+        decoded = fixed_point(model.config, weights, bias, model.aux())
         mse = float(torch.mean((decoded.clamp(0, 1) - crops) ** 2))
     return float(10 * np.log10(1 / max(mse, 1e-12)))
 
@@ -499,7 +499,7 @@ class NeuralCode(fic.CodeFile):
             first = _cut_tiles(_start_plane(start, scale * self.height, scale * self.width), side)
         elif coarse_start and scale > 1:
             with torch.no_grad():
-                *_, small = decode(self.config, weights, bias, aux, 1, None, None, _TOL, index)
+                small = fixed_point(self.config, weights, bias, aux, 1, None, None, _TOL, index)
             first = torch.nn.functional.interpolate(small, scale_factor=scale, mode="nearest")
         with torch.no_grad():
             for z in decode(self.config, weights, bias, aux, scale, iterations, first, _TOL, index):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import IfskitError
-from .collage import CollageConfig, collage_step, contractive_weights, decode, range_patches
+from .collage import CollageConfig, collage_step, contractive_weights, decode, fixed_point, range_patches
 from .imagefile import as_image_array
 
 
@@ -125,8 +125,8 @@ def fractalize(
     elapsed = time.perf_counter() - start
     with torch.no_grad():
         weights = contractive_weights(raw, s_max)
-        *_, small = decode(config, weights, bias, no_aux, tol=0.05 / 255)
-        *_, big = decode(config, weights, bias, no_aux, scale, tol=0.05 / 255)
+        small = fixed_point(config, weights, bias, no_aux, tol=0.05 / 255)
+        big = fixed_point(config, weights, bias, no_aux, scale, tol=0.05 / 255)
     fit = _to_image(small, height, width)
     return Fractalized(_to_image(big, scale * height, scale * width), psnr(image, fit), len(losses), elapsed, losses)
 
