@@ -386,6 +386,8 @@ def _check_scale_out(args, suffix: str) -> None:
         raise FormatError("choose one of --scheduler and --device")
     if args.method != "chaos" or suffix != ".png" or args.views:
         raise FormatError(f"{flag} renders chaos-game PNGs of one view (not point clouds, --views or --method)")
+    if args.threads is not None:
+        raise FormatError(f"--threads applies to the default renderer, not to {flag}")
     if args.scheduler is not None:
         from .distributed import parse_scheduler
 

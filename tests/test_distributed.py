@@ -101,6 +101,8 @@ def test_cli_render_on_remote_scheduler_matches(client, cli, tmp_path, capsys):
         (["--scheduler", "local:2", "--device", "torch-cpu"], "one of --scheduler and --device"),
         (["--scheduler", "local:2", "--method", "deterministic"], "chaos-game PNG"),
         (["--scheduler", "local:2", "--views"], "chaos-game PNG"),
+        (["--scheduler", "local:2", "--threads", "3"], "--threads"),
+        (["--device", "torch-cpu", "--threads", "3"], "--threads"),
     ],
 )
 def test_cli_scheduler_mistakes(cli, tmp_path, capsys, args, message):
