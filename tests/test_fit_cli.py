@@ -121,6 +121,7 @@ def test_bad_clouds_are_one_line_errors(cli, capsys, tmp_path, make, fragments):
         (["--maps", "3", "--max-contraction", "1.5"], "max_contraction"),
         (["--maps", "3", "--steps", "0"], "--steps"),
         (["--maps", "3", "--loss", "l1"], "--loss"),
+        (["--maps", "3", "--seed", "-1"], "--seed"),
     ],
 )
 def test_bad_options_are_one_line_errors(cli, capsys, tmp_path, triangle_npy, args, fragment):
@@ -135,6 +136,12 @@ def test_bad_device_is_a_one_line_error_before_reading_the_cloud(cli, capsys, tm
     assert cli("fit", tmp_path / "missing.npy", "--maps", "3", "-o", out, "--device", "gpu") == 2
     err = _one_error_line(capsys, "device")
     assert "missing.npy" not in err and not out.exists()
+
+
+def test_bad_setting_is_not_blamed_on_the_cloud(cli, capsys, tmp_path, triangle_npy):
+    assert cli("fit", triangle_npy, "--maps", "3", "-o", tmp_path / "fit.yaml", "--max-contraction", "1.5") == 2
+    err = _one_error_line(capsys, "max_contraction")
+    assert triangle_npy.name not in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")

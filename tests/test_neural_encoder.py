@@ -152,6 +152,26 @@ def test_cuda_without_cuda_is_one_clear_error(cli, tmp_path, capsys, tiny_model,
     assert "CUDA is not available" in capsys.readouterr().err and not (tmp_path / "o.yaml").exists()
 
 
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--seed", "-1"], "--seed"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--lr", "-1"], "--lr"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--device", "gpu"], "device must be"),
+        (["encode", "cloud.npy", "-o", "o.yaml", "--seed", "-1"], "--seed"),
+        (["encode", "cloud.npy", "-o", "o.yaml", "--refine", "-1"], "--refine"),
+        (["encode", "cloud.npy", "-o", "o.yaml", "--device", "gpu"], "device must be"),
+    ],
+)
+def test_bad_options_are_one_line_errors(cli, capsys, tmp_path, monkeypatch, cloud, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    np.save("cloud.npy", cloud)
+    assert cli(*args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "o.yaml").exists()
+
+
 def _write_model(path, mutate):
     model = build_encoder(TINY)
     save_checkpoint(path, model)

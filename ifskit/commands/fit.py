@@ -34,7 +34,7 @@ def register(commands) -> None:
         "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
     )
     parser.add_argument("--steps", type=_count, default=400, metavar="N", help="optimizer steps (default 400)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same fit (default 0)")
+    parser.add_argument("--seed", type=_whole, default=0, help="random seed: same seed, same fit (default 0)")
     parser.add_argument(
         "--loss",
         choices=["chamfer", "hausdorff"],
@@ -70,19 +70,32 @@ def _maps(text: str):
     return value
 
 
+def _whole(text: str) -> int:
+    """A whole number, 0 or more (a seed, a number of steps that may be 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 def cmd_fit(args) -> int:
     """Check the outputs, read the cloud, fit, write the IFS (and the plot)."""
     from .._io import check_output
     from ..errors import FormatError
     from ..fit import fit
-    from ..fit.fitter import fit_device
+    from ..fit.fitter import _check_settings, resolve_device
     from ..formats import IFS_SUFFIXES, load_points, save
     from ..ifs import IFS
 
     check_output(args.output, args.overwrite, IFS_SUFFIXES)
     if args.plot:
         check_output(args.plot, args.overwrite, {".png"})
-    device = fit_device(args.device)  # a bad --device is an error before any work, not one of the cloud
+    # bad settings are errors before any work, not problems of the cloud's file
+    _check_settings(args.loss, args.steps, args.max_contraction, 1, None)
+    device = resolve_device(args.device)
     points = load_points(args.cloud)
     try:
         result = fit(

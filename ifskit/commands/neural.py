@@ -8,6 +8,7 @@ import time
 
 from ..cli import _add_json, _count, _make_folder, _report
 from ..errors import FormatError, OutputError
+from .fit import _whole
 
 
 def _maps_range(text: str) -> tuple[int, int]:
@@ -19,6 +20,16 @@ def _maps_range(text: str) -> tuple[int, int]:
     if len(parts) not in (1, 2) or min(parts) < 1 or parts[0] > parts[-1] or parts[-1] > 64:
         raise argparse.ArgumentTypeError(f"expected K or K1-K2 with 1 <= K1 <= K2 <= 64, got {text!r}")
     return parts[0], parts[-1]
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 10:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a positive learning rate, got {text!r}")
+    return value
 
 
 def _formats(text: str) -> tuple:
@@ -56,7 +67,7 @@ def register(commands) -> None:
     )
     dataset.add_argument("--points", type=_count, default=2048, metavar="P", help="points per cloud (default 2048)")
     dataset.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
-    dataset.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    dataset.add_argument("--seed", type=_whole, default=0, help="dataset seed (default 0)")
     dataset.add_argument(
         "--format",
         type=_formats,
@@ -100,13 +111,13 @@ def register(commands) -> None:
     train.add_argument(
         "--resume", action="store_true", help="continue the run saved in OUT (same settings, --steps may grow)"
     )
-    train.add_argument("--seed", type=int, default=0, help="initial weights and training data (default 0)")
+    train.add_argument("--seed", type=_whole, default=0, help="initial weights and training data (default 0)")
     train.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
-    train.add_argument(
-        "--device", choices=["cpu", "cuda"], help="where to train (default: cuda when present, else cpu)"
-    )
+    train.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cuda when present, else cpu)")
     train.add_argument("--batch", type=_count, default=32, metavar="B", help="clouds per step (default 32)")
-    train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate, cosine-decayed (default 3e-3)")
+    train.add_argument(
+        "--lr", type=_learning_rate, default=3e-3, help="Adam learning rate, cosine-decayed (default 3e-3)"
+    )
     train.add_argument(
         "--maps", type=_maps_range, default=(2, 4), metavar="K1-K2", help="maps of the training IFS (default 2-4)"
     )
@@ -131,12 +142,14 @@ def register(commands) -> None:
     encode.add_argument("cloud", metavar="CLOUD", help="point cloud file")
     encode.add_argument("-o", "--output", required=True, metavar="OUT.yaml", help="IFS file (.yaml .ifs .json)")
     encode.add_argument(
-        "--refine", type=int, default=0, metavar="STEPS", help="fitter steps after the encoder (default 0)"
+        "--refine", type=_whole, default=0, metavar="STEPS", help="fitter steps after the encoder (default 0)"
     )
     encode.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
     encode.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
-    encode.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
-    encode.add_argument("--seed", type=int, default=0, help="subsampling and chaos-game seed (default 0)")
+    encode.add_argument(
+        "--device", default="cpu", metavar="cpu|cuda[:N]", help="where the encoder runs: cpu (default) or a CUDA GPU"
+    )
+    encode.add_argument("--seed", type=_whole, default=0, help="subsampling and chaos-game seed (default 0)")
     encode.add_argument("--overwrite", action="store_true", help="replace OUT")
     _add_json(encode)
     encode.set_defaults(run=cmd_encode)
@@ -221,8 +234,6 @@ def cmd_encode(args) -> int:
     from ..render import chaos_game
 
     check_output(args.output, args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
-    if args.refine < 0:
-        raise OutputError(f"--refine must be 0 or more steps, got {args.refine}")
     points = load_points(args.cloud)
     model = load_model(args.model, device=args.device)
     check_cloud(points, model.dim, args.cloud)

@@ -204,7 +204,7 @@ def fit(
     start = time.perf_counter()
     cloud, notes = _check_cloud(points, seed)
     _check_settings(loss, steps, max_contraction, restarts, init)
-    device = fit_device(device)
+    device = resolve_device(device)
     if isinstance(init, IFS):
         if n_maps not in (None, "auto", init.n_maps):
             raise FormatError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS")
@@ -283,7 +283,7 @@ def refine(
     start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
     with one_torch_thread():
         A, b, _, _ = _optimize(
-            unit, ifs.n_maps, "chamfer", steps, seed, max_contraction, start, 1, lr, fit_device(device), False
+            unit, ifs.n_maps, "chamfer", steps, seed, max_contraction, start, 1, lr, resolve_device(device), False
         )
     return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
 
@@ -342,14 +342,16 @@ def _check_settings(loss, steps, max_contraction, restarts, init) -> None:
         raise FormatError(f"init must be an IFS, 'random' or None, got {init!r}")
 
 
-def fit_device(device):
-    """The torch device a fit runs on.
+def resolve_device(device, action: str = "fit"):
+    """The torch device that ``action`` runs on; shared by the fitter and the neural encoder.
 
     Parameters
     ----------
     device : str or torch.device or None
         None: the CPU; else a name :func:`ifskit.render.torch_backend.torch_device`
         accepts (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+    action : str
+        What would run there (``"fit"``, ``"encode"``, ``"train"``), for the message.
 
     Returns
     -------
@@ -368,8 +370,11 @@ def fit_device(device):
 
     if device is None:
         return torch.device("cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise IfskitError(f"cannot fit on {str(device)!r}: CUDA is not available here; fit on the CPU (device='cpu')")
+    name = str(device)
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise FormatError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise IfskitError(f"cannot {action} on {name!r}: CUDA is not available here; use the CPU (device 'cpu')")
     return torch_device(device)
 
 

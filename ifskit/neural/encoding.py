@@ -45,7 +45,8 @@ def load_model(path=None, device=None):
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
-    from .model import load_checkpoint, resolve_device
+    from ..fit.fitter import resolve_device
+    from .model import load_checkpoint
 
     return load_checkpoint(DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
 
@@ -92,7 +93,8 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     import torch
 
     from .._parallel import one_torch_thread
-    from .model import denormalize_maps, normalize, resolve_device, subsample
+    from ..fit.fitter import resolve_device
+    from .model import denormalize_maps, normalize, subsample
     from .train import collage_bound
 
     single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2

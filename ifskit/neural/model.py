@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, IfskitError
+from ..errors import FormatError
 
 #: Checkpoint format name and version; :func:`load_checkpoint` refuses anything else.
 CHECKPOINT_FORMAT = "ifskit-neural-collage-encoder"
@@ -37,31 +37,6 @@ def default_hparams(dim: int = 2) -> dict:
         "n_input": 256,
         "fourier": 4,
     }
-
-
-def resolve_device(device, action: str):
-    """The torch device for ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``; None: the CPU).
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-    action : str
-        What would run there (``"encode"``, ``"train"``), for the message.
-
-    Raises
-    ------
-    IfskitError
-        CUDA asked for where there is none.
-    """
-    import torch
-
-    from ..render.torch_backend import torch_device
-
-    if device is None:
-        return torch.device("cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise IfskitError(f"cannot {action} on {str(device)!r}: CUDA is not available here; use the CPU (device 'cpu')")
-    return torch_device(device)
 
 
 def build_encoder(hparams: dict):

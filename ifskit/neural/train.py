@@ -169,7 +169,8 @@ def train_encoder(
     import torch
 
     from .._io import check_output
-    from .model import build_encoder, default_hparams, load_checkpoint, resolve_device, save_checkpoint
+    from ..fit.fitter import resolve_device
+    from .model import build_encoder, default_hparams, load_checkpoint, save_checkpoint
 
     output = Path(output)
     device = resolve_device(device or ("cuda" if torch.cuda.is_available() else "cpu"), "train")
