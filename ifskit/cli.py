@@ -44,6 +44,17 @@ def _count(text: str) -> int:
     return int(value)
 
 
+def _whole(text: str) -> int:
+    """A whole number, 0 or more (a seed, a number of steps that may be 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 def _size(text: str) -> tuple:
     """``N`` or ``WxH`` in pixels, returned as (H, W)."""
     try:
@@ -130,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--size", type=_size, default=(1024, 1024), metavar="N|WxH", help="image size in pixels (default 1024)"
     )
     render.add_argument(
-        "--seed", type=int, default=0, help="random seed: same seed, same output, whatever the thread count (default 0)"
+        "--seed",
+        type=_whole,
+        default=0,
+        help="random seed: same seed, same output, whatever the thread count (default 0)",
     )
     render.add_argument(
         "--method",
@@ -241,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument(
         "--points", type=_count, default=10_000_000, metavar="N", help="points per picture (default 1e7)"
     )
-    gallery.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gallery.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
     gallery.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     gallery.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_json(gallery)
@@ -260,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     dimension.add_argument(
         "--points", type=_count, metavar="N", help="chaos-game points for an IFS (default 2e6 in 2D, 4e6 in 3D)"
     )
-    dimension.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    dimension.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
     dimension.add_argument("--plot", metavar="OUT.png", help="write the log-log plot with the fitted slope")
     dimension.add_argument("--overwrite", action="store_true", help="replace an existing plot")
     _add_json(dimension)
@@ -297,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--points", type=_count, default=300_000, metavar="N", help="points of an IFS to show (default 3e5)"
     )
-    view.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    view.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
     view.set_defaults(run=cmd_view)
 
     # The commands of the other parts (fit, encode, interpolate, compress, ...) live in

@@ -333,6 +333,8 @@ def test_existing_output_with_overwrite_is_replaced(tmp_path):
         ("no-source", ["render"]),
         ("bad-size", ["render", "sierpinski", "--size", "0"]),
         ("bad-method", ["render", "sierpinski", "--method", "magic"]),
+        ("negative-seed", ["render", "sierpinski", "--seed", "-1"]),
+        ("negative-seed-movie", ["interpolate", "sierpinski", "maple_leaf", "-o", "m.gif", "--seed", "-1"]),
         ("unknown-command", ["frobnicate"]),
         ("no-command", []),
     ),

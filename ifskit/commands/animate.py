@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
 from ..animate.interpolate import EASINGS, METHODS
-from ..cli import _add_json, _count, _report, _size
+from ..cli import _add_json, _count, _report, _size, _whole
 
 
 def register(commands) -> None:
@@ -42,7 +42,7 @@ def register(commands) -> None:
     parser.add_argument(
         "--size", type=_size, default=(512, 512), metavar="N|WxH", help="frame size in pixels (default 512)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed, the same for every frame (default 0)")
+    parser.add_argument("--seed", type=_whole, default=0, help="random seed, the same for every frame (default 0)")
     parser.add_argument("--points", type=_count, default=2_000_000, metavar="N", help="points per frame (default 2e6)")
     parser.add_argument(
         "--method",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import _add_json, _count, _report
+from ..cli import _add_json, _count, _report, _whole
 
 
 def register(commands) -> None:
@@ -67,17 +67,6 @@ def _maps(text: str):
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive number of maps or 'auto', got {text!r}")
-    return value
-
-
-def _whole(text: str) -> int:
-    """A whole number, 0 or more (a seed, a number of steps that may be 0)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
     return value
 
 

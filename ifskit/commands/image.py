@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..cli import _add_json, _count, _make_folder, _report
+from ..cli import _add_json, _count, _make_folder, _report, _whole
 
 #: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
 MAX_OUTPUT_PIXELS = 2**28
@@ -145,7 +145,7 @@ def register(commands) -> None:
     train.add_argument(
         "--lr", type=_positive, default=3e-3, help="Adam learning rate, warm-up and cosine decay (default 3e-3)"
     )
-    train.add_argument("--seed", type=int, default=0, help="crops and initial weights (default 0)")
+    train.add_argument("--seed", type=_whole, default=0, help="crops and initial weights (default 0)")
     train.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
     train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")

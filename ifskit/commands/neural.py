@@ -6,9 +6,8 @@ import argparse
 import sys
 import time
 
-from ..cli import _add_json, _count, _make_folder, _report
+from ..cli import _add_json, _count, _make_folder, _report, _whole
 from ..errors import FormatError, OutputError
-from .fit import _whole
 
 
 def _maps_range(text: str) -> tuple[int, int]:
