@@ -123,11 +123,19 @@ def range_patches(config: CollageConfig, z: torch.Tensor) -> torch.Tensor:
     return z.reshape(b, h // r, r, w // r, r).permute(0, 1, 3, 2, 4).reshape(b, -1, r, r)
 
 
+#: The 8 isometries of a square patch in candidate order, as (transpose, flip rows, flip columns)
+#: with the flips applied after the transpose: rotations by 0, 90, 180 and 270 degrees
+#: (``torch.rot90``), then the same after a left-right mirror.
+ISOMETRIES = ((0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0, 0, 1), (1, 0, 0), (0, 1, 0), (1, 1, 1))
+
+
 def _isometries(patches: torch.Tensor) -> torch.Tensor:
-    """(B, n, h, w) -> (B, 8n, h, w): 4 rotations, each also mirrored."""
+    """(B, n, h, h) -> (B, 8n, h, h): the :data:`ISOMETRIES` of every patch."""
     views = []
-    for mirrored in (patches, patches.flip(-1)):
-        views.extend(torch.rot90(mirrored, k, dims=(-2, -1)) for k in range(4))
+    for transpose, flip_rows, flip_cols in ISOMETRIES:
+        view = patches.transpose(-2, -1) if transpose else patches
+        dims = [dim for dim, flip in ((-2, flip_rows), (-1, flip_cols)) if flip]
+        views.append(view.flip(dims) if dims else view)
     return torch.cat(views, dim=1)
 
 

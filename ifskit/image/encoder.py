@@ -18,18 +18,20 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import FormatError, IfskitError
 from . import fic
-from .collage import CollageConfig, candidates, decode, fixed_point, limit_weights, range_patches
+from .collage import ISOMETRIES, CollageConfig, decode, fixed_point, limit_weights, range_patches
 from .collage import collage_step as _collage_step
 
 MODEL_FORMAT = "ifskit-image-encoder"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 #: Range of the per-range bias (images are in [0, 1]) and its bits in a code.
 BIAS_RANGE = (-1.0, 2.0)
 BIAS_BITS = 10
@@ -42,16 +44,24 @@ class CollageEncoder(nn.Module):
 
     For each range patch the encoder chooses ``top_k`` candidates (domain patches of the same
     tile in their isometries, and the learned auxiliary patches) by matching pursuit: at each
-    step a score ranks every candidate, the best one gets its least-squares contrast against
-    what is left of the centred range (bounded by what is left of ``s_max``), and the
-    residual is updated -- batched over all tiles, ranges and candidates, no Python loop over
-    patches. The score is the share of the range's variance the candidate explains, times a
-    learned sharpness, plus a learned match of a small CNN's embeddings of the normalized
-    range and domain patches (shared by a domain's 8 isometries) and a learned prior per
-    candidate slot; before training the encoder is a greedy least-squares search. Training
-    back-propagates through the choice with a straight-through softmax. Every range ends with
-    ``sum |w| <= s_max`` (:func:`limit_weights` guards it), and the bias makes each range's
-    mean exact in the collage of the image itself.
+    step a score ranks every *base* (a domain in its best isometry, or an auxiliary patch),
+    the best one gets its least-squares contrast against what is left of the centred range
+    (bounded by what is left of ``s_max``), and the residual is updated -- batched over all
+    tiles, ranges and candidates, no Python loop over patches; a base is chosen at most once
+    per range. The score is the share of the range's variance the candidate explains, times a
+    learned sharpness, plus a learned match of a small CNN's embeddings of the normalized range
+    and base patches and a learned prior per base; before training the encoder is a greedy
+    least-squares search. Training back-propagates through the choice with a straight-through
+    softmax. Every range ends with ``sum |w| <= s_max`` (:func:`limit_weights` guards it), and
+    the bias makes each range's mean exact in the collage of the image itself.
+
+    The search is exact and cheap: patches are written in a basis of mirror-symmetric and
+    antisymmetric parts (:func:`_parity_basis`), where a flip only changes the sign of some
+    coordinates and a transpose permutes them. The correlations of a range with the 8
+    isometries of a domain are then sums and differences of 8 partial products over a
+    quarter of the coordinates each (a quarter of the multiplications of correlating the 8
+    copies), and since the score grows with the absolute correlation, a domain's best
+    isometry is found from those sums without scoring the 8 copies.
 
     Parameters
     ----------
@@ -64,31 +74,26 @@ class CollageEncoder(nn.Module):
         Size of a patch embedding.
     """
 
-    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 4, embed: int = 16):
+    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 8, embed: int = 16):
         super().__init__()
         if config.whole_domain:
             raise IfskitError("the encoder works on domain patches; whole_domain is for fractalize")
         self.config, self.top_k, self.width, self.embed_size = config, top_k, width, embed
         r = config.range_size
-
-        def cnn() -> nn.Module:
-            half = (r + 1) // 2
-            return nn.Sequential(
-                nn.Conv2d(1, width, 3, stride=2, padding=1), nn.GELU(), nn.Flatten(), nn.Linear(width * half**2, embed)
-            )
-
-        self.range_net, self.candidate_net = cnn(), cnn()
-        for net in (self.range_net, self.candidate_net):
-            nn.init.normal_(net[-1].weight, std=1e-2)
-        self.prior = nn.Parameter(torch.zeros(config.n_candidates))
-        # candidates = [domains in isometry 0, ..., domains in isometry 7, auxiliary patches]
-        n_domains, n_copies = config.n_domains, config.n_candidates - config.n_aux
-        base = torch.cat([torch.arange(n_domains), torch.arange(n_copies, config.n_candidates)])
-        of = torch.cat([torch.arange(n_copies) % n_domains, torch.arange(n_domains, n_domains + config.n_aux)])
-        self.register_buffer("base_candidates", base, persistent=False)  # the candidates embedded
-        self.register_buffer("candidate_base", of, persistent=False)  # candidate -> its row among those
+        self.range_net, self.candidate_net = _PatchNet(r, width, embed), _PatchNet(r, width, embed)
+        self.prior = nn.Parameter(torch.zeros(config.n_domains + config.n_aux))  # one per base
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
         self.aux_logits = nn.Parameter(_cosine_patches(config.n_aux, r))
+        self.register_buffer("basis", _parity_basis(r), persistent=False)
+        slot = torch.zeros(2, 2, 2, dtype=torch.int64)  # (transpose, flip rows, flip columns) -> isometry
+        for i, (transpose, flip_rows, flip_cols) in enumerate(ISOMETRIES):
+            slot[transpose, flip_rows, flip_cols] = i
+        self.register_buffer("isometry", slot, persistent=False)
+        copies = 8 if config.augment else 1  # candidate -> its base
+        bases = torch.cat(
+            [torch.arange(config.n_domains).repeat(copies), config.n_domains + torch.arange(config.n_aux)]
+        )
+        self.register_buffer("candidate_base", bases, persistent=False)
 
     def aux(self) -> torch.Tensor:
         """Auxiliary patches, (n_aux, range_size, range_size) in [0, 1]."""
@@ -107,11 +112,13 @@ class CollageEncoder(nn.Module):
             At most ``top_k`` non-zero per range, ``sum |w| <= s_max``.
         bias : Tensor, shape (B, n_ranges)
         """
-        cands, ranges, index, values, dense = self._pursuit(x, self.aux())
+        tiles = self._tiles(x, self.aux())
+        index, values, dense = self._pursuit(tiles)
         if dense is None:  # no grad: the same values, scattered
-            dense = torch.zeros(*index.shape[:2], cands.shape[1]).scatter_add_(-1, index, values)
+            dense = torch.zeros(*index.shape[:2], self.config.n_candidates).scatter_add_(-1, index, values)
         weights = limit_weights(dense, self.config.s_max, dim=-1).transpose(1, 2)  # (B, C, R)
-        return weights, range_bias(cands, ranges, weights)
+        means = tiles.base_mean[:, self.candidate_base]  # (B, C): a candidate's mean is its base's
+        return weights, tiles.range_mean - torch.einsum("bc,bcr->br", means, weights)
 
     def select(self, x: torch.Tensor, aux: torch.Tensor | None = None) -> tuple:
         """The sparse choice of :meth:`forward`, without gradients.
@@ -125,80 +132,327 @@ class CollageEncoder(nn.Module):
         Returns
         -------
         index : Tensor of int64, shape (B, n_ranges, k)
+            The candidate of each weight.
         weights : Tensor, shape (B, n_ranges, k)
             ``sum |w| <= s_max`` per range.
-        cands : Tensor, shape (B, n_candidates, range_size ** 2)
-        ranges : Tensor, shape (B, n_ranges, range_size ** 2)
+        means : Tensor, shape (B, n_ranges, k)
+            The mean of each chosen candidate.
+        range_mean : Tensor, shape (B, n_ranges)
         """
         with torch.no_grad():
-            cands, ranges, index, values, _ = self._pursuit(x, self.aux() if aux is None else aux)
-        return index, limit_weights(values, self.config.s_max, dim=-1), cands, ranges
+            tiles = self._tiles(x, self.aux() if aux is None else aux)
+            index, values, _ = self._pursuit(tiles)
+            means = tiles.base_mean.gather(1, self.candidate_base[index].flatten(1)).view(index.shape)
+        return index, limit_weights(values, self.config.s_max, dim=-1), means, tiles.range_mean
 
-    def _pursuit(self, x: torch.Tensor, aux: torch.Tensor) -> tuple:
-        """Matching pursuit: (cands, ranges, index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
+    def _tiles(self, x: torch.Tensor, aux: torch.Tensor) -> _Tiles:
+        """The patches of a batch of tiles in parity coordinates, and the learned match (:class:`_Tiles`)."""
+        c, basis = self.config, self.basis
+        r, b, m = c.range_size, len(x), basis.shape[1] // 2
+        ranges = range_patches(c, x).flatten(2)  # (B, R, P)
+        # 2x2 average pooling as sums of strided views (a pooling op is several times slower on small tensors)
+        pooled = (x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
+        step = r // 2 if c.overlap else r
+        domains = F.unfold(pooled, r, stride=step).transpose(1, 2)  # (B, D, P), in the order of collage.candidates
+        patches = [ranges, domains, aux.flatten(1)]
+        means = [p.mean(-1, keepdim=True) for p in patches]
+        centred = [p - mean for p, mean in zip(patches, means)]
+        range_energy, domain_energy, aux_energy = ((p * p).sum(-1) for p in centred)
+        zr, zd, za = (
+            _transposed_coords(p.unflatten(-1, (r, r)), basis).unflatten(-1, (2, m)).unflatten(-3, (2, m))
+            for p in centred
+        )
+        # class-major layouts (a, b: the row and column class, 0 symmetric, 1 antisymmetric; z is (.., b, j, a, i))
+        residual = zr.permute(0, 4, 2, 1, 5, 3).contiguous()  # (B, a, b, R, i, j)
+        columns = [zd.permute(0, 4, 2, 5, 3, 1)]  # (B, a, b, i, j, D): the domains
+        if c.augment:  # and transposed: the coordinates of X^T are those of X, transposed
+            columns.append(zd.permute(0, 2, 4, 3, 5, 1))
+        columns.append(za.permute(3, 1, 4, 2, 0).expand(b, -1, -1, -1, -1, -1))
+        base_mean = torch.cat([means[1][..., 0], means[2][:, 0].expand(b, -1)], 1)
+        base_energy = torch.cat([domain_energy, aux_energy.expand(b, -1)], 1)
+        embedded = torch.cat(
+            [
+                self.candidate_net.domains(pooled, step, means[1][..., 0], domain_energy),
+                self.candidate_net.patches(aux, means[2][:, 0], aux_energy).expand(b, -1, -1),
+            ],
+            1,
+        )
+        learned = torch.bmm(self.range_net.ranges(x, means[0][..., 0], range_energy), embedded.transpose(1, 2))
+        return _Tiles(
+            residual,
+            torch.cat(columns, -1),
+            range_energy[..., None],
+            base_energy[:, None],
+            means[0][..., 0],
+            base_mean,
+            learned * (1 / np.sqrt(self.embed_size)) + self.prior,
+        )
+
+    def _pursuit(self, tiles: _Tiles) -> tuple:
+        """Matching pursuit: (index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
 
         ``dense`` carries the straight-through gradient and is computed only when grad is enabled.
         """
         c = self.config
-        cands = candidates(c, x, aux).flatten(2)  # (B, C, P)
-        ranges = range_patches(c, x).flatten(2)  # (B, R, P)
-        c_centred = cands - cands.mean(-1, keepdim=True)
-        residual = ranges - ranges.mean(-1, keepdim=True)
-        c_t = c_centred.transpose(1, 2)  # (B, P, C)
-        energy = (c_centred * c_centred).sum(-1, keepdim=True)  # (B, C, 1)
-        r_energy = (residual * residual).sum(-1, keepdim=True)  # (B, R, 1)
-        # the learned match is computed for the domains (one isometry) and auxiliary patches only,
-        # and shared by a domain's 8 isometries: the least-squares gain tells those apart
-        base = self.base_candidates
-        learned = torch.einsum(
-            "bre,bce->brc",
-            self._embed(self.range_net, residual, r_energy),
-            self._embed(self.candidate_net, c_centred[:, base], energy[:, base]),
-        )
-        learned = learned[..., self.candidate_base] * (1 / np.sqrt(self.embed_size)) + self.prior
-        energy = energy.clamp(min=1e-6).transpose(1, 2)  # (B, 1, C)
-        scale = self.log_sharpness.exp() / (r_energy + 1e-4)  # gain -> share of the range variance, sharpened
+        b, _, _, n_ranges, m, _ = tiles.residual.shape
         grad = torch.is_grad_enabled()
-        corr = residual @ c_t  # (B, R, C): <residual, candidate>
-        dense = torch.zeros_like(corr) if grad else None
-        k = min(self.top_k, c.n_candidates)
-        indices, values = [], []
-        budget = None  # what is left of s_max for each range, (B, R, 1)
+        dense = torch.zeros(b, n_ranges, c.n_candidates) if grad else None
+        scale = self.log_sharpness.exp() / (tiles.range_energy + 1e-4)  # gain -> share of the variance, sharpened
+        energy = tiles.base_energy.clamp(min=1e-6)  # (B, 1, bases)
+        residual, table = tiles.residual, tiles.table.view(b * 4, m * m, -1)
+        k = min(self.top_k, c.n_domains + c.n_aux)
+        bases, indices, values = [], [], []
+        budget = torch.full((b, n_ranges, 1), c.s_max)  # what is left of s_max for each range
         for step in range(k):
-            s = corr / energy  # least-squares contrast, bounded by the budget
-            s = s.clamp(-c.s_max, c.s_max) if budget is None else torch.minimum(torch.maximum(s, -budget), budget)
-            if grad:
-                gain = s * (2 * corr - s * energy)  # squared error removed by the candidate
-                logits = torch.addcmul(learned, gain, scale)
-            else:  # the same, in place (fewer large temporaries)
-                gain = torch.mul(s, energy).sub_(corr, alpha=2).mul_(s)  # -(squared error removed)
-                logits = torch.addcmul(learned, gain, scale, value=-1)
-            if indices:
-                logits = logits.scatter(-1, torch.cat(indices, -1), -torch.inf)  # each candidate once
+            corr = _Correlations(
+                self, torch.bmm(residual.view(b * 4, n_ranges, m * m), table).view(b, 2, 2, n_ranges, -1)
+            )
+            size = corr.best()  # (B, R, bases): the largest |correlation| of each base's isometries
+            s = torch.minimum(size / energy, budget)  # least-squares contrast (its size), bounded by the budget
+            gain = s * (2 * size - s * energy)  # squared error removed by the candidate
+            logits = torch.addcmul(tiles.learned, gain, scale)
+            if bases:
+                logits = logits.scatter(-1, torch.cat(bases, -1), -torch.inf)  # each base once
             best = logits.argmax(-1, keepdim=True)  # (B, R, 1)
-            indices.append(best)
-            values.append(s.gather(-1, best))
-            budget = (c.s_max if budget is None else budget) - values[-1].abs()
-            if grad:  # straight-through: the value of the one-hot choice, the gradient of the softmax
+            bases.append(best)
+            if grad:  # the straight-through softmax over every base, in its best isometry
+                signed, slot, _, _ = corr.orient(None)
+                contrast = torch.minimum(torch.maximum(signed / energy, -budget), budget)
                 soft = torch.softmax(logits, dim=-1)
-                chosen = (torch.zeros_like(soft).scatter_(-1, best, 1.0) + soft - soft.detach()) * s
-                dense = dense + chosen
+                chosen = (torch.zeros_like(soft).scatter_(-1, best, 1.0) + soft - soft.detach()) * contrast
+                step_dense = torch.zeros_like(dense).scatter_add(-1, slot, chosen)
+                dense = dense + step_dense
+                indices.append(slot.gather(-1, best))
+                values.append(contrast.gather(-1, best))
+            else:
+                signed, slot, column, flips = corr.orient(best)
+                picked_energy = energy.expand(b, n_ranges, -1).gather(-1, best)
+                values.append(torch.minimum(torch.maximum(signed / picked_energy, -budget), budget))
+                indices.append(slot)
+            budget = budget - values[-1].abs()
             if step == k - 1:
                 break
             if grad:
-                residual = residual - chosen @ c_centred
-            else:
-                picked = c_centred.gather(1, best.expand(-1, -1, c_centred.shape[-1]))
-                residual = residual - values[-1] * picked
-            corr = residual @ c_t
-        return cands, ranges, torch.cat(indices, -1), torch.cat(values, -1), dense
+                moved = torch.bmm(
+                    step_dense, _candidate_table(self, tiles.table).view(b, 4 * m * m, -1).transpose(1, 2)
+                )
+                residual = residual - moved.view(b, n_ranges, 2, 2, m, m).permute(0, 2, 3, 1, 4, 5)
+            else:  # the chosen candidate: its base's column, with the signs of its flips
+                picked = table.view(b, 4 * m * m, -1).gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * m * m, -1))
+                sign = 1 - 2 * flips[:, :, 0].to(residual.dtype)  # (B, R, 2): rows, columns
+                rows = torch.stack([torch.ones_like(sign[..., 0]), sign[..., 0]], 1)  # (B, a, R)
+                cols = torch.stack([torch.ones_like(sign[..., 1]), sign[..., 1]], 1)  # (B, b, R)
+                coefficient = rows[:, :, None] * cols[:, None] * values[-1][..., 0][:, None, None]  # (B, a, b, R)
+                picked = picked.view(b, 2, 2, m, m, n_ranges).permute(0, 1, 2, 5, 3, 4)
+                residual = residual - picked * coefficient[..., None, None]
+        return torch.cat(indices, -1), torch.cat(values, -1), dense
 
-    def _embed(self, net: nn.Module, centred: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """(B, n, P) centred patches and their energies (B, n, 1) -> (B, n, embed), from unit-RMS patches."""
-        b, n, p = centred.shape
-        r = self.config.range_size
-        unit = centred * torch.rsqrt(energy / p + 1e-4)
-        return net(unit.reshape(b * n, 1, r, r)).reshape(b, n, -1)
+
+class _Tiles(NamedTuple):
+    """What the pursuit needs of a batch of B tiles: R ranges, and the bases (domains, then auxiliary patches).
+
+    Patches are centred and written in parity coordinates (:func:`_parity_basis`, m = ceil(range_size / 2)),
+    class-major: a and b are the row and column class (0 symmetric, 1 antisymmetric).
+
+    Attributes
+    ----------
+    residual : Tensor, shape (B, 2, 2, R, m, m)
+        The centred ranges.
+    table : Tensor, shape (B, 2, 2, m, m, n_columns)
+        The centred bases: the domains, with ``augment`` the domains transposed, then the auxiliary patches.
+    range_energy : Tensor, shape (B, R, 1)
+    base_energy : Tensor, shape (B, 1, n_bases)
+    range_mean : Tensor, shape (B, R)
+    base_mean : Tensor, shape (B, n_bases)
+    learned : Tensor, shape (B, R, n_bases)
+        The learned match of every range and base, plus the prior of the base.
+    """
+
+    residual: torch.Tensor
+    table: torch.Tensor
+    range_energy: torch.Tensor
+    base_energy: torch.Tensor
+    range_mean: torch.Tensor
+    base_mean: torch.Tensor
+    learned: torch.Tensor
+
+
+class _Correlations:
+    """The correlations of the ranges with every base, from partial products per parity class.
+
+    A domain X transposed (``t``) and flipped (rows ``fr``, columns ``fc``) has the coordinates of
+    X or X^T with the antisymmetric rows negated by ``fr`` and columns by ``fc``, so its
+    correlation with a range is ``U + (-1)^fr V`` with ``U = P_00 + (-1)^fc P_01`` and
+    ``V = P_10 + (-1)^fc P_11``, ``P_ab`` the products of the class (a, b) with X (t = 0) or X^T
+    (t = 1). Over ``fr`` its largest size is ``|U| + |V|``.
+
+    Parameters
+    ----------
+    model : CollageEncoder
+    partial : Tensor, shape (B, 2, 2, R, n_columns)
+        Products of the residual with the columns of :attr:`_Tiles.table`, per class (a, b).
+    """
+
+    def __init__(self, model: CollageEncoder, partial: torch.Tensor):
+        c = model.config
+        self.isometry, self.augment = model.isometry, c.augment
+        self.n_iso = c.n_domains if c.augment else 0  # bases searched in their 8 isometries
+        p = partial
+        self.plain = p[:, 0, 0, :, 2 * self.n_iso :] + p[:, 0, 1, :, 2 * self.n_iso :]
+        self.plain = self.plain + p[:, 1, 0, :, 2 * self.n_iso :] + p[:, 1, 1, :, 2 * self.n_iso :]  # (B, R, n_plain)
+        if self.n_iso:
+            iso = p[..., : 2 * self.n_iso].unflatten(-1, (2, self.n_iso))  # (B, a, b, R, t, D)
+            self.folded = torch.stack(
+                [iso[:, :, 0] + iso[:, :, 1], iso[:, :, 0] - iso[:, :, 1]], 2
+            )  # (B, UV, fc, R, t, D)
+
+    def best(self) -> torch.Tensor:
+        """The largest |correlation| of each base over its isometries, (B, R, n_bases)."""
+        if not self.n_iso:
+            return self.plain.abs()
+        size = self.folded.abs()
+        size = size[:, 0] + size[:, 1]  # (B, fc, R, t, D)
+        size = torch.maximum(size[:, 0], size[:, 1])
+        return torch.cat([torch.maximum(size[:, :, 0], size[:, :, 1]), self.plain.abs()], -1)
+
+    def orient(self, which: torch.Tensor | None) -> tuple:
+        """The best isometry of bases: (correlation, candidate, table column, (fr, fc)).
+
+        Parameters
+        ----------
+        which : Tensor of int64, shape (B, R, n), or None for every base
+
+        Returns
+        -------
+        signed : Tensor, shape (B, R, n)
+            The correlation with the base in its best isometry.
+        slot, column : Tensor of int64, shape (B, R, n)
+            Its candidate index and its column of :attr:`_Tiles.table`.
+        flips : Tensor of int64, shape (B, R, n, 2)
+            Its row and column flips (0 for a base without isometries).
+        """
+        n_iso, plain = self.n_iso, self.plain
+        b, n_ranges, n_plain = plain.shape
+        if which is None:
+            which = torch.arange(n_iso + n_plain).expand(b, n_ranges, -1)
+        rest = (which - n_iso).clamp(min=0)
+        signed = plain.gather(-1, rest) if n_plain else torch.zeros(which.shape)  # no auxiliary patches
+        slot = rest + 8 * n_iso if self.augment else which
+        column, flips = rest + 2 * n_iso, torch.zeros(*which.shape, 2, dtype=torch.int64)
+        if not n_iso:
+            return signed, slot, column, flips
+        domain = which.clamp(max=n_iso - 1)
+        n = which.shape[-1]
+        folded = self.folded.gather(-1, domain[:, None, None, :, None].expand(b, 2, 2, n_ranges, 2, n))
+        folded = folded.permute(0, 3, 5, 1, 2, 4).reshape(b, n_ranges, n, 2, 4)  # (B, R, n, UV, (fc, t))
+        way = folded.abs().sum(-2).argmax(-1, keepdim=True)  # (B, R, n, 1): fc * 2 + t
+        u, v = folded.gather(-1, way[..., None, :].expand(-1, -1, -1, 2, -1)).unbind(-2)
+        u, v, way = u[..., 0], v[..., 0], way[..., 0]
+        flip_rows = (u * v < 0).long()
+        flip_cols, transpose = way // 2, way % 2
+        is_domain = which < n_iso
+        return (
+            torch.where(is_domain, u + (1 - 2 * flip_rows) * v, signed),
+            torch.where(is_domain, self.isometry[transpose, flip_rows, flip_cols] * n_iso + domain, slot),
+            torch.where(is_domain, transpose * n_iso + domain, column),
+            torch.where(is_domain[..., None], torch.stack([flip_rows, flip_cols], -1), flips),
+        )
+
+
+def _candidate_table(model: CollageEncoder, table: torch.Tensor) -> torch.Tensor:
+    """Every candidate's centred coordinates, (B, 2, 2, m, m, n_candidates), from :attr:`_Tiles.table`."""
+    if not model.config.augment:
+        return table
+    n = model.config.n_domains
+    copies = []
+    for transpose, flip_rows, flip_cols in ISOMETRIES:
+        sign = torch.ones(2, 2, 1, 1, 1)
+        sign[1] *= 1 - 2 * flip_rows
+        sign[:, 1] *= 1 - 2 * flip_cols
+        copies.append(table[..., transpose * n : (transpose + 1) * n] * sign)
+    return torch.cat([*copies, table[..., 2 * n :]], -1)
+
+
+def _parity_basis(size: int) -> torch.Tensor:
+    """An orthonormal basis of length-``size`` vectors: the mirror-symmetric ones, then the antisymmetric.
+
+    Returns
+    -------
+    Tensor, shape (size, 2 * m), m = ceil(size / 2)
+        Columns ``0..m-1`` are symmetric (unchanged by reversing the vector), ``m..2m-1``
+        antisymmetric (negated); for an odd size the last column is zero, so that both
+        classes have m coordinates. In the coordinates ``A^T X A`` of a patch X a flip of the
+        rows or columns negates the antisymmetric rows or columns, and a transpose transposes.
+    """
+    m = (size + 1) // 2
+    basis = torch.zeros(size, 2 * m, dtype=torch.float64)
+    for j in range(m):
+        mirror = size - 1 - j
+        if j == mirror:  # the middle of an odd size
+            basis[j, j] = 1.0
+        else:
+            basis[j, j] = basis[mirror, j] = basis[j, m + j] = 0.5**0.5
+            basis[mirror, m + j] = -(0.5**0.5)
+    return basis.float()
+
+
+def _transposed_coords(patches: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """(..., n, n) patches -> (..., 2m, 2m) parity coordinates of the transposed patches, ``(A^T X A)^T``."""
+    return (patches @ basis).transpose(-2, -1) @ basis
+
+
+class _PatchNet(nn.Module):
+    """A small CNN embedding of unit-RMS patches: a convolution with stride its size over cells of half
+    the patch side (the whole patch for an odd size), GELU, a linear map.
+
+    The convolution runs once over whole tiles, and the centring and scaling of each patch are applied
+    to its cells after it (it is linear), so overlapping domains share the work.
+
+    Parameters
+    ----------
+    size : int
+        Patch side.
+    width : int
+        Channels.
+    embed : int
+        Size of an embedding.
+    """
+
+    def __init__(self, size: int, width: int, embed: int):
+        super().__init__()
+        self.size = size
+        self.cell = size // 2 if size % 2 == 0 else size
+        self.conv = nn.Conv2d(1, width, self.cell, stride=self.cell, bias=False)
+        self.bias = nn.Parameter(torch.zeros(width))
+        self.head = nn.Linear(width * (size // self.cell) ** 2, embed)
+        nn.init.normal_(self.head.weight, std=1e-2)
+
+    def ranges(self, x: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the range patches of tiles (B, 1, crop, crop): (B, R, embed)."""
+        cells = self.conv(x)  # (B, width, crop / cell, crop / cell)
+        b, width, side, _ = cells.shape
+        q = self.size // self.cell
+        cells = cells.view(b, width, side // q, q, side // q, q).permute(0, 2, 4, 1, 3, 5)
+        return self._head(cells.reshape(b, -1, width, q, q), mean, energy)
+
+    def domains(self, pooled: torch.Tensor, step: int, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the domains of pooled tiles (B, 1, crop / 2, crop / 2), every ``step`` pixels: (B, D, embed)."""
+        cells = self.conv(pooled)
+        b, width = cells.shape[:2]
+        q = self.size // self.cell
+        blocks = F.unfold(cells, q, stride=step // self.cell).transpose(1, 2)  # (B, D, width * q * q)
+        return self._head(blocks.reshape(b, -1, width, q, q), mean, energy)
+
+    def patches(self, patches: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """Embeddings of patches (n, size, size): (n, embed)."""
+        return self._head(self.conv(patches[:, None]), mean, energy)
+
+    def _head(self, cells: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """Cells (..., width, q, q) of patches with their means and energies (...,) -> embeddings (..., embed)."""
+        kernel_sum = self.conv.weight.sum((1, 2, 3))[:, None, None]
+        rms = torch.rsqrt(energy / self.size**2 + 1e-4)[..., None, None, None]
+        unit = (cells - mean[..., None, None, None] * kernel_sum) * rms + self.bias[:, None, None]
+        return self.head(F.gelu(unit.flatten(-3)))
 
 
 def _cosine_patches(count: int, size: int) -> torch.Tensor:
@@ -212,22 +466,6 @@ def _cosine_patches(count: int, size: int) -> torch.Tensor:
     if not patches:
         return torch.zeros(0, size, size)
     return torch.logit(0.5 + 0.4 * torch.stack(patches))  # values 0.1..0.9 after the sigmoid
-
-
-def range_bias(cands: torch.Tensor, ranges: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """The bias that makes each range's mean exact in the collage of the image itself.
-
-    Parameters
-    ----------
-    cands : Tensor, shape (B, n_candidates, P)
-    ranges : Tensor, shape (B, n_ranges, P)
-    weights : Tensor, shape (B, n_candidates, n_ranges)
-
-    Returns
-    -------
-    Tensor, shape (B, n_ranges)
-    """
-    return ranges.mean(-1) - torch.einsum("bc,bcr->br", cands.mean(-1), weights)
 
 
 # ---- training -------------------------------------------------------------------------------------
@@ -624,10 +862,9 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
         parts = []
         for chunk in torch.split(tiles, _TILES_PER_PASS):  # bounds the (tiles, ranges, candidates) scores
-            index, weights, cands, ranges = model.select(chunk, aux)
+            index, weights, picked_mean, range_mean = model.select(chunk, aux)
             q = torch.trunc(weights / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
-            picked_mean = cands.mean(-1).gather(1, index.flatten(1)).reshape(index.shape)
-            parts.append((index, q, ranges.mean(-1) - (q * (config.s_max / top) * picked_mean).sum(-1)))
+            parts.append((index, q, range_mean - (q * (config.s_max / top) * picked_mean).sum(-1)))
         index, q, bias = (torch.cat(column) for column in zip(*parts))
     low, high = BIAS_RANGE
     q_bias = torch.round((bias.clamp(low, high) - low) / (high - low) * (2**BIAS_BITS - 1)).to(torch.int64)
