@@ -15,6 +15,7 @@ auxiliary patches), and decoded at any scale without the model.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from torch import nn
 
 from ..errors import FormatError, IfskitError
 from . import fic
-from .collage import ISOMETRIES, CollageConfig, decode, fixed_point, limit_weights, range_patches
+from .collage import ISOMETRIES, CollageConfig, decode, fixed_point, limit_weights
 from .collage import collage_step as _collage_step
 
 MODEL_FORMAT = "ifskit-image-encoder"
@@ -55,13 +56,14 @@ class CollageEncoder(nn.Module):
     softmax. Every range ends with ``sum |w| <= s_max`` (:func:`limit_weights` guards it), and
     the bias makes each range's mean exact in the collage of the image itself.
 
-    The search is exact and cheap: patches are written in a basis of mirror-symmetric and
-    antisymmetric parts (:func:`_parity_basis`), where a flip only changes the sign of some
-    coordinates and a transpose permutes them. The correlations of a range with the 8
-    isometries of a domain are then sums and differences of 8 partial products over a
-    quarter of the coordinates each (a quarter of the multiplications of correlating the 8
-    copies), and since the score grows with the absolute correlation, a domain's best
-    isometry is found from those sums without scoring the 8 copies.
+    The search is exact and cheap. Patches are written in a basis of mirror-symmetric and
+    antisymmetric parts (:func:`_parity_coordinates`), where a flip only changes the sign of
+    some coordinates and a transpose permutes them: the correlations of a range with the 8
+    isometries of a domain are sums and differences of 8 partial products over a quarter of
+    the coordinates each (a quarter of the multiplications of correlating the 8 copies), and
+    since the score grows with the absolute correlation, a domain's best isometry follows from
+    those sums without scoring the 8 copies. The CNN's convolution is linear, so it runs as
+    extra columns of the one matrix product that takes patches to coordinates.
 
     Parameters
     ----------
@@ -84,11 +86,15 @@ class CollageEncoder(nn.Module):
         self.prior = nn.Parameter(torch.zeros(config.n_domains + config.n_aux))  # one per base
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
         self.aux_logits = nn.Parameter(_cosine_patches(config.n_aux, r))
-        self.register_buffer("basis", _parity_basis(r), persistent=False)
-        slot = torch.zeros(2, 2, 2, dtype=torch.int64)  # (transpose, flip rows, flip columns) -> isometry
-        for i, (transpose, flip_rows, flip_cols) in enumerate(ISOMETRIES):
-            slot[transpose, flip_rows, flip_cols] = i
-        self.register_buffer("isometry", slot, persistent=False)
+        self.register_buffer("coordinates", _parity_coordinates(r), persistent=False)
+        # per isometry: transposed or not, and the sign of each parity class (a, b) of its coordinates
+        signs = [[(1 - 2 * fr * a) * (1 - 2 * fc * b) for a in (0, 1) for b in (0, 1)] for _, fr, fc in ISOMETRIES]
+        self.register_buffer("class_signs", torch.tensor(signs, dtype=torch.float32), persistent=False)
+        self.register_buffer("transposed", torch.tensor([t for t, _, _ in ISOMETRIES]), persistent=False)
+        # partial products (a, b, t) -> correlation with each isometry
+        parts = torch.arange(8)
+        combine = self.class_signs[:, parts // 2] * (parts % 2 == self.transposed[:, None])
+        self.register_buffer("combine", combine.T.contiguous(), persistent=False)
         copies = 8 if config.augment else 1  # candidate -> its base
         bases = torch.cat(
             [torch.arange(config.n_domains).repeat(copies), config.n_domains + torch.arange(config.n_aux)]
@@ -147,77 +153,77 @@ class CollageEncoder(nn.Module):
 
     def _tiles(self, x: torch.Tensor, aux: torch.Tensor) -> _Tiles:
         """The patches of a batch of tiles in parity coordinates, and the learned match (:class:`_Tiles`)."""
-        c, basis = self.config, self.basis
-        r, b, m = c.range_size, len(x), basis.shape[1] // 2
-        ranges = range_patches(c, x).flatten(2)  # (B, R, P)
+        c = self.config
+        r, b, side, n_domains = c.range_size, len(x), c.crop // c.range_size, c.n_domains
+        m, size = (r + 1) // 2, r * r
+        ranges = x.view(b, side, r, side, r).transpose(2, 3).reshape(b, -1, size)  # (B, R, P), as range_patches
         # 2x2 average pooling as sums of strided views (a pooling op is several times slower on small tensors)
         pooled = (x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
         step = r // 2 if c.overlap else r
         domains = F.unfold(pooled, r, stride=step).transpose(1, 2)  # (B, D, P), in the order of collage.candidates
-        patches = [ranges, domains, aux.flatten(1)]
-        means = [p.mean(-1, keepdim=True) for p in patches]
-        centred = [p - mean for p, mean in zip(patches, means)]
-        range_energy, domain_energy, aux_energy = ((p * p).sum(-1) for p in centred)
-        zr, zd, za = (
-            _transposed_coords(p.unflatten(-1, (r, r)), basis).unflatten(-1, (2, m)).unflatten(-3, (2, m))
-            for p in centred
+        # one product per kind of patch: centred coordinates, the CNN's convolution of the centred patch, the mean
+        ranges = ranges @ self._projection(self.range_net)
+        projection = self._projection(self.candidate_net)
+        bases = torch.cat([domains @ projection, (aux.reshape(-1, size) @ projection).expand(b, -1, -1)], 1)
+        n = 4 * m * m
+        range_energy, base_energy = ranges[..., :n].pow(2).sum(-1), bases[..., :n].pow(2).sum(-1)
+        learned = torch.bmm(
+            self.range_net.embed(ranges[..., n:-1], range_energy),
+            self.candidate_net.embed(bases[..., n:-1], base_energy).transpose(1, 2),
         )
-        # class-major layouts (a, b: the row and column class, 0 symmetric, 1 antisymmetric; z is (.., b, j, a, i))
-        residual = zr.permute(0, 4, 2, 1, 5, 3).contiguous()  # (B, a, b, R, i, j)
-        columns = [zd.permute(0, 4, 2, 5, 3, 1)]  # (B, a, b, i, j, D): the domains
+        # class-major layouts: (a, b) the row and column class (0 symmetric, 1 antisymmetric) of (i, j)
+        domain = bases[:, :n_domains, :n].unflatten(-1, (2, 2, m, m))  # (B, D, a, b, i, j)
+        columns = [domain.permute(0, 2, 3, 4, 5, 1)]  # (B, a, b, i, j, D): the domains
         if c.augment:  # and transposed: the coordinates of X^T are those of X, transposed
-            columns.append(zd.permute(0, 2, 4, 3, 5, 1))
-        columns.append(za.permute(3, 1, 4, 2, 0).expand(b, -1, -1, -1, -1, -1))
-        base_mean = torch.cat([means[1][..., 0], means[2][:, 0].expand(b, -1)], 1)
-        base_energy = torch.cat([domain_energy, aux_energy.expand(b, -1)], 1)
-        embedded = torch.cat(
-            [
-                self.candidate_net.domains(pooled, step, means[1][..., 0], domain_energy),
-                self.candidate_net.patches(aux, means[2][:, 0], aux_energy).expand(b, -1, -1),
-            ],
-            1,
-        )
-        learned = torch.bmm(self.range_net.ranges(x, means[0][..., 0], range_energy), embedded.transpose(1, 2))
+            columns.append(domain.permute(0, 3, 2, 5, 4, 1))
+        columns.append(bases[:, n_domains:, :n].unflatten(-1, (2, 2, m, m)).permute(0, 2, 3, 4, 5, 1))
         return _Tiles(
-            residual,
+            ranges[..., :n].unflatten(-1, (4, m * m)).transpose(1, 2).contiguous(),
             torch.cat(columns, -1),
             range_energy[..., None],
             base_energy[:, None],
-            means[0][..., 0],
-            base_mean,
+            ranges[..., -1],
+            bases[..., -1],
             learned * (1 / np.sqrt(self.embed_size)) + self.prior,
         )
+
+    def _projection(self, net: _PatchNet) -> torch.Tensor:
+        """(P, 4 m^2 + features + 1): flattened patches -> centred parity coordinates, ``net``'s features, mean."""
+        features = net.matrix()
+        size = len(features)
+        return torch.cat([self.coordinates, features - features.mean(0), torch.full((size, 1), 1 / size)], 1)
 
     def _pursuit(self, tiles: _Tiles) -> tuple:
         """Matching pursuit: (index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
 
-        ``dense`` carries the straight-through gradient and is computed only when grad is enabled.
+        ``dense`` carries the straight-through gradient and is computed only when grad is enabled
+        (without, ``tiles.residual`` is updated in place).
         """
         c = self.config
-        b, _, _, n_ranges, m, _ = tiles.residual.shape
+        b, _, n_ranges, mm = tiles.residual.shape
+        n_iso = c.n_domains if c.augment else 0  # bases searched in their 8 isometries
         grad = torch.is_grad_enabled()
         dense = torch.zeros(b, n_ranges, c.n_candidates) if grad else None
         scale = self.log_sharpness.exp() / (tiles.range_energy + 1e-4)  # gain -> share of the variance, sharpened
         energy = tiles.base_energy.clamp(min=1e-6)  # (B, 1, bases)
-        residual, table = tiles.residual, tiles.table.view(b * 4, m * m, -1)
+        residual, table = tiles.residual, tiles.table.view(b, 4 * mm, -1)
         k = min(self.top_k, c.n_domains + c.n_aux)
         bases, indices, values = [], [], []
-        budget = torch.full((b, n_ranges, 1), c.s_max)  # what is left of s_max for each range
+        budget = c.s_max  # what is left of s_max for each range
         for step in range(k):
-            corr = _Correlations(
-                self, torch.bmm(residual.view(b * 4, n_ranges, m * m), table).view(b, 2, 2, n_ranges, -1)
-            )
-            size = corr.best()  # (B, R, bases): the largest |correlation| of each base's isometries
-            s = torch.minimum(size / energy, budget)  # least-squares contrast (its size), bounded by the budget
+            partial = torch.bmm(residual.reshape(b * 4, n_ranges, mm), table.view(b * 4, mm, -1))
+            partial = partial.view(b, 2, 2, n_ranges, -1)  # (B, a, b, R, columns): the products per class
+            size = _best_sizes(partial, n_iso)  # (B, R, bases): the largest |correlation| over the isometries
+            s = (size / energy).clamp(max=budget)  # least-squares contrast (its size), bounded by the budget
             gain = s * (2 * size - s * energy)  # squared error removed by the candidate
             logits = torch.addcmul(tiles.learned, gain, scale)
             if bases:
                 logits = logits.scatter(-1, torch.cat(bases, -1), -torch.inf)  # each base once
-            best = logits.argmax(-1, keepdim=True)  # (B, R, 1)
+            best = logits.max(-1, keepdim=True).indices  # (B, R, 1); faster than argmax
             bases.append(best)
             if grad:  # the straight-through softmax over every base, in its best isometry
-                signed, slot, _, _ = corr.orient(None)
-                contrast = torch.minimum(torch.maximum(signed / energy, -budget), budget)
+                signed, slot, _, _ = self._orient(partial, None)
+                contrast = (signed / energy).clamp(-budget, budget)
                 soft = torch.softmax(logits, dim=-1)
                 chosen = (torch.zeros_like(soft).scatter_(-1, best, 1.0) + soft - soft.detach()) * contrast
                 step_dense = torch.zeros_like(dense).scatter_add(-1, slot, chosen)
@@ -225,38 +231,103 @@ class CollageEncoder(nn.Module):
                 indices.append(slot.gather(-1, best))
                 values.append(contrast.gather(-1, best))
             else:
-                signed, slot, column, flips = corr.orient(best)
-                picked_energy = energy.expand(b, n_ranges, -1).gather(-1, best)
-                values.append(torch.minimum(torch.maximum(signed / picked_energy, -budget), budget))
+                signed, slot, column, signs = self._orient(partial, best)
+                values.append((signed / energy.expand(b, n_ranges, -1).gather(-1, best)).clamp(-budget, budget))
                 indices.append(slot)
             budget = budget - values[-1].abs()
             if step == k - 1:
                 break
             if grad:
-                moved = torch.bmm(
-                    step_dense, _candidate_table(self, tiles.table).view(b, 4 * m * m, -1).transpose(1, 2)
-                )
-                residual = residual - moved.view(b, n_ranges, 2, 2, m, m).permute(0, 2, 3, 1, 4, 5)
+                candidates = self._candidate_table(tiles.table).view(b, 4 * mm, -1)
+                moved = torch.bmm(step_dense, candidates.transpose(1, 2))  # (B, R, 4 mm)
+                residual = residual - moved.view(b, n_ranges, 4, mm).transpose(1, 2)
             else:  # the chosen candidate: its base's column, with the signs of its flips
-                picked = table.view(b, 4 * m * m, -1).gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * m * m, -1))
-                sign = 1 - 2 * flips[:, :, 0].to(residual.dtype)  # (B, R, 2): rows, columns
-                rows = torch.stack([torch.ones_like(sign[..., 0]), sign[..., 0]], 1)  # (B, a, R)
-                cols = torch.stack([torch.ones_like(sign[..., 1]), sign[..., 1]], 1)  # (B, b, R)
-                coefficient = rows[:, :, None] * cols[:, None] * values[-1][..., 0][:, None, None]  # (B, a, b, R)
-                picked = picked.view(b, 2, 2, m, m, n_ranges).permute(0, 1, 2, 5, 3, 4)
-                residual = residual - picked * coefficient[..., None, None]
+                picked = table.gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * mm, -1))  # (B, 4 mm, R)
+                picked = picked.view(b, 4, mm, n_ranges).transpose(2, 3)
+                residual.sub_(picked * (signs[:, :, 0] * values[-1]).transpose(1, 2)[..., None])
         return torch.cat(indices, -1), torch.cat(values, -1), dense
+
+    def _orient(self, partial: torch.Tensor, which: torch.Tensor | None) -> tuple:
+        """The best isometry of bases, from the partial products of :meth:`_pursuit`.
+
+        Parameters
+        ----------
+        partial : Tensor, shape (B, 2, 2, R, n_columns)
+        which : Tensor of int64, shape (B, R, n), or None for every base
+
+        Returns
+        -------
+        signed : Tensor, shape (B, R, n)
+            The correlation with the base in its best isometry (a base without isometries: as it is).
+        slot, column : Tensor of int64, shape (B, R, n)
+            Its candidate index and its column of :attr:`_Tiles.table`.
+        signs : Tensor, shape (B, R, n, 4)
+            The signs of its parity classes (a, b), for the residual update.
+        """
+        c = self.config
+        n_iso = c.n_domains if c.augment else 0
+        b, _, _, n_ranges, _ = partial.shape
+        if which is None:
+            which = torch.arange(c.n_domains + c.n_aux).expand(b, n_ranges, -1)
+        n = which.shape[-1]
+        iso = which < n_iso
+        first = torch.where(iso, which, which + n_iso)  # the column of the base as it is (t = 0)
+        second = torch.where(iso, which + n_iso, first)  # transposed (t = 1), or the same column again
+        columns = torch.stack([first, second], -1).view(b, 1, 1, n_ranges, 2 * n).expand(-1, 2, 2, -1, -1)
+        products = partial.gather(-1, columns).view(b, 4, n_ranges, n, 2).permute(0, 2, 3, 1, 4)
+        signed = products.reshape(b, n_ranges, n, 8) @ self.combine  # (B, R, n, 8): the 8 isometries
+        isometry = torch.where(iso, signed.abs().argmax(-1), 0)  # without isometries: the identity, a plain sum
+        return (
+            signed.gather(-1, isometry[..., None])[..., 0],
+            torch.where(iso, isometry * n_iso + which, which + 7 * n_iso),
+            torch.where(iso, which + self.transposed[isometry] * n_iso, first),
+            self.class_signs[isometry],
+        )
+
+    def _candidate_table(self, table: torch.Tensor) -> torch.Tensor:
+        """Every candidate's centred coordinates, (B, 2, 2, m, m, n_candidates), from :attr:`_Tiles.table`."""
+        if not self.config.augment:
+            return table
+        n, signs = self.config.n_domains, self.class_signs.view(8, 2, 2, 1, 1, 1)
+        copies = [table[..., t * n : (t + 1) * n] * signs[i] for i, (t, _, _) in enumerate(ISOMETRIES)]
+        return torch.cat([*copies, table[..., 2 * n :]], -1)
+
+
+def _best_sizes(partial: torch.Tensor, n_iso: int) -> torch.Tensor:
+    """The largest |correlation| of every base over its isometries, (B, R, n_bases).
+
+    A domain X transposed (t) and flipped (rows fr, columns fc) has the coordinates of X or X^T
+    with the antisymmetric rows negated by fr and columns by fc, so its correlation with a range
+    is ``U + (-1)^fr V`` with ``U = P_00 + (-1)^fc P_01`` and ``V = P_10 + (-1)^fc P_11``
+    (``P_ab`` the partial products of class (a, b) with X or X^T): at most ``|U| + |V|`` over fr.
+
+    Parameters
+    ----------
+    partial : Tensor, shape (B, 2, 2, R, n_columns)
+        Products per parity class (a, b) with the columns of :attr:`_Tiles.table`: ``n_iso``
+        domains, the same transposed, then the bases without isometries.
+    n_iso : int
+    """
+    rest = partial[..., 2 * n_iso :]
+    plain = (rest[:, 0, 0] + rest[:, 0, 1] + rest[:, 1, 0] + rest[:, 1, 1]).abs()
+    if not n_iso:
+        return plain
+    iso = partial[..., : 2 * n_iso]
+    same, flipped = (iso[:, :, 0] + iso[:, :, 1]).abs(), (iso[:, :, 0] - iso[:, :, 1]).abs()  # (B, a, R, 2 n_iso)
+    sizes = torch.maximum(same[:, 0] + same[:, 1], flipped[:, 0] + flipped[:, 1])
+    return torch.cat([torch.maximum(sizes[..., :n_iso], sizes[..., n_iso:]), plain], -1)
 
 
 class _Tiles(NamedTuple):
     """What the pursuit needs of a batch of B tiles: R ranges, and the bases (domains, then auxiliary patches).
 
-    Patches are centred and written in parity coordinates (:func:`_parity_basis`, m = ceil(range_size / 2)),
-    class-major: a and b are the row and column class (0 symmetric, 1 antisymmetric).
+    Patches are centred and written in parity coordinates (:func:`_parity_coordinates`, m =
+    ceil(range_size / 2)), class-major: (a, b) is the row and column class (0 symmetric, 1
+    antisymmetric), 4 classes of m x m coordinates.
 
     Attributes
     ----------
-    residual : Tensor, shape (B, 2, 2, R, m, m)
+    residual : Tensor, shape (B, 4, R, m * m)
         The centred ranges.
     table : Tensor, shape (B, 2, 2, m, m, n_columns)
         The centred bases: the domains, with ``augment`` the domains transposed, then the auxiliary patches.
@@ -277,112 +348,16 @@ class _Tiles(NamedTuple):
     learned: torch.Tensor
 
 
-class _Correlations:
-    """The correlations of the ranges with every base, from partial products per parity class.
+def _parity_coordinates(size: int) -> torch.Tensor:
+    """Flattened ``size x size`` patches -> centred parity coordinates: (size^2, 4 m^2), m = ceil(size / 2).
 
-    A domain X transposed (``t``) and flipped (rows ``fr``, columns ``fc``) has the coordinates of
-    X or X^T with the antisymmetric rows negated by ``fr`` and columns by ``fc``, so its
-    correlation with a range is ``U + (-1)^fr V`` with ``U = P_00 + (-1)^fc P_01`` and
-    ``V = P_10 + (-1)^fc P_11``, ``P_ab`` the products of the class (a, b) with X (t = 0) or X^T
-    (t = 1). Over ``fr`` its largest size is ``|U| + |V|``.
-
-    Parameters
-    ----------
-    model : CollageEncoder
-    partial : Tensor, shape (B, 2, 2, R, n_columns)
-        Products of the residual with the columns of :attr:`_Tiles.table`, per class (a, b).
-    """
-
-    def __init__(self, model: CollageEncoder, partial: torch.Tensor):
-        c = model.config
-        self.isometry, self.augment = model.isometry, c.augment
-        self.n_iso = c.n_domains if c.augment else 0  # bases searched in their 8 isometries
-        p = partial
-        self.plain = p[:, 0, 0, :, 2 * self.n_iso :] + p[:, 0, 1, :, 2 * self.n_iso :]
-        self.plain = self.plain + p[:, 1, 0, :, 2 * self.n_iso :] + p[:, 1, 1, :, 2 * self.n_iso :]  # (B, R, n_plain)
-        if self.n_iso:
-            iso = p[..., : 2 * self.n_iso].unflatten(-1, (2, self.n_iso))  # (B, a, b, R, t, D)
-            self.folded = torch.stack(
-                [iso[:, :, 0] + iso[:, :, 1], iso[:, :, 0] - iso[:, :, 1]], 2
-            )  # (B, UV, fc, R, t, D)
-
-    def best(self) -> torch.Tensor:
-        """The largest |correlation| of each base over its isometries, (B, R, n_bases)."""
-        if not self.n_iso:
-            return self.plain.abs()
-        size = self.folded.abs()
-        size = size[:, 0] + size[:, 1]  # (B, fc, R, t, D)
-        size = torch.maximum(size[:, 0], size[:, 1])
-        return torch.cat([torch.maximum(size[:, :, 0], size[:, :, 1]), self.plain.abs()], -1)
-
-    def orient(self, which: torch.Tensor | None) -> tuple:
-        """The best isometry of bases: (correlation, candidate, table column, (fr, fc)).
-
-        Parameters
-        ----------
-        which : Tensor of int64, shape (B, R, n), or None for every base
-
-        Returns
-        -------
-        signed : Tensor, shape (B, R, n)
-            The correlation with the base in its best isometry.
-        slot, column : Tensor of int64, shape (B, R, n)
-            Its candidate index and its column of :attr:`_Tiles.table`.
-        flips : Tensor of int64, shape (B, R, n, 2)
-            Its row and column flips (0 for a base without isometries).
-        """
-        n_iso, plain = self.n_iso, self.plain
-        b, n_ranges, n_plain = plain.shape
-        if which is None:
-            which = torch.arange(n_iso + n_plain).expand(b, n_ranges, -1)
-        rest = (which - n_iso).clamp(min=0)
-        signed = plain.gather(-1, rest) if n_plain else torch.zeros(which.shape)  # no auxiliary patches
-        slot = rest + 8 * n_iso if self.augment else which
-        column, flips = rest + 2 * n_iso, torch.zeros(*which.shape, 2, dtype=torch.int64)
-        if not n_iso:
-            return signed, slot, column, flips
-        domain = which.clamp(max=n_iso - 1)
-        n = which.shape[-1]
-        folded = self.folded.gather(-1, domain[:, None, None, :, None].expand(b, 2, 2, n_ranges, 2, n))
-        folded = folded.permute(0, 3, 5, 1, 2, 4).reshape(b, n_ranges, n, 2, 4)  # (B, R, n, UV, (fc, t))
-        way = folded.abs().sum(-2).argmax(-1, keepdim=True)  # (B, R, n, 1): fc * 2 + t
-        u, v = folded.gather(-1, way[..., None, :].expand(-1, -1, -1, 2, -1)).unbind(-2)
-        u, v, way = u[..., 0], v[..., 0], way[..., 0]
-        flip_rows = (u * v < 0).long()
-        flip_cols, transpose = way // 2, way % 2
-        is_domain = which < n_iso
-        return (
-            torch.where(is_domain, u + (1 - 2 * flip_rows) * v, signed),
-            torch.where(is_domain, self.isometry[transpose, flip_rows, flip_cols] * n_iso + domain, slot),
-            torch.where(is_domain, transpose * n_iso + domain, column),
-            torch.where(is_domain[..., None], torch.stack([flip_rows, flip_cols], -1), flips),
-        )
-
-
-def _candidate_table(model: CollageEncoder, table: torch.Tensor) -> torch.Tensor:
-    """Every candidate's centred coordinates, (B, 2, 2, m, m, n_candidates), from :attr:`_Tiles.table`."""
-    if not model.config.augment:
-        return table
-    n = model.config.n_domains
-    copies = []
-    for transpose, flip_rows, flip_cols in ISOMETRIES:
-        sign = torch.ones(2, 2, 1, 1, 1)
-        sign[1] *= 1 - 2 * flip_rows
-        sign[:, 1] *= 1 - 2 * flip_cols
-        copies.append(table[..., transpose * n : (transpose + 1) * n] * sign)
-    return torch.cat([*copies, table[..., 2 * n :]], -1)
-
-
-def _parity_basis(size: int) -> torch.Tensor:
-    """An orthonormal basis of length-``size`` vectors: the mirror-symmetric ones, then the antisymmetric.
-
-    Returns
-    -------
-    Tensor, shape (size, 2 * m), m = ceil(size / 2)
-        Columns ``0..m-1`` are symmetric (unchanged by reversing the vector), ``m..2m-1``
-        antisymmetric (negated); for an odd size the last column is zero, so that both
-        classes have m coordinates. In the coordinates ``A^T X A`` of a patch X a flip of the
-        rows or columns negates the antisymmetric rows or columns, and a transpose transposes.
+    With A the orthonormal basis of length-``size`` vectors whose first m columns are
+    mirror-symmetric (unchanged by reversing the vector) and last m antisymmetric (negated; for
+    an odd size the last one is zero), the coordinates of a patch X are ``A^T X A`` ordered
+    (a, b, i, j): row class a, column class b, then i, j within the classes. A flip of the rows
+    or columns negates the antisymmetric rows or columns, a transpose transposes. The patch's
+    mean is removed first, so the coordinates are those of the centred patch (orthonormal: the
+    same inner products).
     """
     m = (size + 1) // 2
     basis = torch.zeros(size, 2 * m, dtype=torch.float64)
@@ -393,20 +368,17 @@ def _parity_basis(size: int) -> torch.Tensor:
         else:
             basis[j, j] = basis[mirror, j] = basis[j, m + j] = 0.5**0.5
             basis[mirror, m + j] = -(0.5**0.5)
-    return basis.float()
-
-
-def _transposed_coords(patches: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """(..., n, n) patches -> (..., 2m, 2m) parity coordinates of the transposed patches, ``(A^T X A)^T``."""
-    return (patches @ basis).transpose(-2, -1) @ basis
+    coordinates = torch.einsum("yp,xq->yxpq", basis, basis).reshape(size, size, 2, m, 2, m)
+    coordinates = coordinates.permute(0, 1, 2, 4, 3, 5).reshape(size * size, 4 * m * m)
+    return (coordinates - coordinates.mean(0)).float()
 
 
 class _PatchNet(nn.Module):
     """A small CNN embedding of unit-RMS patches: a convolution with stride its size over cells of half
     the patch side (the whole patch for an odd size), GELU, a linear map.
 
-    The convolution runs once over whole tiles, and the centring and scaling of each patch are applied
-    to its cells after it (it is linear), so overlapping domains share the work.
+    The convolution is linear: :meth:`matrix` gives it as a matrix, applied in the same product that
+    gives the patches' coordinates, and the scaling to unit RMS is applied after it.
 
     Parameters
     ----------
@@ -421,38 +393,23 @@ class _PatchNet(nn.Module):
     def __init__(self, size: int, width: int, embed: int):
         super().__init__()
         self.size = size
-        self.cell = size // 2 if size % 2 == 0 else size
-        self.conv = nn.Conv2d(1, width, self.cell, stride=self.cell, bias=False)
+        cell = size // 2 if size % 2 == 0 else size
+        self.cells = (size // cell) ** 2
+        self.conv = nn.Conv2d(1, width, cell, stride=cell, bias=False)
         self.bias = nn.Parameter(torch.zeros(width))
-        self.head = nn.Linear(width * (size // self.cell) ** 2, embed)
+        self.head = nn.Linear(width * self.cells, embed)
         nn.init.normal_(self.head.weight, std=1e-2)
 
-    def ranges(self, x: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """Embeddings of the range patches of tiles (B, 1, crop, crop): (B, R, embed)."""
-        cells = self.conv(x)  # (B, width, crop / cell, crop / cell)
-        b, width, side, _ = cells.shape
-        q = self.size // self.cell
-        cells = cells.view(b, width, side // q, q, side // q, q).permute(0, 2, 4, 1, 3, 5)
-        return self._head(cells.reshape(b, -1, width, q, q), mean, energy)
+    def matrix(self) -> torch.Tensor:
+        """The convolution of flattened patches: (size^2, width * cells), ``features = patch @ matrix``."""
+        q = self.size // self.conv.kernel_size[0]  # cells per side
+        eye = torch.eye(q)  # pixel (y, x) = (cell row a, u, cell column b, v) -> feature (channel, a, b)
+        return torch.einsum("wuv,ac,bd->aubvwcd", self.conv.weight[:, 0], eye, eye).reshape(self.size**2, -1)
 
-    def domains(self, pooled: torch.Tensor, step: int, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """Embeddings of the domains of pooled tiles (B, 1, crop / 2, crop / 2), every ``step`` pixels: (B, D, embed)."""
-        cells = self.conv(pooled)
-        b, width = cells.shape[:2]
-        q = self.size // self.cell
-        blocks = F.unfold(cells, q, stride=step // self.cell).transpose(1, 2)  # (B, D, width * q * q)
-        return self._head(blocks.reshape(b, -1, width, q, q), mean, energy)
-
-    def patches(self, patches: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """Embeddings of patches (n, size, size): (n, embed)."""
-        return self._head(self.conv(patches[:, None]), mean, energy)
-
-    def _head(self, cells: torch.Tensor, mean: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """Cells (..., width, q, q) of patches with their means and energies (...,) -> embeddings (..., embed)."""
-        kernel_sum = self.conv.weight.sum((1, 2, 3))[:, None, None]
-        rms = torch.rsqrt(energy / self.size**2 + 1e-4)[..., None, None, None]
-        unit = (cells - mean[..., None, None, None] * kernel_sum) * rms + self.bias[:, None, None]
-        return self.head(F.gelu(unit.flatten(-3)))
+    def embed(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """Embeddings (..., embed) of centred patches from their features (..., width * cells) and energies (...)."""
+        unit = features * torch.rsqrt(energy[..., None] * (1 / self.size**2) + 1e-4)
+        return self.head(F.gelu(unit + self.bias.repeat_interleave(self.cells)))
 
 
 def _cosine_patches(count: int, size: int) -> torch.Tensor:
@@ -822,16 +779,30 @@ def neural_from_bytes(rest: bytes, path=None) -> NeuralCode:
 
 def image_tiles(image: np.ndarray, crop: int) -> torch.Tensor:
     """A grayscale image padded (edges repeated) and cut into tiles: (n_tiles, 1, crop, crop) in [0, 1]."""
-    return _cut_tiles(np.asarray(image, np.float32) / 255.0, crop)
+    return _cut_tiles(np.asarray(image, np.float32) * np.float32(1 / 255), crop)
 
 
 def _cut_tiles(plane: np.ndarray, side: int) -> torch.Tensor:
     """A float32 plane padded (edges repeated) to whole tiles and cut: (n_tiles, 1, side, side), row by row."""
     h, w = plane.shape
-    padded = np.pad(plane, ((0, -h % side), (0, -w % side)), mode="edge")
+    padded = np.pad(plane, ((0, -h % side), (0, -w % side)), mode="edge") if h % side or w % side else plane
     rows, cols = padded.shape[0] // side, padded.shape[1] // side
     tiles = padded.reshape(rows, side, cols, side).transpose(0, 2, 1, 3).reshape(-1, 1, side, side)
     return torch.from_numpy(np.ascontiguousarray(tiles))
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Let the C allocator keep freed blocks of up to 16 MB for reuse (once per process).
+
+    An encoding's temporaries are some MB; glibc's malloc returns freed blocks above its
+    threshold (128 KB at start) to the OS, so every call page-faults them in again -- about
+    half the time of encoding a 256x256 image. Freeing one 16 MB block raises that threshold
+    (malloc's dynamic mmap threshold) to 16 MB and the trim threshold to 32 MB; the process
+    keeps that much freed memory. Other allocators ignore it.
+    """
+    del_ = torch.empty(16 << 20, dtype=torch.uint8)
+    del del_
 
 
 def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6) -> NeuralCode:
@@ -856,7 +827,8 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
     if not 2 <= weight_bits <= 8:
         raise IfskitError(f"weight_bits must be within 2..8, got {weight_bits}")
     config = model.config
-    tiles = image_tiles(np.asarray(image, np.float64), config.crop)
+    _keep_freed_memory()
+    tiles = image_tiles(image, config.crop)
     top = 2 ** (weight_bits - 1) - 1
     with torch.no_grad():
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
