@@ -103,6 +103,66 @@ def test_encoder_output_is_sparse_and_contractive(model, photo):
     assert (weights != 0).sum(dim=1).max() <= 2
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        SMALL,
+        CollageConfig(crop=32, range_size=8, n_aux=3, augment=True, overlap=True),
+        CollageConfig(crop=30, range_size=5, n_aux=1, augment=True),  # odd patches: a middle row and column
+        CollageConfig(crop=16, range_size=4, n_aux=2, augment=False, overlap=True),
+        CollageConfig(crop=8, range_size=2, n_aux=0, augment=True),
+    ],
+    ids=["small", "overlap-8", "odd-5", "no-isometries", "no-aux"],
+)
+def test_the_fast_search_equals_correlating_every_candidate(config):
+    """Partial products in parity coordinates give each base's best isometry and its exact correlation."""
+    from ifskit.image.collage import candidates, range_patches
+    from ifskit.image.encoder import _best_sizes
+
+    torch.manual_seed(3)
+    model = CollageEncoder(config).eval()
+    x, aux = torch.rand(2, 1, config.crop, config.crop), model.aux().detach()
+    with torch.no_grad():
+        tiles = model._tiles(x, aux)
+        b, _, n_ranges, mm = tiles.residual.shape
+        partial = torch.bmm(tiles.residual.view(b * 4, n_ranges, mm), tiles.table.view(b * 4, mm, -1))
+        partial = partial.view(b, 2, 2, n_ranges, -1)
+        signed, slot, _, _ = model._orient(partial, None)
+        sizes = _best_sizes(partial, config.n_domains if config.augment else 0)
+    cands = candidates(config, x, aux).flatten(2)
+    ranges = range_patches(config, x).flatten(2)
+    direct = (ranges - ranges.mean(-1, keepdim=True)) @ (cands - cands.mean(-1, keepdim=True)).transpose(1, 2)
+    n_bases = config.n_domains + config.n_aux
+    base = model.candidate_base.expand(b, n_ranges, -1)
+    best = torch.zeros(b, n_ranges, n_bases).scatter_reduce(-1, base, direct.abs(), "amax")
+    np.testing.assert_allclose(sizes, best, atol=1e-5)
+    np.testing.assert_allclose(signed, direct.gather(-1, slot), atol=1e-5)  # the slot of the best isometry
+    assert torch.equal(model.candidate_base[slot], torch.arange(n_bases).expand(b, n_ranges, -1))
+    np.testing.assert_allclose(tiles.range_mean, ranges.mean(-1), atol=1e-6)
+    np.testing.assert_allclose(tiles.base_mean[:, model.candidate_base], cands.mean(-1), atol=1e-6)
+
+
+def test_training_and_encoding_make_the_same_choice(photo):
+    """The differentiable pass (straight-through) and the fast no-grad pass give the same parameters."""
+    torch.manual_seed(0)
+    model = CollageEncoder(SMALL, top_k=3)
+    torch.nn.init.normal_(model.range_net.head.weight)  # a learned match that matters
+    tiles = torch.from_numpy(photo[:32, :48].astype(np.float32) / 255).reshape(2, 16, 3, 16).permute(0, 2, 1, 3)
+    tiles = tiles.reshape(6, 1, 16, 16)
+    weights, bias = model(tiles)
+    (weights.square().sum() + bias.sum()).backward()  # every parameter gets a gradient
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    index, sparse, means, range_mean = model.select(tiles)
+    dense = torch.zeros(6, SMALL.n_ranges, SMALL.n_candidates).scatter_add_(-1, index, sparse).transpose(1, 2)
+    np.testing.assert_allclose(weights.detach(), dense, atol=1e-6)
+    with torch.no_grad():
+        np.testing.assert_allclose(bias.detach(), model(tiles)[1], atol=1e-6)
+    k = index.shape[-1]
+    assert k == 2  # the first among all candidates, then among the auxiliary patches, one of them left
+    assert (index[..., :, None] != index[..., None, :]).sum() == 6 * SMALL.n_ranges * k * (k - 1)  # all distinct
+    assert (index[..., 1:] >= SMALL.n_candidates - SMALL.n_aux).all()
+
+
 def test_sparse_and_dense_steps_agree(code):
     index, sparse, bias, aux = code.sparse_parameters()
     dense, dense_bias, dense_aux = code.parameters()
@@ -282,8 +342,9 @@ def test_cli_refuses_damaged_neural_files(cli, capsys, tmp_path, code, damage, m
         (lambda p: (p / "m.pt").write_bytes(b"garbage") and p / "m.pt", "cannot read as a torch model file"),
         (lambda p: torch.save({"format": "other"}, p / "m.pt") or p / "m.pt", "not an ifskit image encoder"),
         (lambda p: p / "missing.pt", "no such file"),
+        (lambda p: torch.save({"format": "ifskit-image-encoder", "version": 1}, p / "m.pt") or p / "m.pt", "retrain"),
     ],
-    ids=["garbage", "foreign-torch-file", "missing"],
+    ids=["garbage", "foreign-torch-file", "missing", "old-version"],
 )
 def test_cli_refuses_bad_models(cli, capsys, tmp_path, make, message):
     source = tmp_path / "p.png"

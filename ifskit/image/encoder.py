@@ -160,13 +160,16 @@ class CollageEncoder(nn.Module):
         # 2x2 average pooling as sums of strided views (a pooling op is several times slower on small tensors)
         pooled = (x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
         step = r // 2 if c.overlap else r
-        domains = F.unfold(pooled, r, stride=step).transpose(1, 2)  # (B, D, P), in the order of collage.candidates
+        domains = pooled[:, 0].unfold(1, r, step).unfold(2, r, step).reshape(b, -1, size)  # (B, D, P), as candidates
         # one product per kind of patch: centred coordinates, the CNN's convolution of the centred patch, the mean
         ranges = ranges @ self._projection(self.range_net)
         projection = self._projection(self.candidate_net)
         bases = torch.cat([domains @ projection, (aux.reshape(-1, size) @ projection).expand(b, -1, -1)], 1)
         n = 4 * m * m
-        range_energy, base_energy = ranges[..., :n].pow(2).sum(-1), bases[..., :n].pow(2).sum(-1)
+        range_energy, base_energy = (
+            (ranges[..., :n] * ranges[..., :n]).sum(-1),
+            (bases[..., :n] * bases[..., :n]).sum(-1),
+        )
         learned = torch.bmm(
             self.range_net.embed(ranges[..., n:-1], range_energy),
             self.candidate_net.embed(bases[..., n:-1], base_energy).transpose(1, 2),
@@ -196,8 +199,9 @@ class CollageEncoder(nn.Module):
     def _pursuit(self, tiles: _Tiles) -> tuple:
         """Matching pursuit: (index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
 
-        ``dense`` carries the straight-through gradient and is computed only when grad is enabled
-        (without, ``tiles.residual`` is updated in place).
+        The first candidate of a range is chosen among all bases, the others among the
+        auxiliary patches. ``dense`` carries the straight-through gradient and is computed only
+        when grad is enabled (without, ``tiles.residual`` is updated in place).
         """
         c = self.config
         b, _, n_ranges, mm = tiles.residual.shape
@@ -207,23 +211,37 @@ class CollageEncoder(nn.Module):
         scale = self.log_sharpness.exp() / (tiles.range_energy + 1e-4)  # gain -> share of the variance, sharpened
         energy = tiles.base_energy.clamp(min=1e-6)  # (B, 1, bases)
         residual, table = tiles.residual, tiles.table.view(b, 4 * mm, -1)
-        k = min(self.top_k, c.n_domains + c.n_aux)
+        aux_table = table[..., table.shape[-1] - c.n_aux :].contiguous()  # (B, 4 mm, n_aux)
+        k = 1 + min(self.top_k - 1, max(c.n_aux - 1, 0))  # an auxiliary patch is left whatever the first choice
         bases, indices, values = [], [], []
         budget = c.s_max  # what is left of s_max for each range
         for step in range(k):
-            partial = torch.bmm(residual.reshape(b * 4, n_ranges, mm), table.view(b * 4, mm, -1))
+            columns, learned = (table, tiles.learned) if step == 0 else (aux_table, tiles.learned[..., c.n_domains :])
+            partial = torch.bmm(residual.view(b * 4, n_ranges, mm), columns.view(b * 4, mm, -1))
             partial = partial.view(b, 2, 2, n_ranges, -1)  # (B, a, b, R, columns): the products per class
-            size = _best_sizes(partial, n_iso)  # (B, R, bases): the largest |correlation| over the isometries
-            s = (size / energy).clamp(max=budget)  # least-squares contrast (its size), bounded by the budget
-            gain = s * (2 * size - s * energy)  # squared error removed by the candidate
-            logits = torch.addcmul(tiles.learned, gain, scale)
-            if bases:
-                logits = logits.scatter(-1, torch.cat(bases, -1), -torch.inf)  # each base once
+            if step == 0:
+                size = _best_sizes(partial, n_iso)  # (B, R, bases): the largest |correlation| over the isometries
+                step_energy = energy
+            else:  # the auxiliary patches, each once
+                plain = _class_sum(partial)
+                size, step_energy = plain.abs(), energy[..., c.n_domains :]
+            s = (size / step_energy).clamp(max=budget)  # least-squares contrast (its size), bounded by the budget
+            gain = s * (2 * size - s * step_energy)  # squared error removed by the candidate
+            logits = torch.addcmul(learned, gain, scale)
+            if step:
+                taken = torch.cat(bases, -1) - c.n_domains
+                logits = logits.scatter_add(-1, taken.clamp(min=0), torch.where(taken >= 0, -torch.inf, 0.0))
             best = logits.max(-1, keepdim=True).indices  # (B, R, 1); faster than argmax
-            bases.append(best)
-            if grad:  # the straight-through softmax over every base, in its best isometry
-                signed, slot, _, _ = self._orient(partial, None)
-                contrast = (signed / energy).clamp(-budget, budget)
+            bases.append(best if step == 0 else best + c.n_domains)
+            if step == 0:
+                signed, slot, column, signs = self._orient(partial, None if grad else best)
+            else:
+                signed, slot = plain, torch.arange(c.n_candidates - c.n_aux, c.n_candidates).expand(b, n_ranges, -1)
+                if not grad:
+                    signed, slot = signed.gather(-1, best), slot.gather(-1, best)
+                    column, signs = best + table.shape[-1] - c.n_aux, torch.ones(b, n_ranges, 1, 4)
+            if grad:  # the straight-through softmax over the bases of the step
+                contrast = (signed / step_energy).clamp(-budget, budget)
                 soft = torch.softmax(logits, dim=-1)
                 chosen = (torch.zeros_like(soft).scatter_(-1, best, 1.0) + soft - soft.detach()) * contrast
                 step_dense = torch.zeros_like(dense).scatter_add(-1, slot, chosen)
@@ -231,8 +249,8 @@ class CollageEncoder(nn.Module):
                 indices.append(slot.gather(-1, best))
                 values.append(contrast.gather(-1, best))
             else:
-                signed, slot, column, signs = self._orient(partial, best)
-                values.append((signed / energy.expand(b, n_ranges, -1).gather(-1, best)).clamp(-budget, budget))
+                picked_energy = step_energy.expand(b, n_ranges, -1).gather(-1, best)
+                values.append((signed / picked_energy).clamp(-budget, budget))
                 indices.append(slot)
             budget = budget - values[-1].abs()
             if step == k - 1:
@@ -240,7 +258,7 @@ class CollageEncoder(nn.Module):
             if grad:
                 candidates = self._candidate_table(tiles.table).view(b, 4 * mm, -1)
                 moved = torch.bmm(step_dense, candidates.transpose(1, 2))  # (B, R, 4 mm)
-                residual = residual - moved.view(b, n_ranges, 4, mm).transpose(1, 2)
+                residual = (residual - moved.view(b, n_ranges, 4, mm).transpose(1, 2)).contiguous()
             else:  # the chosen candidate: its base's column, with the signs of its flips
                 picked = table.gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * mm, -1))  # (B, 4 mm, R)
                 picked = picked.view(b, 4, mm, n_ranges).transpose(2, 3)
@@ -308,14 +326,18 @@ def _best_sizes(partial: torch.Tensor, n_iso: int) -> torch.Tensor:
         domains, the same transposed, then the bases without isometries.
     n_iso : int
     """
-    rest = partial[..., 2 * n_iso :]
-    plain = (rest[:, 0, 0] + rest[:, 0, 1] + rest[:, 1, 0] + rest[:, 1, 1]).abs()
+    plain = _class_sum(partial[..., 2 * n_iso :]).abs()
     if not n_iso:
         return plain
     iso = partial[..., : 2 * n_iso]
     same, flipped = (iso[:, :, 0] + iso[:, :, 1]).abs(), (iso[:, :, 0] - iso[:, :, 1]).abs()  # (B, a, R, 2 n_iso)
     sizes = torch.maximum(same[:, 0] + same[:, 1], flipped[:, 0] + flipped[:, 1])
     return torch.cat([torch.maximum(sizes[..., :n_iso], sizes[..., n_iso:]), plain], -1)
+
+
+def _class_sum(partial: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 2, R, n) products per parity class -> (B, R, n) correlations."""
+    return partial[:, 0, 0] + partial[:, 0, 1] + partial[:, 1, 0] + partial[:, 1, 1]
 
 
 class _Tiles(NamedTuple):
@@ -375,7 +397,7 @@ def _parity_coordinates(size: int) -> torch.Tensor:
 
 class _PatchNet(nn.Module):
     """A small CNN embedding of unit-RMS patches: a convolution with stride its size over cells of half
-    the patch side (the whole patch for an odd size), GELU, a linear map.
+    the patch side (the whole patch for an odd size), ReLU, a linear map.
 
     The convolution is linear: :meth:`matrix` gives it as a matrix, applied in the same product that
     gives the patches' coordinates, and the scaling to unit RMS is applied after it.
@@ -409,7 +431,7 @@ class _PatchNet(nn.Module):
     def embed(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         """Embeddings (..., embed) of centred patches from their features (..., width * cells) and energies (...)."""
         unit = features * torch.rsqrt(energy[..., None] * (1 / self.size**2) + 1e-4)
-        return self.head(F.gelu(unit + self.bias.repeat_interleave(self.cells)))
+        return self.head(F.relu(unit + self.bias.repeat_interleave(self.cells)))
 
 
 def _cosine_patches(count: int, size: int) -> torch.Tensor:
@@ -588,7 +610,11 @@ def load_encoder(path) -> CollageEncoder:
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise FormatError("not an ifskit image encoder (train one with 'ifskit train-image-encoder')", path)
     if payload.get("version") != MODEL_VERSION:
-        raise FormatError(f"unsupported image encoder version {payload.get('version')}", path)
+        raise FormatError(
+            f"image encoder version {payload.get('version')}, this ifskit reads version {MODEL_VERSION} "
+            "(retrain with 'ifskit train-image-encoder')",
+            path,
+        )
     try:
         model = CollageEncoder(CollageConfig(**payload["config"]), **payload["encoder"])
         model.load_state_dict(payload["state"])
