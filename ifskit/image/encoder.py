@@ -76,7 +76,7 @@ class CollageEncoder(nn.Module):
         Size of a patch embedding.
     """
 
-    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 8, embed: int = 16):
+    def __init__(self, config: CollageConfig, top_k: int = 2, width: int = 4, embed: int = 16):
         super().__init__()
         if config.whole_domain:
             raise IfskitError("the encoder works on domain patches; whole_domain is for fractalize")
@@ -418,7 +418,7 @@ class _PatchNet(nn.Module):
         cell = size // 2 if size % 2 == 0 else size
         self.cells = (size // cell) ** 2
         self.conv = nn.Conv2d(1, width, cell, stride=cell, bias=False)
-        self.bias = nn.Parameter(torch.zeros(width))
+        self.bias = nn.Parameter(torch.zeros(width * self.cells))  # one per feature (channel and cell)
         self.head = nn.Linear(width * self.cells, embed)
         nn.init.normal_(self.head.weight, std=1e-2)
 
@@ -431,7 +431,7 @@ class _PatchNet(nn.Module):
     def embed(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         """Embeddings (..., embed) of centred patches from their features (..., width * cells) and energies (...)."""
         unit = features * torch.rsqrt(energy[..., None] * (1 / self.size**2) + 1e-4)
-        return self.head(F.relu(unit + self.bias.repeat_interleave(self.cells)))
+        return self.head(F.relu(unit + self.bias))
 
 
 def _cosine_patches(count: int, size: int) -> torch.Tensor:
@@ -861,11 +861,11 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
         parts = []
         for chunk in torch.split(tiles, _TILES_PER_PASS):  # bounds the (tiles, ranges, candidates) scores
             index, weights, picked_mean, range_mean = model.select(chunk, aux)
-            q = torch.trunc(weights / config.s_max * top)  # toward zero: every range keeps sum |w| <= s_max
-            parts.append((index, q, range_mean - (q * (config.s_max / top) * picked_mean).sum(-1)))
-        index, q, bias = (torch.cat(column) for column in zip(*parts))
-    low, high = BIAS_RANGE
-    q_bias = torch.round((bias.clamp(low, high) - low) / (high - low) * (2**BIAS_BITS - 1)).to(torch.int64)
+            q = torch.trunc(weights * (top / config.s_max))  # toward zero: every range keeps sum |w| <= s_max
+            parts.append((index, q, range_mean - (q * picked_mean).sum(-1) * (config.s_max / top)))
+        index, q, bias = parts[0] if len(parts) == 1 else (torch.cat(column) for column in zip(*parts))
+        low, high = BIAS_RANGE
+        q_bias = torch.round((bias.clamp(low, high) - low) * ((2**BIAS_BITS - 1) / (high - low))).to(torch.int64)
     return NeuralCode(
         image.shape[0],
         image.shape[1],
