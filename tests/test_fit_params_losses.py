@@ -8,7 +8,15 @@ import ifskit
 torch = pytest.importorskip("torch")
 
 from ifskit.fit import maps_from_params, n_params, params_from_maps  # noqa: E402
-from ifskit.fit.losses import chamfer, collage, nearest_distances, smooth_hausdorff  # noqa: E402
+from ifskit.fit.losses import (  # noqa: E402
+    attractor_chamfer,
+    chamfer,
+    chaos_chains,
+    collage,
+    coverage_shares,
+    nearest_distances,
+    smooth_hausdorff,
+)
 
 
 def _random_maps(rng, k, d, max_singular):
@@ -136,6 +144,49 @@ def test_collage_is_the_images_under_every_map(rng, fern):
     np.testing.assert_allclose(per_batch[0].numpy(), out[0].numpy(), atol=1e-12)
     half = ifskit.IFS(0.5 * fern.A, fern.b)
     np.testing.assert_allclose(per_batch[1].numpy(), half.apply(2 * points).reshape(-1, 2), atol=1e-12)
+
+
+def test_chaos_chains_follow_the_maps_and_are_seeded(fern):
+    start = torch.zeros(1, 5, 2, dtype=torch.float64)
+    A, b = torch.as_tensor(fern.A)[None], torch.as_tensor(fern.b)[None]
+    p = torch.tensor([[0.0, 0.5, 0.5, 0.0]])
+    chains = chaos_chains(start, A, b, p, 1, torch.Generator().manual_seed(0))
+    # one step from the origin lands on the translation b_i of a map drawn with p
+    assert all(np.isclose(np.abs(fern.b[1:3] - point).sum(1), 0).any() for point in chains[0].numpy())
+    again = chaos_chains(start, A, b, p, 1, torch.Generator().manual_seed(0))
+    assert torch.equal(chains, again)
+    three = (A.expand(3, -1, -1, -1), b.expand(3, -1, -1), torch.full((3, 4), 0.25))
+    assert chaos_chains(start[0], *three, 4, torch.Generator().manual_seed(1)).shape == (3, 5, 2)
+
+
+def test_coverage_shares_are_the_invariant_measure_of_disjoint_maps():
+    sierpinski = ifskit.catalog("sierpinski")
+    cloud = torch.as_tensor(ifskit.chaos_game(sierpinski, 3000, seed=0, progress=False).copy())
+    A, b = torch.as_tensor(sierpinski.A)[None], torch.as_tensor(sierpinski.b)[None]
+    shares = coverage_shares(cloud, A, b)
+    assert shares.shape == (1, 3) and np.allclose(shares.sum(), 1)
+    assert np.allclose(shares.numpy(), 1 / 3, atol=0.03)
+    # a map whose image covers nothing still gets the floor
+    far = b.clone()
+    far[0, 0] += 100.0
+    floored = coverage_shares(cloud, A, far, floor=0.01)[0]
+    assert floored[0] >= 0.0099 and np.isclose(floored.sum(), 1)
+
+
+def test_attractor_chamfer_scores_the_true_maps_at_the_sampling_floor(fern):
+    """The maps of the cloud's IFS score as a second sample of the attractor would
+    (the chains draw maps with the cloud's coverage); shifted maps score far worse,
+    and the gradient reaches them."""
+    cloud = torch.as_tensor(ifskit.chaos_game(fern, 2000, seed=0, progress=False).copy())
+    floor = ifskit.chamfer_distance(ifskit.chaos_game(fern, 2000, seed=1, progress=False), cloud.numpy())
+    A, b = torch.as_tensor(fern.A)[None], torch.as_tensor(fern.b)[None]
+    true = attractor_chamfer(cloud, A, b, generator=torch.Generator().manual_seed(0))
+    assert true.shape == (1,) and true.item() < 1.3 * floor
+    moved = b.clone().requires_grad_()
+    shifted = attractor_chamfer(cloud, A, moved + torch.tensor([0.5, 0.0]), generator=torch.Generator().manual_seed(0))
+    assert shifted.item() > 3 * true.item()
+    shifted.sum().backward()
+    assert torch.isfinite(moved.grad).all() and moved.grad.abs().sum() > 0
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -8,6 +8,7 @@ import time
 
 from ..cli import _add_json, _count, _make_folder, _report, _whole
 from ..errors import FormatError, OutputError
+from ..neural.train import ATTRACTOR_WEIGHT
 
 
 def _maps_range(text: str) -> tuple[int, int]:
@@ -28,6 +29,16 @@ def _learning_rate(text: str) -> float:
         value = 0.0
     if not 0 < value < 10:  # NaN fails too
         raise argparse.ArgumentTypeError(f"expected a positive learning rate, got {text!r}")
+    return value
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a non-negative weight, got {text!r}")
     return value
 
 
@@ -99,7 +110,9 @@ def register(commands) -> None:
         description=(
             "Train the Neural Collage encoder on clouds of random IFS drawn on the fly with the chaos game. "
             "The loss is the collage bound chamfer(W(T), T) / (1 - s) of the maps it proposes for a cloud T, "
-            "so no IFS parameters are regressed. Checkpoints are written atomically to OUT every "
+            "plus --attractor-weight times the Chamfer distance between T and short chaos-game chains of the "
+            "maps started from T (the attractor term), so no IFS parameters are regressed. --init fine-tunes "
+            "the weights of another checkpoint. Checkpoints are written atomically to OUT every "
             "--checkpoint-every steps; --resume continues from OUT (to a larger --steps: extends the training). "
             "Same seed, same weights. The shipped 2D model: scripts/train_encoder.py."
         ),
@@ -119,6 +132,16 @@ def register(commands) -> None:
     )
     train.add_argument(
         "--maps", type=_maps_range, default=(2, 4), metavar="K1-K2", help="maps of the training IFS (default 2-4)"
+    )
+    train.add_argument(
+        "--attractor-weight",
+        type=_weight,
+        default=ATTRACTOR_WEIGHT,
+        metavar="W",
+        help=f"weight of the attractor term; 0: the collage bound alone (default {ATTRACTOR_WEIGHT:g})",
+    )
+    train.add_argument(
+        "--init", metavar="CKPT.pt", help="start from this checkpoint's weights (fine-tuning; fresh optimizer)"
     )
     train.add_argument(
         "--checkpoint-every", type=_count, default=250, metavar="N", help="steps between checkpoints (default 250)"
@@ -218,6 +241,8 @@ def cmd_train_encoder(args) -> int:
         batch_size=args.batch,
         learning_rate=args.lr,
         maps=args.maps,
+        attractor_weight=args.attractor_weight,
+        init=args.init,
         checkpoint_every=args.checkpoint_every,
         progress=not args.quiet and sys.stderr.isatty(),
     )

@@ -32,7 +32,7 @@ import numpy as np
 from .._parallel import one_torch_thread
 from ..errors import FormatError, IfskitError, IfskitWarning
 from ..ifs import IFS
-from .losses import chamfer, collage, nearest_distances
+from .losses import attractor_chamfer, chamfer, collage, coverage_shares, nearest_distances
 from .params import maps_from_params, n_params, params_from_maps
 
 #: Largest cloud used as is; bigger ones are subsampled (with a warning).
@@ -248,7 +248,14 @@ def fit(
 
 
 def refine(
-    points, ifs: IFS, steps: int, seed: int = 0, lr: float = 0.03, max_contraction: float = 0.9, device=None
+    points,
+    ifs: IFS,
+    steps: int,
+    seed: int = 0,
+    lr: float = 0.03,
+    max_contraction: float = 0.9,
+    device=None,
+    attractor_weight: float = 0.0,
 ) -> IFS:
     """Improve maps you have with ``steps`` of the fitter's optimization, and nothing else.
 
@@ -269,6 +276,12 @@ def refine(
         Initial Adam learning rate.
     max_contraction : float
     device : str or torch.device, optional
+    attractor_weight : float
+        Weight of the attractor term added to the collage loss: the Chamfer distance
+        between the cloud and short chaos-game chains started from it
+        (:func:`ifskit.fit.losses.attractor_chamfer`). 0 (default) is the fitter's loss;
+        from maps already near the answer (the encoder's) the term steers the steps
+        towards a closer attractor rather than only a closer collage.
 
     Returns
     -------
@@ -283,7 +296,18 @@ def refine(
     start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
     with one_torch_thread():
         A, b, _, _ = _optimize(
-            unit, ifs.n_maps, "chamfer", steps, seed, max_contraction, start, 1, lr, resolve_device(device), False
+            unit,
+            ifs.n_maps,
+            "chamfer",
+            steps,
+            seed,
+            max_contraction,
+            start,
+            1,
+            lr,
+            resolve_device(device),
+            False,
+            attractor_weight,
         )
     return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
 
@@ -379,8 +403,11 @@ def resolve_device(device, action: str = "fit"):
 
 
 # ---- optimization ---------------------------------------------------------------------------
-def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, device, progress):
+def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, device, progress, attractor_weight=0.0):
     """Fit k maps to the normalized cloud ``unit`` (n, d).
+
+    ``attractor_weight`` adds that multiple of :func:`~ifskit.fit.losses.attractor_chamfer`
+    (chains started from the step's source points) to the collage loss.
 
     Returns
     -------
@@ -428,6 +455,8 @@ def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, d
         covered = target[torch.randperm(len(target), generator=generator)[:_STEP_TARGETS].to(device)]
         A, b = maps_from_params(raw, dim, max_contraction)
         value = _collage_loss(collage(sources, A, b), target, covered, loss) + _overlap_penalty(A)
+        if attractor_weight:
+            value = value + attractor_weight * attractor_chamfer(sources, A, b, generator=generator, target=covered)
         optimizer.zero_grad()
         value.sum().backward()
         optimizer.step()
@@ -595,14 +624,12 @@ def _clamp(A, max_contraction):
 
 # ---- results ---------------------------------------------------------------------------------
 def _coverage_probabilities(unit, A, b):
-    """Share of the cloud whose nearest collage point comes from each map, shape (k,)."""
-    from scipy.spatial import cKDTree
+    """:func:`~ifskit.fit.losses.coverage_shares` of a cloud (n, d) and maps (k, d, d), (k, d): shape (k,)."""
+    import torch
 
-    images = np.einsum("kij,nj->kni", A, unit) + b[:, None]
-    owner = cKDTree(images.reshape(-1, unit.shape[1])).query(unit)[1] // len(unit)
-    share = np.bincount(owner, minlength=len(A)) / len(unit)
-    share = np.maximum(share, _P_FLOOR)
-    return share / share.sum()
+    return coverage_shares(torch.as_tensor(unit), torch.as_tensor(A)[None], torch.as_tensor(b)[None], _P_FLOOR)[
+        0
+    ].numpy()
 
 
 def _verify(ifs: IFS, cloud, seed: int) -> dict:

@@ -18,6 +18,8 @@ _P_FLOOR = 0.05
 # Initial Adam learning rate of the refinement (the fitter starts at 0.03 from rough
 # k-means maps; from the encoder's maps larger steps reach better collages in 30 steps).
 _REFINE_LR = 0.1
+# Weight of the attractor term in the refinement (see ifskit.fit.refine).
+_REFINE_ATTRACTOR = 1.0
 
 
 @lru_cache(maxsize=4)
@@ -94,6 +96,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
 
     from .._parallel import one_torch_thread
     from ..fit.fitter import resolve_device
+    from ..fit.losses import coverage_shares
     from .model import denormalize_maps, normalize, subsample
     from .train import collage_bound
 
@@ -130,7 +133,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             rows = np.flatnonzero(choice == head)
             index = torch.as_tensor(rows, device=device)
             A, b = (t[index] for t in candidates[head])
-            p = _coverage(normalized[index], A, b)
+            p = coverage_shares(normalized[index], A, b, _P_FLOOR / A.shape[1]).double().cpu().numpy()
             A, b = denormalize_maps(A, b, centre[index], scale[index])
             A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
             for j, row in enumerate(rows):
@@ -139,30 +142,10 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         from ..fit.fitter import refine as refine_maps
 
         result = [
-            refine_maps(cloud, ifs, refine, seed, _REFINE_LR, model.max_contraction, device)
+            refine_maps(cloud, ifs, refine, seed, _REFINE_LR, model.max_contraction, device, _REFINE_ATTRACTOR)
             for cloud, ifs in zip(clouds, result)
         ]
     return result[0] if single else result
-
-
-def _coverage(points, A, b) -> np.ndarray:
-    """Share of each cloud whose nearest collage point comes from each map, floored, shape (B, K).
-
-    Parameters
-    ----------
-    points : Tensor, shape (B, N, d)
-    A : Tensor, shape (B, K, d, d)
-    b : Tensor, shape (B, K, d)
-    """
-    from ..fit.losses import collage, nearest
-
-    n_clouds, n_points = points.shape[:2]
-    n_maps = A.shape[1]
-    owner = nearest(points, collage(points, A, b)).cpu().numpy() // n_points  # (B, N)
-    flat = owner + n_maps * np.arange(n_clouds)[:, None]
-    share = np.bincount(flat.ravel(), minlength=n_clouds * n_maps).reshape(n_clouds, n_maps) / n_points
-    share = np.maximum(share, _P_FLOOR / n_maps)
-    return share / share.sum(axis=1, keepdims=True)
 
 
 def check_cloud(cloud: np.ndarray, dim: int, where: str) -> None:

@@ -3,33 +3,43 @@
 Objective
 ---------
 For an input cloud ``T`` the encoder proposes maps ``w_1..w_K`` (contractive by
-construction, largest contraction ``s``). The loss is the collage bound
+construction, largest contraction ``s``). The loss is the collage bound plus the
+attractor term,
 
-    L = chamfer(W(T), T) / (1 - s),      W(T) = w_1(T) U ... U w_K(T),
+    L = chamfer(W(T), T) / (1 - s)  +  lambda * chamfer(W_chain(T), T),
 
-the right-hand side of the collage theorem (``d(T, attractor) <= d(T, W(T)) / (1 - s)``)
-with the Chamfer distance in place of Hausdorff. Why this and not something else:
+``W(T) = w_1(T) U ... U w_K(T)`` the collage, ``W_chain(T)`` every point of ``T`` moved
+by a short chaos game of 8 random maps (:func:`ifskit.fit.losses.attractor_chamfer`).
+Why this and not something else:
 
 * No parameter regression: the same attractor has many IFS codes (maps composed
   with symmetries, permuted, split), so regressing the generator's parameters would
-  punish correct answers. The collage bound judges maps only by what they do to the
-  cloud, so it also trains on clouds that are not attractors of any IFS.
-* The ``1 / (1 - s)`` weight is what turns a small collage error into a small
-  distance between the *attractor* and the cloud: without it, maps with ``s`` near 1
-  make cheap collages whose attractors are far off.
-* The optional second term of the literature, the attractor distance through a short
-  differentiable chaos game, is left out: the bound above already controls it, and
-  its gradient through long products of maps is noisy and costs a chaos game per
-  step; the fitter's refinement (``ifskit.encode(..., refine=N)``) measures and
-  improves the attractor afterwards.
+  punish correct answers. Both terms judge maps only by what they do to the cloud,
+  so training also works on clouds that are not attractors of any IFS.
+* The first term is the right-hand side of the collage theorem
+  (``d(T, attractor) <= d(T, W(T)) / (1 - s)``, Chamfer in place of Hausdorff). The
+  ``1 / (1 - s)`` weight is what turns a small collage error into a small distance
+  between the *attractor* and the cloud: without it, maps with ``s`` near 1 make
+  cheap collages whose attractors are far off. Its gradient is simple (one map
+  between a point and its image) and it leads a fresh network to maps that tile
+  the cloud.
+* But a bound is not the distance: among maps with equally small bounds it does not
+  prefer the one whose attractor is nearest, and the shipped model trained on the
+  bound alone stalled at a held-out one-shot Chamfer of 0.063. The attractor term
+  measures that distance directly. The chains start on the cloud itself, which is
+  near the attractor of good maps, so 8 maps (contraction <= 0.9: the gradient
+  through their products stays bounded) already reach the attractor; 3000 steps of
+  it (``attractor_weight=30``) brought the held-out one-shot Chamfer to 0.039.
 
 Every head (one per number of maps ``K``) is trained on every cloud, whatever ``K``
 generated it: the objective does not need the true ``K``.
 
-Determinism: the weights start from ``torch.manual_seed(seed)``, and the batch of
-step ``t`` is samples ``t * B .. t * B + B - 1`` of the synthetic dataset ``seed``
-(:func:`ifskit.neural.dataset.make_sample`, drawn on the fly with the Numba chaos
-game), so a resumed run continues exactly as an uninterrupted one would.
+Determinism: the weights start from ``torch.manual_seed(seed)`` (or from the
+checkpoint ``init``), the batch of step ``t`` is samples ``t * B .. t * B + B - 1`` of
+the synthetic dataset ``seed`` (:func:`ifskit.neural.dataset.make_sample`, drawn on the
+fly with the Numba chaos game), and the chains of step ``t`` draw their maps from a
+generator seeded with ``(seed, t)``, so a resumed run continues exactly as an
+uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -42,8 +52,10 @@ import numpy as np
 
 from ..errors import FormatError
 
+#: Default weight ``lambda`` of the attractor term (the shipped model's last phase).
+ATTRACTOR_WEIGHT = 30.0
 #: Settings a resumed run must share with the checkpoint it continues (``steps`` may grow).
-_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps")
+_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps", "attractor_weight")
 
 
 def collage_bound(points, A, b):
@@ -67,8 +79,8 @@ def collage_bound(points, A, b):
     return chamfer(collage(points, A, b), points) / (1 - contraction)
 
 
-def training_loss(model, clouds):
-    """Mean collage bound over a batch, each cloud judging one head in turn.
+def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
+    """Mean objective over a batch, each cloud judging one head in turn.
 
     Cloud ``j`` trains head ``j mod H``: every head learns at every step while the
     collage (the costly part) is formed once per cloud.
@@ -78,6 +90,10 @@ def training_loss(model, clouds):
     model : CollageEncoder
     clouds : Tensor, shape (B, N, d)
         Clouds in any frame (normalized here).
+    attractor_weight : float
+        ``lambda``: weight of the attractor term (0: the collage bound alone).
+    generator : torch.Generator, optional
+        Map choices of the attractor term's chains.
 
     Returns
     -------
@@ -85,6 +101,7 @@ def training_loss(model, clouds):
     """
     import torch
 
+    from ..fit.losses import attractor_chamfer
     from .model import normalize
 
     normalized, _, _ = normalize(clouds)
@@ -92,8 +109,12 @@ def training_loss(model, clouds):
     n_heads = len(model.k_values)
     bounds = []
     for head in range(n_heads):
+        part = normalized[head::n_heads]
         A, b = model.head_maps(feature[head::n_heads], head)
-        bounds.append(collage_bound(normalized[head::n_heads], A, b))
+        value = collage_bound(part, A, b)
+        if attractor_weight:
+            value = value + attractor_weight * attractor_chamfer(part, A, b, generator=generator)
+        bounds.append(value)
     return torch.cat(bounds).mean()
 
 
@@ -117,6 +138,8 @@ def train_encoder(
     batch_size: int = 32,
     learning_rate: float = 3e-3,
     maps: tuple[int, int] = (2, 4),
+    attractor_weight: float = ATTRACTOR_WEIGHT,
+    init=None,
     checkpoint_every: int = 250,
     hparams: dict | None = None,
     progress: bool = False,
@@ -147,6 +170,13 @@ def train_encoder(
         Adam, cosine-decayed to 1% over ``steps``.
     maps : (int, int)
         Map counts of the random IFS that make the training clouds.
+    attractor_weight : float
+        ``lambda``, the weight of the attractor term (see the module docstring); 0
+        trains on the collage bound alone.
+    init : str or Path, optional
+        Fine-tune: start from the weights of this checkpoint (its architecture, a
+        fresh optimizer and schedule) on the training data that follows the steps it
+        has done.
     checkpoint_every : int
     hparams : dict, optional
         Architecture; default :func:`ifskit.neural.model.default_hparams`.
@@ -162,7 +192,8 @@ def train_encoder(
     Raises
     ------
     FormatError
-        ``resume`` with a checkpoint of other settings, or with more steps done than ``steps``.
+        ``resume`` with a checkpoint of other settings, or with more steps done than
+        ``steps``; an ``init`` checkpoint that is missing, bad, or of another dimension.
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
@@ -180,11 +211,15 @@ def train_encoder(
         "learning_rate": float(learning_rate),
         "steps": int(steps),
         "maps": [int(maps[0]), int(maps[1])],
+        "attractor_weight": float(attractor_weight),
+        "first_step": 0,
     }
     history = []
     if resume and output.exists():
         model, checkpoint = load_checkpoint(output, dim=dim)
-        saved = checkpoint.get("train", {})
+        # checkpoints from before the attractor term trained on the collage bound alone
+        saved = {"attractor_weight": 0.0, "first_step": 0, **checkpoint.get("train", {})}
+        settings["first_step"] = int(saved["first_step"])
         different = [key for key in _RESUME_KEYS if saved.get(key) != settings[key]]
         if different or "optimizer" not in checkpoint:
             what = ", ".join(f"{k} {saved.get(k)!r} -> {settings[k]!r}" for k in different) or "no optimizer state"
@@ -196,8 +231,12 @@ def train_encoder(
     else:
         if not resume:
             check_output(output, overwrite, suffixes={".pt"})
-        torch.manual_seed(seed)
-        model = build_encoder(hparams or default_hparams(dim))
+        if init is not None:
+            model, start = load_checkpoint(init, dim=dim)
+            settings["first_step"] = int(start.get("train", {}).get("first_step", 0)) + int(start["step"])
+        else:
+            torch.manual_seed(seed)
+            model = build_encoder(hparams or default_hparams(dim))
         checkpoint, start_step = None, 0
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -227,8 +266,10 @@ def train_encoder(
     recent = []
     try:
         for step in range(start_step, steps):
-            clouds = torch.as_tensor(training_batch(step, seed, batch_size, n_input, dim, maps), device=device)
-            loss = training_loss(model, clouds)
+            data_step = settings["first_step"] + step
+            clouds = torch.as_tensor(training_batch(data_step, seed, batch_size, n_input, dim, maps), device=device)
+            chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
+            loss = training_loss(model, clouds, attractor_weight, chains)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
