@@ -146,7 +146,7 @@ def test_training_and_encoding_make_the_same_choice(photo):
     """The differentiable pass (straight-through) and the fast no-grad pass give the same parameters."""
     torch.manual_seed(0)
     model = CollageEncoder(SMALL, top_k=3)
-    torch.nn.init.normal_(model.range_net.head.weight)  # a learned match that matters
+    torch.nn.init.normal_(model.net.range_head.weight)  # a learned match that matters
     tiles = torch.from_numpy(photo[:32, :48].astype(np.float32) / 255).reshape(2, 16, 3, 16).permute(0, 2, 1, 3)
     tiles = tiles.reshape(6, 1, 16, 16)
     weights, bias = model(tiles)

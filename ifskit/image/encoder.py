@@ -82,7 +82,7 @@ class CollageEncoder(nn.Module):
             raise IfskitError("the encoder works on domain patches; whole_domain is for fractalize")
         self.config, self.top_k, self.width, self.embed_size = config, top_k, width, embed
         r = config.range_size
-        self.range_net, self.candidate_net = _PatchNet(r, width, embed), _PatchNet(r, width, embed)
+        self.net = _PatchNet(r, width, embed)
         self.prior = nn.Parameter(torch.zeros(config.n_domains + config.n_aux))  # one per base
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
         self.aux_logits = nn.Parameter(_cosine_patches(config.n_aux, r))
@@ -154,47 +154,41 @@ class CollageEncoder(nn.Module):
     def _tiles(self, x: torch.Tensor, aux: torch.Tensor) -> _Tiles:
         """The patches of a batch of tiles in parity coordinates, and the learned match (:class:`_Tiles`)."""
         c = self.config
-        r, b, side, n_domains = c.range_size, len(x), c.crop // c.range_size, c.n_domains
-        m, size = (r + 1) // 2, r * r
-        ranges = x.view(b, side, r, side, r).transpose(2, 3).reshape(b, -1, size)  # (B, R, P), as range_patches
+        r, b, side, size = c.range_size, len(x), c.crop // c.range_size, c.range_size**2
+        n_ranges, n_domains, m = c.n_ranges, c.n_domains, (r + 1) // 2
         # 2x2 average pooling as sums of strided views (a pooling op is several times slower on small tensors)
         pooled = (x[..., ::2, ::2] + x[..., 1::2, ::2] + x[..., ::2, 1::2] + x[..., 1::2, 1::2]) * 0.25
         step = r // 2 if c.overlap else r
-        domains = pooled[:, 0].unfold(1, r, step).unfold(2, r, step).reshape(b, -1, size)  # (B, D, P), as candidates
-        # one product per kind of patch: centred coordinates, the CNN's convolution of the centred patch, the mean
-        ranges = ranges @ self._projection(self.range_net)
-        projection = self._projection(self.candidate_net)
-        bases = torch.cat([domains @ projection, (aux.reshape(-1, size) @ projection).expand(b, -1, -1)], 1)
+        domains = pooled[:, 0].unfold(1, r, step).unfold(2, r, step)  # (B, rows, columns, r, r), as candidates
+        # every patch of a tile, flattened: ranges (as range_patches), domains, auxiliary patches
+        patches = torch.empty(b, n_ranges + n_domains + c.n_aux, size)
+        patches[:, :n_ranges].view(b, side, side, r, r).copy_(x.view(b, side, r, side, r).transpose(2, 3))
+        patches[:, n_ranges : n_ranges + n_domains].view(domains.shape).copy_(domains)
+        patches[:, n_ranges + n_domains :] = aux.reshape(1, -1, size)
+        # one product: centred coordinates, the CNN's convolution of the centred patch, the mean
+        features = self.net.matrix()
+        projection = torch.cat([self.coordinates, features - features.mean(0), torch.full((size, 1), 1 / size)], 1)
+        patches = patches @ projection
         n = 4 * m * m
-        range_energy, base_energy = (
-            (ranges[..., :n] * ranges[..., :n]).sum(-1),
-            (bases[..., :n] * bases[..., :n]).sum(-1),
-        )
-        learned = torch.bmm(
-            self.range_net.embed(ranges[..., n:-1], range_energy),
-            self.candidate_net.embed(bases[..., n:-1], base_energy).transpose(1, 2),
-        )
+        coordinates, mean = patches[..., :n], patches[..., -1]
+        energy = (coordinates * coordinates).sum(-1)  # (B, patches)
+        hidden = self.net.hidden(patches[..., n:-1], energy)
+        learned = torch.bmm(self.net.range_head(hidden[:, :n_ranges]), self.net.base_head(hidden[:, n_ranges:]).mT)
         # class-major layouts: (a, b) the row and column class (0 symmetric, 1 antisymmetric) of (i, j)
-        domain = bases[:, :n_domains, :n].unflatten(-1, (2, 2, m, m))  # (B, D, a, b, i, j)
-        columns = [domain.permute(0, 2, 3, 4, 5, 1)]  # (B, a, b, i, j, D): the domains
+        bases = coordinates[:, n_ranges:].unflatten(-1, (2, 2, m, m))  # (B, bases, a, b, i, j)
+        columns = [bases[:, :n_domains].permute(0, 2, 3, 4, 5, 1)]  # (B, a, b, i, j, D): the domains
         if c.augment:  # and transposed: the coordinates of X^T are those of X, transposed
-            columns.append(domain.permute(0, 3, 2, 5, 4, 1))
-        columns.append(bases[:, n_domains:, :n].unflatten(-1, (2, 2, m, m)).permute(0, 2, 3, 4, 5, 1))
+            columns.append(bases[:, :n_domains].permute(0, 3, 2, 5, 4, 1))
+        columns.append(bases[:, n_domains:].permute(0, 2, 3, 4, 5, 1))
         return _Tiles(
-            ranges[..., :n].unflatten(-1, (4, m * m)).transpose(1, 2).contiguous(),
+            coordinates[:, :n_ranges].unflatten(-1, (4, m * m)).transpose(1, 2).contiguous(),
             torch.cat(columns, -1),
-            range_energy[..., None],
-            base_energy[:, None],
-            ranges[..., -1],
-            bases[..., -1],
+            energy[:, :n_ranges, None],
+            energy[:, None, n_ranges:],
+            mean[:, :n_ranges],
+            mean[:, n_ranges:],
             learned * (1 / np.sqrt(self.embed_size)) + self.prior,
         )
-
-    def _projection(self, net: _PatchNet) -> torch.Tensor:
-        """(P, 4 m^2 + features + 1): flattened patches -> centred parity coordinates, ``net``'s features, mean."""
-        features = net.matrix()
-        size = len(features)
-        return torch.cat([self.coordinates, features - features.mean(0), torch.full((size, 1), 1 / size)], 1)
 
     def _pursuit(self, tiles: _Tiles) -> tuple:
         """Matching pursuit: (index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
@@ -397,7 +391,8 @@ def _parity_coordinates(size: int) -> torch.Tensor:
 
 class _PatchNet(nn.Module):
     """A small CNN embedding of unit-RMS patches: a convolution with stride its size over cells of half
-    the patch side (the whole patch for an odd size), ReLU, a linear map.
+    the patch side (the whole patch for an odd size), a bias per feature, ReLU, then one linear map for
+    range patches and another for the bases.
 
     The convolution is linear: :meth:`matrix` gives it as a matrix, applied in the same product that
     gives the patches' coordinates, and the scaling to unit RMS is applied after it.
@@ -416,22 +411,22 @@ class _PatchNet(nn.Module):
         super().__init__()
         self.size = size
         cell = size // 2 if size % 2 == 0 else size
-        self.cells = (size // cell) ** 2
+        features = width * (size // cell) ** 2
         self.conv = nn.Conv2d(1, width, cell, stride=cell, bias=False)
-        self.bias = nn.Parameter(torch.zeros(width * self.cells))  # one per feature (channel and cell)
-        self.head = nn.Linear(width * self.cells, embed)
-        nn.init.normal_(self.head.weight, std=1e-2)
+        self.bias = nn.Parameter(torch.zeros(features))
+        self.range_head, self.base_head = nn.Linear(features, embed), nn.Linear(features, embed)
+        for head in (self.range_head, self.base_head):
+            nn.init.normal_(head.weight, std=1e-2)
 
     def matrix(self) -> torch.Tensor:
-        """The convolution of flattened patches: (size^2, width * cells), ``features = patch @ matrix``."""
+        """The convolution of flattened patches: (size^2, features), ``features = patch @ matrix``."""
         q = self.size // self.conv.kernel_size[0]  # cells per side
         eye = torch.eye(q)  # pixel (y, x) = (cell row a, u, cell column b, v) -> feature (channel, a, b)
         return torch.einsum("wuv,ac,bd->aubvwcd", self.conv.weight[:, 0], eye, eye).reshape(self.size**2, -1)
 
-    def embed(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        """Embeddings (..., embed) of centred patches from their features (..., width * cells) and energies (...)."""
-        unit = features * torch.rsqrt(energy[..., None] * (1 / self.size**2) + 1e-4)
-        return self.head(F.relu(unit + self.bias))
+    def hidden(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """The hidden layer (..., features) of centred patches from their features and energies (...)."""
+        return F.relu(features * torch.rsqrt(energy[..., None] * (1 / self.size**2) + 1e-4) + self.bias)
 
 
 def _cosine_patches(count: int, size: int) -> torch.Tensor:
