@@ -45,11 +45,13 @@ class CollageEncoder(nn.Module):
 
     For each range patch the encoder chooses ``top_k`` candidates (domain patches of the same
     tile in their isometries, and the learned auxiliary patches) by matching pursuit: at each
-    step a score ranks every *base* (a domain in its best isometry, or an auxiliary patch),
+    step a score ranks the *bases* (a domain in its best isometry, or an auxiliary patch),
     the best one gets its least-squares contrast against what is left of the centred range
     (bounded by what is left of ``s_max``), and the residual is updated -- batched over all
-    tiles, ranges and candidates, no Python loop over patches; a base is chosen at most once
-    per range. The score is the share of the range's variance the candidate explains, times a
+    tiles, ranges and candidates, no Python loop over patches. The first step ranks every
+    base, the later ones the auxiliary patches not chosen yet (the detail left once the best
+    copy of the tile is in place; at most ``n_aux - 1`` of them, so that one is always left):
+    the exhaustive search is done once per range. The score is the share of the range's variance the candidate explains, times a
     learned sharpness, plus a learned match of a small CNN's embeddings of the normalized range
     and base patches and a learned prior per base; before training the encoder is a greedy
     least-squares search. Training back-propagates through the choice with a straight-through
@@ -69,7 +71,7 @@ class CollageEncoder(nn.Module):
     ----------
     config : CollageConfig
     top_k : int
-        Candidates per range (non-zero weights).
+        Candidates per range (non-zero weights); at most ``1 + max(n_aux - 1, 0)`` are used.
     width : int
         Channels of the embedding CNN.
     embed : int
@@ -100,6 +102,18 @@ class CollageEncoder(nn.Module):
             [torch.arange(config.n_domains).repeat(copies), config.n_domains + torch.arange(config.n_aux)]
         )
         self.register_buffer("candidate_base", bases, persistent=False)
+        # per base: its columns in the table (as it is, transposed) and, per isometry, its candidate and column
+        n_iso, base = (config.n_domains if config.augment else 0), torch.arange(config.n_domains + config.n_aux)
+        iso = base < n_iso
+        plain = base + n_iso  # the column of a base without isometries, after the domains' two copies
+        self.register_buffer("has_isometries", iso.long(), persistent=False)
+        self.register_buffer("base_columns", torch.stack([torch.where(iso, base, plain), plain], 1), persistent=False)
+        self.register_buffer(
+            "slot_of", torch.where(iso, torch.arange(8)[:, None] * n_iso + base, base + 7 * n_iso), persistent=False
+        )
+        self.register_buffer(
+            "column_of", torch.where(iso, self.transposed[:, None] * n_iso + base, plain), persistent=False
+        )
 
     def aux(self) -> torch.Tensor:
         """Auxiliary patches, (n_aux, range_size, range_size) in [0, 1]."""
@@ -276,23 +290,20 @@ class CollageEncoder(nn.Module):
         signs : Tensor, shape (B, R, n, 4)
             The signs of its parity classes (a, b), for the residual update.
         """
-        c = self.config
-        n_iso = c.n_domains if c.augment else 0
         b, _, _, n_ranges, _ = partial.shape
+        n_bases = len(self.base_columns)
         if which is None:
-            which = torch.arange(c.n_domains + c.n_aux).expand(b, n_ranges, -1)
+            which = torch.arange(n_bases).expand(b, n_ranges, -1)
         n = which.shape[-1]
-        iso = which < n_iso
-        first = torch.where(iso, which, which + n_iso)  # the column of the base as it is (t = 0)
-        second = torch.where(iso, which + n_iso, first)  # transposed (t = 1), or the same column again
-        columns = torch.stack([first, second], -1).view(b, 1, 1, n_ranges, 2 * n).expand(-1, 2, 2, -1, -1)
+        columns = self.base_columns[which].view(b, 1, 1, n_ranges, 2 * n).expand(-1, 2, 2, -1, -1)
         products = partial.gather(-1, columns).view(b, 4, n_ranges, n, 2).permute(0, 2, 3, 1, 4)
         signed = products.reshape(b, n_ranges, n, 8) @ self.combine  # (B, R, n, 8): the 8 isometries
-        isometry = torch.where(iso, signed.abs().argmax(-1), 0)  # without isometries: the identity, a plain sum
+        isometry = signed.abs().argmax(-1) * self.has_isometries[which]  # else the identity: a plain sum
+        flat = isometry * n_bases + which
         return (
             signed.gather(-1, isometry[..., None])[..., 0],
-            torch.where(iso, isometry * n_iso + which, which + 7 * n_iso),
-            torch.where(iso, which + self.transposed[isometry] * n_iso, first),
+            self.slot_of.view(-1)[flat],
+            self.column_of.view(-1)[flat],
             self.class_signs[isometry],
         )
 
