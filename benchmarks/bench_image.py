@@ -222,7 +222,8 @@ def neural(photo: np.ndarray, pifs_curve: list, pifs_qualities: list, quick: boo
     print("| encoder | bpp | PSNR dB | encode s | vs PIFS | target |\n|---|---:|---:|---:|---:|---|")
     print(f"| PIFS exhaustive, quality {quality} (baseline) | {pifs_code.bpp:.3f} | {pifs_psnr:.2f} "
           f"| {pifs_seconds:.3f} | 1x | |")  # fmt: skip
-    print(f"| neural collage (trained), top-{model.top_k} of {DEFAULT_CONFIG.n_candidates} candidates "
+    print(f"| neural collage (trained): per range 1 of {DEFAULT_CONFIG.n_candidates} candidates, "
+          f"{model.top_k - 1} of {DEFAULT_CONFIG.n_aux} auxiliary patches "
           f"| {code.bpp:.3f} | {neural_psnr:.2f} | {encode:.4f} | {ratio:.0f}x faster, "
           f"{neural_psnr - pifs_psnr:+.2f} dB | >= 100x faster: {_met(ratio >= 100)} |")  # fmt: skip
     print(f"| same geometry, untrained (greedy least squares) | {greedy.bpp:.3f} | {greedy_psnr:.2f} | | | |")
