@@ -108,12 +108,9 @@ class CollageEncoder(nn.Module):
         plain = base + n_iso  # the column of a base without isometries, after the domains' two copies
         self.register_buffer("has_isometries", iso.long(), persistent=False)
         self.register_buffer("base_columns", torch.stack([torch.where(iso, base, plain), plain], 1), persistent=False)
-        self.register_buffer(
-            "slot_of", torch.where(iso, torch.arange(8)[:, None] * n_iso + base, base + 7 * n_iso), persistent=False
-        )
-        self.register_buffer(
-            "column_of", torch.where(iso, self.transposed[:, None] * n_iso + base, plain), persistent=False
-        )
+        slot = torch.where(iso, torch.arange(8)[:, None] * n_iso + base, base + 7 * n_iso)
+        column = torch.where(iso, self.transposed[:, None] * n_iso + base, plain)
+        self.register_buffer("slot_column", torch.stack([slot, column], -1).view(-1, 2), persistent=False)
 
     def aux(self) -> torch.Tensor:
         """Auxiliary patches, (n_aux, range_size, range_size) in [0, 1]."""
@@ -187,7 +184,13 @@ class CollageEncoder(nn.Module):
         coordinates, mean = patches[..., :n], patches[..., -1]
         energy = (coordinates * coordinates).sum(-1)  # (B, patches)
         hidden = self.net.hidden(patches[..., n:-1], energy)
-        learned = torch.bmm(self.net.range_head(hidden[:, :n_ranges]), self.net.base_head(hidden[:, n_ranges:]).mT)
+        # the learned match, scaled, plus the prior of the base
+        learned = torch.baddbmm(
+            self.prior,
+            self.net.range_head(hidden[:, :n_ranges]),
+            self.net.base_head(hidden[:, n_ranges:]).mT,
+            alpha=1 / np.sqrt(self.embed_size),
+        )
         # class-major layouts: (a, b) the row and column class (0 symmetric, 1 antisymmetric) of (i, j)
         bases = coordinates[:, n_ranges:].unflatten(-1, (2, 2, m, m))  # (B, bases, a, b, i, j)
         columns = [bases[:, :n_domains].permute(0, 2, 3, 4, 5, 1)]  # (B, a, b, i, j, D): the domains
@@ -201,7 +204,7 @@ class CollageEncoder(nn.Module):
             energy[:, None, n_ranges:],
             mean[:, :n_ranges],
             mean[:, n_ranges:],
-            learned * (1 / np.sqrt(self.embed_size)) + self.prior,
+            learned,
         )
 
     def _pursuit(self, tiles: _Tiles) -> tuple:
@@ -295,17 +298,13 @@ class CollageEncoder(nn.Module):
         if which is None:
             which = torch.arange(n_bases).expand(b, n_ranges, -1)
         n = which.shape[-1]
-        columns = self.base_columns[which].view(b, 1, 1, n_ranges, 2 * n).expand(-1, 2, 2, -1, -1)
-        products = partial.gather(-1, columns).view(b, 4, n_ranges, n, 2).permute(0, 2, 3, 1, 4)
-        signed = products.reshape(b, n_ranges, n, 8) @ self.combine  # (B, R, n, 8): the 8 isometries
-        isometry = signed.abs().argmax(-1) * self.has_isometries[which]  # else the identity: a plain sum
-        flat = isometry * n_bases + which
-        return (
-            signed.gather(-1, isometry[..., None])[..., 0],
-            self.slot_of.view(-1)[flat],
-            self.column_of.view(-1)[flat],
-            self.class_signs[isometry],
-        )
+        columns = self.base_columns[which].view(b, n_ranges, 1, 1, 2 * n).expand(-1, -1, 2, 2, -1)
+        products = partial.permute(0, 3, 1, 2, 4).gather(-1, columns)  # (B, R, a, b, (n, t)); a view for n = 1
+        products = products.view(b, n_ranges, 4, n, 2).transpose(2, 3).reshape(b, n_ranges, n, 8)
+        signed = products @ self.combine  # (B, R, n, 8): the 8 isometries
+        isometry = signed.abs().argmax(-1, keepdim=True) * self.has_isometries[which, None]  # else the identity
+        slot, column = self.slot_column[isometry[..., 0] * n_bases + which].unbind(-1)
+        return signed.gather(-1, isometry)[..., 0], slot, column, self.class_signs[isometry[..., 0]]
 
     def _candidate_table(self, table: torch.Tensor) -> torch.Tensor:
         """Every candidate's centred coordinates, (B, 2, 2, m, m, n_candidates), from :attr:`_Tiles.table`."""
@@ -331,12 +330,12 @@ def _best_sizes(partial: torch.Tensor, n_iso: int) -> torch.Tensor:
         domains, the same transposed, then the bases without isometries.
     n_iso : int
     """
-    plain = _class_sum(partial[..., 2 * n_iso :]).abs()
+    plain = _class_sum(partial[..., 2 * n_iso :]).abs_()
     if not n_iso:
         return plain
     iso = partial[..., : 2 * n_iso]
-    same, flipped = (iso[:, :, 0] + iso[:, :, 1]).abs(), (iso[:, :, 0] - iso[:, :, 1]).abs()  # (B, a, R, 2 n_iso)
-    sizes = torch.maximum(same[:, 0] + same[:, 1], flipped[:, 0] + flipped[:, 1])
+    same, flipped = (iso[:, :, 0] + iso[:, :, 1]).abs_(), (iso[:, :, 0] - iso[:, :, 1]).abs_()  # (B, a, R, 2 n_iso)
+    sizes = torch.maximum(same[:, 0].add_(same[:, 1]), flipped[:, 0].add_(flipped[:, 1]))  # in place: fewer buffers
     return torch.cat([torch.maximum(sizes[..., :n_iso], sizes[..., n_iso:]), plain], -1)
 
 
@@ -862,7 +861,7 @@ def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6)
     _keep_freed_memory()
     tiles = image_tiles(image, config.crop)
     top = 2 ** (weight_bits - 1) - 1
-    with torch.no_grad():
+    with torch.inference_mode():
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
         parts = []
         for chunk in torch.split(tiles, _TILES_PER_PASS):  # bounds the (tiles, ranges, candidates) scores
