@@ -273,7 +273,7 @@ class CollageEncoder(nn.Module):
             else:  # the chosen candidate: its base's column, with the signs of its flips
                 picked = table.gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * mm, -1))  # (B, 4 mm, R)
                 picked = picked.view(b, 4, mm, n_ranges).transpose(2, 3)
-                residual.sub_(picked * (signs[:, :, 0] * values[-1]).transpose(1, 2)[..., None])
+                residual.addcmul_(picked, (signs[:, :, 0] * values[-1]).transpose(1, 2)[..., None], value=-1)
         return torch.cat(indices, -1), torch.cat(values, -1), dense
 
     def _orient(self, partial: torch.Tensor, which: torch.Tensor | None) -> tuple:
@@ -302,7 +302,7 @@ class CollageEncoder(nn.Module):
         products = partial.permute(0, 3, 1, 2, 4).gather(-1, columns)  # (B, R, a, b, (n, t)); a view for n = 1
         products = products.view(b, n_ranges, 4, n, 2).transpose(2, 3).reshape(b, n_ranges, n, 8)
         signed = products @ self.combine  # (B, R, n, 8): the 8 isometries
-        isometry = signed.abs().argmax(-1, keepdim=True) * self.has_isometries[which, None]  # else the identity
+        isometry = signed.abs().max(-1, keepdim=True).indices * self.has_isometries[which, None]  # else the identity
         slot, column = self.slot_column[isometry[..., 0] * n_bases + which].unbind(-1)
         return signed.gather(-1, isometry)[..., 0], slot, column, self.class_signs[isometry[..., 0]]
 
@@ -427,12 +427,18 @@ class _PatchNet(nn.Module):
         self.range_head, self.base_head = nn.Linear(features, embed), nn.Linear(features, embed)
         for head in (self.range_head, self.base_head):
             nn.init.normal_(head.weight, std=1e-2)
+        # pixel (y, x) -> feature (channel w, cell row a, cell column b): the kernel's weight (w, u, v) where
+        # the pixel is (u, v) in cell (a, b), else the zero after the kernel's weights
+        y, x = torch.arange(size).view(-1, 1, 1, 1, 1), torch.arange(size).view(1, -1, 1, 1, 1)
+        w, a, b = torch.arange(width).view(-1, 1, 1), torch.arange(size // cell).view(-1, 1), torch.arange(size // cell)
+        inside = (y // cell == a) & (x // cell == b)
+        layout = torch.where(inside, (w * cell + y % cell) * cell + x % cell, width * cell * cell)
+        self.register_buffer("layout", layout.reshape(size * size, features), persistent=False)
 
     def matrix(self) -> torch.Tensor:
         """The convolution of flattened patches: (size^2, features), ``features = patch @ matrix``."""
-        q = self.size // self.conv.kernel_size[0]  # cells per side
-        eye = torch.eye(q)  # pixel (y, x) = (cell row a, u, cell column b, v) -> feature (channel, a, b)
-        return torch.einsum("wuv,ac,bd->aubvwcd", self.conv.weight[:, 0], eye, eye).reshape(self.size**2, -1)
+        weight = self.conv.weight.flatten()
+        return torch.cat([weight, weight.new_zeros(1)])[self.layout]
 
     def hidden(self, features: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
         """The hidden layer (..., features) of centred patches from their features and energies (...)."""
