@@ -331,8 +331,8 @@ def test_shipped_model_is_loaded_by_default_and_encodes_unseen_clouds():
     clouds = [ifskit.chaos_game(ifs, 2048, seed=i, progress=False) for i, ifs in enumerate(systems)]
     found = ifskit.encode(clouds)
     distances = [chamfer_distance(ifskit.chaos_game(f, 2048, progress=False), c) for f, c in zip(found, clouds)]
-    # the held-out mean of benchmarks/bench_encoder.py is about 0.06 with the shipped weights
-    assert np.mean(distances) < 0.08
+    # the held-out mean of benchmarks/bench_encoder.py is about 0.037 with the shipped weights
+    assert np.mean(distances) < 0.05
 
 
 def test_3d_encoder_trains_and_encodes(tmp_path):
