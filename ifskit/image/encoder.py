@@ -211,8 +211,10 @@ class CollageEncoder(nn.Module):
         """Matching pursuit: (index (B, R, k), contrasts (B, R, k), dense (B, R, C) or None).
 
         The first candidate of a range is chosen among all bases, the others among the
-        auxiliary patches. ``dense`` carries the straight-through gradient and is computed only
-        when grad is enabled (without, ``tiles.residual`` is updated in place).
+        auxiliary patches: their correlations with what is left of the range are those with the
+        range less the chosen candidates' correlations with the auxiliary patches (a small
+        table per tile), so the residual itself is never formed. ``dense`` carries the
+        straight-through gradient and is computed only when grad is enabled.
         """
         c = self.config
         b, _, n_ranges, mm = tiles.residual.shape
@@ -221,21 +223,26 @@ class CollageEncoder(nn.Module):
         dense = torch.zeros(b, n_ranges, c.n_candidates) if grad else None
         scale = self.log_sharpness.exp() / (tiles.range_energy + 1e-4)  # gain -> share of the variance, sharpened
         energy = tiles.base_energy.clamp(min=1e-6)  # (B, 1, bases)
-        residual, table = tiles.residual, tiles.table.view(b, 4 * mm, -1)
-        aux_table = table[..., table.shape[-1] - c.n_aux :].contiguous()  # (B, 4 mm, n_aux)
+        table = tiles.table.view(b, 4, mm, -1)
+        aux = table[0, ..., table.shape[-1] - c.n_aux :]  # (4, mm, n_aux): the same in every tile
         k = 1 + min(self.top_k - 1, max(c.n_aux - 1, 0))  # an auxiliary patch is left whatever the first choice
+        partial = torch.bmm(tiles.residual.view(b * 4, n_ranges, mm), table.view(b * 4, mm, -1))
+        partial = partial.view(b, 2, 2, n_ranges, -1)  # (B, a, b, R, columns): the products per class
+        correlation = _class_sum(partial[..., partial.shape[-1] - c.n_aux :])  # (B, R, n_aux)
+        if k > 1 and grad:  # every candidate's correlation with the auxiliary patches
+            gram = self._candidate_table(tiles.table).view(b, 4 * mm, -1).mT @ aux.reshape(4 * mm, -1)
+        elif k > 1:  # per parity class, every column's: (B, 4, n_aux, columns)
+            gram = aux.mT @ table
+        aux_learned = tiles.learned[..., c.n_domains :]
+        aux_slots = torch.arange(c.n_candidates - c.n_aux, c.n_candidates).expand(b, n_ranges, -1)
         bases, indices, values = [], [], []
         budget = c.s_max  # what is left of s_max for each range
         for step in range(k):
-            columns, learned = (table, tiles.learned) if step == 0 else (aux_table, tiles.learned[..., c.n_domains :])
-            partial = torch.bmm(residual.view(b * 4, n_ranges, mm), columns.view(b * 4, mm, -1))
-            partial = partial.view(b, 2, 2, n_ranges, -1)  # (B, a, b, R, columns): the products per class
             if step == 0:
                 size = _best_sizes(partial, n_iso)  # (B, R, bases): the largest |correlation| over the isometries
-                step_energy = energy
+                step_energy, learned = energy, tiles.learned
             else:  # the auxiliary patches, each once
-                plain = _class_sum(partial)
-                size, step_energy = plain.abs(), energy[..., c.n_domains :]
+                size, step_energy, learned = correlation.abs(), energy[..., c.n_domains :], aux_learned
             s = (size / step_energy).clamp(max=budget)  # least-squares contrast (its size), bounded by the budget
             gain = s * (2 * size - s * step_energy)  # squared error removed by the candidate
             logits = torch.addcmul(learned, gain, scale)
@@ -247,7 +254,7 @@ class CollageEncoder(nn.Module):
             if step == 0:
                 signed, slot, column, signs = self._orient(partial, None if grad else best)
             else:
-                signed, slot = plain, torch.arange(c.n_candidates - c.n_aux, c.n_candidates).expand(b, n_ranges, -1)
+                signed, slot = correlation, aux_slots
                 if not grad:
                     signed, slot = signed.gather(-1, best), slot.gather(-1, best)
                     column, signs = best + table.shape[-1] - c.n_aux, torch.ones(b, n_ranges, 1, 4)
@@ -267,13 +274,11 @@ class CollageEncoder(nn.Module):
             if step == k - 1:
                 break
             if grad:
-                candidates = self._candidate_table(tiles.table).view(b, 4 * mm, -1)
-                moved = torch.bmm(step_dense, candidates.transpose(1, 2))  # (B, R, 4 mm)
-                residual = (residual - moved.view(b, n_ranges, 4, mm).transpose(1, 2)).contiguous()
-            else:  # the chosen candidate: its base's column, with the signs of its flips
-                picked = table.gather(-1, column.view(b, 1, n_ranges).expand(-1, 4 * mm, -1))  # (B, 4 mm, R)
-                picked = picked.view(b, 4, mm, n_ranges).transpose(2, 3)
-                residual.addcmul_(picked, (signs[:, :, 0] * values[-1]).transpose(1, 2)[..., None], value=-1)
+                correlation = correlation - step_dense @ gram
+            else:  # the chosen candidate's column, with the signs of its flips
+                picked = gram.gather(-1, column.view(b, 1, 1, n_ranges).expand(-1, 4, c.n_aux, -1))  # (B, 4, n_aux, R)
+                moved = torch.einsum("bcar,brc->bra", picked, signs[:, :, 0] * values[-1])
+                correlation = correlation - moved
         return torch.cat(indices, -1), torch.cat(values, -1), dense
 
     def _orient(self, partial: torch.Tensor, which: torch.Tensor | None) -> tuple:
