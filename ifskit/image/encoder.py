@@ -231,8 +231,8 @@ class CollageEncoder(nn.Module):
         correlation = _class_sum(partial[..., partial.shape[-1] - c.n_aux :])  # (B, R, n_aux)
         if k > 1 and grad:  # every candidate's correlation with the auxiliary patches
             gram = self._candidate_table(tiles.table).view(b, 4 * mm, -1).mT @ aux.reshape(4 * mm, -1)
-        elif k > 1:  # per parity class, every column's: (B, 4, n_aux, columns)
-            gram = aux.mT @ table
+        elif k > 1:  # per parity class, every column's: (B, 4, columns, n_aux)
+            gram = table.mT @ aux
         aux_learned = tiles.learned[..., c.n_domains :]
         aux_slots = torch.arange(c.n_candidates - c.n_aux, c.n_candidates).expand(b, n_ranges, -1)
         bases, indices, values = [], [], []
@@ -276,9 +276,8 @@ class CollageEncoder(nn.Module):
             if grad:
                 correlation = correlation - step_dense @ gram
             else:  # the chosen candidate's column, with the signs of its flips
-                picked = gram.gather(-1, column.view(b, 1, 1, n_ranges).expand(-1, 4, c.n_aux, -1))  # (B, 4, n_aux, R)
-                moved = torch.einsum("bcar,brc->bra", picked, signs[:, :, 0] * values[-1])
-                correlation = correlation - moved
+                picked = gram.gather(-2, column.view(b, 1, n_ranges, 1).expand(-1, 4, -1, c.n_aux))  # (B, 4, R, n_aux)
+                correlation = correlation - (picked * (signs[:, :, 0] * values[-1]).mT[..., None]).sum(1)
         return torch.cat(indices, -1), torch.cat(values, -1), dense
 
     def _orient(self, partial: torch.Tensor, which: torch.Tensor | None) -> tuple:
