@@ -463,9 +463,11 @@ def _cosine_patches(count: int, size: int) -> torch.Tensor:
 
 
 # ---- training -------------------------------------------------------------------------------------
-#: The default geometry: 64x64 tiles, 8x8 ranges, 49 half-overlapping domains in 8 isometries, 8 auxiliary patches.
+#: The default geometry: 64x64 tiles, 8x8 ranges, 16 domains in 8 isometries, 8 auxiliary patches (136 candidates).
+#: Half-overlapping domains (``overlap=True``, 400 candidates) gain about 0.7 dB for 0.02 bpp more on the 256x256
+#: photo but take about 1.4 times as long to encode.
 DEFAULT_CONFIG = CollageConfig(
-    crop=64, range_size=8, n_aux=8, augment=True, whole_domain=False, s_max=0.9, overlap=True
+    crop=64, range_size=8, n_aux=8, augment=True, whole_domain=False, s_max=0.9, overlap=False
 )
 
 
