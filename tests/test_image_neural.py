@@ -23,9 +23,11 @@ from ifskit.image.collage import (  # noqa: E402
     sparse_collage_step,
 )
 from ifskit.image.encoder import (  # noqa: E402
+    CONTRAST_COSTS,
     CollageEncoder,
     collage_loss,
     encode_image,
+    image_tiles,
     load_encoder,
     random_crops,
     save_encoder,
@@ -147,6 +149,7 @@ def test_training_and_encoding_make_the_same_choice(photo):
     torch.manual_seed(0)
     model = CollageEncoder(SMALL, top_k=3)
     torch.nn.init.normal_(model.net.range_head.weight)  # a learned match that matters
+    model.contrast_cost.fill_(1.0)  # and a cost of the contrast
     tiles = torch.from_numpy(photo[:32, :48].astype(np.float32) / 255).reshape(2, 16, 3, 16).permute(0, 2, 1, 3)
     tiles = tiles.reshape(6, 1, 16, 16)
     weights, bias = model(tiles)
@@ -218,6 +221,18 @@ def test_large_images_are_encoded_in_chunks_of_tiles(model, photo, monkeypatch):
     assert encode_image(model, photo).to_bytes() == whole
 
 
+def test_a_contrast_cost_chooses_smaller_weights(photo):
+    """The learned cost per unit of contrast trades some collage gain for smaller (more contractive) weights."""
+    torch.manual_seed(0)
+    model = CollageEncoder(SMALL).eval()
+    tiles = image_tiles(photo, SMALL.crop)
+    greedy = model.select(tiles)[1].abs().sum(-1)
+    model.contrast_cost.fill_(4.0)
+    costly = model.select(tiles)[1].abs().sum(-1)
+    assert costly.mean() < 0.95 * greedy.mean()
+    assert (costly <= SMALL.s_max + 1e-6).all()
+
+
 def test_model_file_round_trip(model, tmp_path, photo):
     path = save_encoder(model, tmp_path / "m.pt")
     again = load_encoder(path)
@@ -238,6 +253,7 @@ def test_a_tiny_training_run_lowers_the_loss(photo):
         before, after = (collage_loss(m, batch, 8)[0].item() for m in (untrained, result.model))
     assert after < 0.99 * before
     assert result.psnr > result.psnr_before
+    assert float(result.model.contrast_cost) in CONTRAST_COSTS  # fitted on training crops
     for steps in (1, 3, 10):  # any step count (10 once broke the learning-rate schedule)
         again = train_encoder(images, SMALL, steps=steps, batch=4, seed=0)
         assert again.losses == train_encoder(images, SMALL, steps=steps, batch=4, seed=0).losses  # same seed

@@ -32,7 +32,7 @@ from .collage import ISOMETRIES, CollageConfig, decode, fixed_point, limit_weigh
 from .collage import collage_step as _collage_step
 
 MODEL_FORMAT = "ifskit-image-encoder"
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 #: Range of the per-range bias (images are in [0, 1]) and its bits in a code.
 BIAS_RANGE = (-1.0, 2.0)
 BIAS_BITS = 10
@@ -51,10 +51,14 @@ class CollageEncoder(nn.Module):
     tiles, ranges and candidates, no Python loop over patches. The first step ranks every
     base, the later ones the auxiliary patches not chosen yet (the detail left once the best
     copy of the tile is in place; at most ``n_aux - 1`` of them, so that one is always left):
-    the exhaustive search is done once per range. The score is the share of the range's variance the candidate explains, times a
-    learned sharpness, plus a learned match of a small CNN's embeddings of the normalized range
-    and base patches and a learned prior per base; before training the encoder is a greedy
-    least-squares search. Training back-propagates through the choice with a straight-through
+    the exhaustive search is done once per range. The score is the share of the range's variance
+    the candidate explains, times a learned sharpness, less a learned cost per unit of contrast
+    (smaller weights make a more contractive code, whose fixed point is nearer its collage, and
+    more weights quantize to zero, whose index is not stored), plus a learned match of a small
+    CNN's embeddings of the normalized range and base patches and a learned prior per base;
+    before training (cost 0) the encoder is a greedy least-squares search. The cost is fitted by
+    a search on training crops: the straight-through gradient, a first-order estimate, pushes it
+    the wrong way. Training back-propagates through the choice with a straight-through
     softmax. Every range ends with ``sum |w| <= s_max`` (:func:`limit_weights` guards it), and
     the bias makes each range's mean exact in the collage of the image itself.
 
@@ -87,6 +91,8 @@ class CollageEncoder(nn.Module):
         self.net = _PatchNet(r, width, embed)
         self.prior = nn.Parameter(torch.zeros(config.n_domains + config.n_aux))  # one per base
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
+        # fitted by a search on training crops (:func:`train_encoder`), not by the gradient, hence a buffer
+        self.register_buffer("contrast_cost", torch.zeros(()))
         self.aux_logits = nn.Parameter(_cosine_patches(config.n_aux, r))
         self.register_buffer("coordinates", _parity_coordinates(r), persistent=False)
         # per isometry: transposed or not, and the sign of each parity class (a, b) of its coordinates
@@ -222,6 +228,7 @@ class CollageEncoder(nn.Module):
         grad = torch.is_grad_enabled()
         dense = torch.zeros(b, n_ranges, c.n_candidates) if grad else None
         scale = self.log_sharpness.exp() / (tiles.range_energy + 1e-4)  # gain -> share of the variance, sharpened
+        cost = -self.contrast_cost
         energy = tiles.base_energy.clamp(min=1e-6)  # (B, 1, bases)
         table = tiles.table.view(b, 4, mm, -1)
         aux = table[0, ..., table.shape[-1] - c.n_aux :]  # (4, mm, n_aux): the same in every tile
@@ -245,7 +252,7 @@ class CollageEncoder(nn.Module):
                 size, step_energy, learned = correlation.abs(), energy[..., c.n_domains :], aux_learned
             s = (size / step_energy).clamp(max=budget)  # least-squares contrast (its size), bounded by the budget
             gain = s * (2 * size - s * step_energy)  # squared error removed by the candidate
-            logits = torch.addcmul(learned, gain, scale)
+            logits = torch.addcmul(learned, gain, scale).addcmul_(s, cost)
             if step:
                 taken = torch.cat(bases, -1) - c.n_domains
                 logits = logits.scatter_add(-1, taken.clamp(min=0), torch.where(taken >= 0, -torch.inf, 0.0))
@@ -530,6 +537,20 @@ def held_out_psnr(model: CollageEncoder, crops: torch.Tensor) -> float:
     return float(10 * np.log10(1 / max(mse, 1e-12)))
 
 
+#: The contrast costs :func:`train_encoder` tries (0: the greedy least-squares choice).
+CONTRAST_COSTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+
+def _fit_contrast_cost(model: CollageEncoder, crops: torch.Tensor) -> None:
+    """Set the model's contrast cost to the one of :data:`CONTRAST_COSTS` whose fixed points of crops
+    (B, 1, crop, crop) are nearest the crops (the highest PSNR)."""
+    scores = []
+    for cost in CONTRAST_COSTS:
+        model.contrast_cost.fill_(cost)
+        scores.append(held_out_psnr(model, crops))
+    model.contrast_cost.fill_(CONTRAST_COSTS[int(np.argmax(scores))])
+
+
 def train_encoder(
     images: list,
     config: CollageConfig | None = None,
@@ -542,6 +563,10 @@ def train_encoder(
     progress: bool = False,
 ) -> TrainResult:
     """Train a :class:`CollageEncoder` on random crops of grayscale images.
+
+    Adam on :func:`collage_loss` (straight-through through the choice), then the contrast cost is
+    fitted: the one of :data:`CONTRAST_COSTS` whose fixed points of ``4 * batch`` further training
+    crops are nearest them.
 
     Parameters
     ----------
@@ -589,6 +614,7 @@ def train_encoder(
         schedule.step()
         losses.append(loss.item())
     model.eval()
+    _fit_contrast_cost(model, random_crops(images, config.crop, 4 * batch, generator))
     return TrainResult(model, losses, before, held_out_psnr(model, held_out), time.perf_counter() - start)
 
 
