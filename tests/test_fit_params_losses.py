@@ -148,7 +148,7 @@ def test_collage_is_the_images_under_every_map(rng, fern):
 
 def test_chaos_chains_follow_the_maps_and_are_seeded(fern):
     start = torch.zeros(1, 5, 2, dtype=torch.float64)
-    A, b = torch.as_tensor(fern.A)[None], torch.as_tensor(fern.b)[None]
+    A, b = torch.tensor(fern.A)[None], torch.tensor(fern.b)[None]
     p = torch.tensor([[0.0, 0.5, 0.5, 0.0]])
     chains = chaos_chains(start, A, b, p, 1, torch.Generator().manual_seed(0))
     # one step from the origin lands on the translation b_i of a map drawn with p
@@ -162,7 +162,7 @@ def test_chaos_chains_follow_the_maps_and_are_seeded(fern):
 def test_coverage_shares_are_the_invariant_measure_of_disjoint_maps():
     sierpinski = ifskit.catalog("sierpinski")
     cloud = torch.as_tensor(ifskit.chaos_game(sierpinski, 3000, seed=0, progress=False).copy())
-    A, b = torch.as_tensor(sierpinski.A)[None], torch.as_tensor(sierpinski.b)[None]
+    A, b = torch.tensor(sierpinski.A)[None], torch.tensor(sierpinski.b)[None]
     shares = coverage_shares(cloud, A, b)
     assert shares.shape == (1, 3) and np.allclose(shares.sum(), 1)
     assert np.allclose(shares.numpy(), 1 / 3, atol=0.03)
@@ -179,7 +179,7 @@ def test_attractor_chamfer_scores_the_true_maps_at_the_sampling_floor(fern):
     and the gradient reaches them."""
     cloud = torch.as_tensor(ifskit.chaos_game(fern, 2000, seed=0, progress=False).copy())
     floor = ifskit.chamfer_distance(ifskit.chaos_game(fern, 2000, seed=1, progress=False), cloud.numpy())
-    A, b = torch.as_tensor(fern.A)[None], torch.as_tensor(fern.b)[None]
+    A, b = torch.tensor(fern.A)[None], torch.tensor(fern.b)[None]
     true = attractor_chamfer(cloud, A, b, generator=torch.Generator().manual_seed(0))
     assert true.shape == (1,) and true.item() < 1.3 * floor
     moved = b.clone().requires_grad_()
