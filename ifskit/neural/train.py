@@ -28,8 +28,9 @@ Why this and not something else:
   bound alone stalled at a held-out one-shot Chamfer of 0.063. The attractor term
   measures that distance directly. The chains start on the cloud itself, which is
   near the attractor of good maps, so 8 maps (contraction <= 0.9: the gradient
-  through their products stays bounded) already reach the attractor; 3000 steps of
-  it (``attractor_weight=30``) brought the held-out one-shot Chamfer to 0.039.
+  through their products stays bounded) already reach the attractor. With it
+  (``attractor_weight=30``) the same network and schedule reach 0.0365
+  (``benchmarks/bench_encoder.py``).
 
 Every head (one per number of maps ``K``) is trained on every cloud, whatever ``K``
 generated it: the objective does not need the true ``K``.
@@ -52,7 +53,7 @@ import numpy as np
 
 from ..errors import FormatError
 
-#: Default weight ``lambda`` of the attractor term (the shipped model's last phase).
+#: Default weight ``lambda`` of the attractor term (the shipped model's).
 ATTRACTOR_WEIGHT = 30.0
 #: Settings a resumed run must share with the checkpoint it continues (``steps`` may grow).
 _RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps", "attractor_weight")
