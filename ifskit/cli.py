@@ -55,6 +55,24 @@ def _whole(text: str) -> int:
     return value
 
 
+def _number_in(low: float, high: float, what: str, low_included: bool = False, high_included: bool = False):
+    """An argparse type: a number between ``low`` and ``high`` (ends excluded unless said);
+    ``what`` names it in the error (``expected a positive learning rate, got '-1'``). NaN fails."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        above = value >= low if low_included else value > low
+        below = value <= high if high_included else value < high
+        if not (above and below):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
 def _size(text: str) -> tuple:
     """``N`` or ``WxH`` in pixels, returned as (H, W)."""
     try:
@@ -91,7 +109,13 @@ def _add_source(parser) -> None:
     parser.add_argument("--name", metavar="ENTRY", help="the entry of a multi-entry .ifs file (case-insensitive)")
 
 
-def _add_json(parser) -> None:
+def _add_output_options(parser, overwrite: str | None = None, quiet: bool = False) -> None:
+    """The options a command ends with: ``--overwrite`` (``overwrite`` is its help: what it
+    replaces), ``--quiet`` (for a command with a progress bar), and ``--json``."""
+    if overwrite is not None:
+        parser.add_argument("--overwrite", action="store_true", help=overwrite)
+    if quiet:
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
 
@@ -225,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--allow-noncontractive", action="store_true", help="render even an IFS that is not contractive on average"
     )
-    render.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    render.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(render)
+    _add_output_options(render, overwrite="replace existing output files", quiet=True)
     render.set_defaults(run=cmd_render)
 
     info = commands.add_parser(
@@ -236,13 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Describe an IFS: its maps, probabilities, contraction factors, similarity dimension and bounds.",
     )
     _add_source(info)
-    _add_json(info)
+    _add_output_options(info)
     info.set_defaults(run=cmd_info)
 
     catalog = commands.add_parser(
         "catalog", help="list the built-in IFS", description="List the built-in IFS (use a name as SOURCE)."
     )
-    _add_json(catalog)
+    _add_output_options(catalog)
     catalog.set_defaults(run=cmd_catalog)
 
     gallery = commands.add_parser(
@@ -256,9 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--points", type=_count, default=10_000_000, metavar="N", help="points per picture (default 1e7)"
     )
     gallery.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
-    gallery.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
-    gallery.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(gallery)
+    _add_output_options(gallery, overwrite="replace existing PNGs", quiet=True)
     gallery.set_defaults(run=cmd_gallery)
 
     dimension = commands.add_parser(
@@ -276,8 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dimension.add_argument("--seed", type=_whole, default=0, help="random seed (default 0)")
     dimension.add_argument("--plot", metavar="OUT.png", help="write the log-log plot with the fitted slope")
-    dimension.add_argument("--overwrite", action="store_true", help="replace an existing plot")
-    _add_json(dimension)
+    _add_output_options(dimension, overwrite="replace an existing plot")
     dimension.set_defaults(run=cmd_dimension)
 
     transform = commands.add_parser(
@@ -298,8 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--shear", type=float, default=0.0, metavar="K", help="2D shear x += K y")
     transform.add_argument("--flip", choices=["x", "y", "z"], help="mirror an axis")
     transform.add_argument("--translate", type=_floats, metavar="X,Y", help="translation (default 0)")
-    transform.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    _add_json(transform)
+    _add_output_options(transform, overwrite="replace an existing output file")
     transform.set_defaults(run=cmd_transform)
 
     view = commands.add_parser(

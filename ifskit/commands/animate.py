@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
 from ..animate.interpolate import EASINGS, METHODS
-from ..cli import _add_json, _count, _report, _size, _whole
+from ..cli import _add_output_options, _count, _report, _size, _whole
 
 
 def register(commands) -> None:
@@ -88,9 +88,7 @@ def register(commands) -> None:
     parser.add_argument(
         "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing movie (or non-empty folder)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(parser)
+    _add_output_options(parser, overwrite="replace an existing movie (or non-empty folder)", quiet=True)
     parser.set_defaults(run=cmd_interpolate)
 
 

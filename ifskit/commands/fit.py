@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import _add_json, _count, _report, _whole
+from ..cli import _add_output_options, _count, _report, _whole
 
 
 def register(commands) -> None:
@@ -52,9 +52,7 @@ def register(commands) -> None:
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where to optimize: cpu (default) or a CUDA GPU"
     )
     parser.add_argument("--plot", metavar="OUT.png", help="also draw target, collage, attractor and loss history")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(parser)
+    _add_output_options(parser, overwrite="replace existing output files", quiet=True)
     parser.set_defaults(run=cmd_fit)
 
 

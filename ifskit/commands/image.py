@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..cli import _add_json, _count, _make_folder, _report, _whole
+from ..cli import _add_output_options, _count, _make_folder, _number_in, _report, _whole
 
 #: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
 MAX_OUTPUT_PIXELS = 2**28
@@ -17,24 +17,8 @@ MAX_OUTPUT_PIXELS = 2**28
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
 
-def _quality(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected a quality within 1..100, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1e6:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+_quality = _number_in(1, 100, "a quality within 1..100", low_included=True, high_included=True)
+_positive = _number_in(0, 1e6, "a positive number")
 
 
 def _block(text: str) -> int:
@@ -95,8 +79,7 @@ def register(commands) -> None:
         ),
     )
     _add_threads(compress, "for --neural")
-    compress.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    _add_json(compress)
+    _add_output_options(compress, overwrite="replace an existing output")
     compress.set_defaults(run=cmd_compress)
 
     decompress = commands.add_parser(
@@ -123,8 +106,7 @@ def register(commands) -> None:
     )
     decompress.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
     _add_threads(decompress, "for a neural code")
-    decompress.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    _add_json(decompress)
+    _add_output_options(decompress, overwrite="replace existing outputs")
     decompress.set_defaults(run=cmd_decompress)
 
     train = commands.add_parser(
@@ -150,9 +132,7 @@ def register(commands) -> None:
     train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")
     _add_threads(train)
-    train.add_argument("--overwrite", action="store_true", help="replace an existing model file")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(train)
+    _add_output_options(train, overwrite="replace an existing model file", quiet=True)
     train.set_defaults(run=cmd_train_image_encoder)
 
     fractal = commands.add_parser(
@@ -178,9 +158,7 @@ def register(commands) -> None:
     fractal.add_argument("--range-size", type=_count, default=8, metavar="N", help="range patch side (default 8)")
     fractal.add_argument("--gray", action="store_true", help="luminance only")
     _add_threads(fractal)
-    fractal.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    fractal.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(fractal)
+    _add_output_options(fractal, overwrite="replace an existing output", quiet=True)
     fractal.set_defaults(run=cmd_fractalize)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ..cli import _add_json, _count, _make_folder, _report, _whole
+from ..cli import _add_output_options, _count, _make_folder, _number_in, _report, _whole
 from ..errors import FormatError, OutputError
 from ..neural.train import ATTRACTOR_WEIGHT
 
@@ -22,24 +22,8 @@ def _maps_range(text: str) -> tuple[int, int]:
     return parts[0], parts[-1]
 
 
-def _learning_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < 10:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a positive learning rate, got {text!r}")
-    return value
-
-
-def _weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1e6:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a non-negative weight, got {text!r}")
-    return value
+_learning_rate = _number_in(0, 10, "a positive learning rate")
+_weight = _number_in(0, 1e6, "a non-negative weight", low_included=True)
 
 
 def _formats(text: str) -> tuple:
@@ -100,8 +84,7 @@ def register(commands) -> None:
         metavar="local:N|tcp://HOST:PORT",
         help="write the shards on a Dask cluster, one task per shard; the same shards whatever the workers",
     )
-    dataset.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(dataset)
+    _add_output_options(dataset, quiet=True)
     dataset.set_defaults(run=cmd_dataset)
 
     train = commands.add_parser(
@@ -146,9 +129,7 @@ def register(commands) -> None:
     train.add_argument(
         "--checkpoint-every", type=_count, default=250, metavar="N", help="steps between checkpoints (default 250)"
     )
-    train.add_argument("--overwrite", action="store_true", help="start afresh, replacing OUT")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(train)
+    _add_output_options(train, overwrite="start afresh, replacing OUT", quiet=True)
     train.set_defaults(run=cmd_train_encoder)
 
     encode = commands.add_parser(
@@ -172,8 +153,7 @@ def register(commands) -> None:
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where the encoder runs: cpu (default) or a CUDA GPU"
     )
     encode.add_argument("--seed", type=_whole, default=0, help="subsampling and chaos-game seed (default 0)")
-    encode.add_argument("--overwrite", action="store_true", help="replace OUT")
-    _add_json(encode)
+    _add_output_options(encode, overwrite="replace OUT")
     encode.set_defaults(run=cmd_encode)
 
 
