@@ -276,6 +276,7 @@ def test_cli_train_compress_decompress(cli, capsys, image_folder, tmp_path, phot
     assert cli(*args, "--range-size", 4, "--json") == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["images"] == 2 and figures["steps"] == 4 and model.exists()
+    assert figures["contrast_cost"] in CONTRAST_COSTS
     assert cli(*args, "--range-size", 4) == 2
     assert "exists already" in capsys.readouterr().err
     source = tmp_path / "p.png"

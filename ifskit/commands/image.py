@@ -115,7 +115,9 @@ def register(commands) -> None:
         description=(
             "Train the neural image collage encoder on random crops (with flips) of the images in DIR "
             "(PNG, JPEG, ...; colour is reduced to luminance). The loss is the reconstruction after a few "
-            "decoding steps plus the collage error. Same seed and settings, same model. The model is "
+            "decoding steps plus the collage error; after the steps, the cost per unit of contrast in the "
+            "candidate score is chosen among a few values by the PSNR of further crops (smaller weights: fewer "
+            "bits, a more contractive code). Same seed and settings, same model. The model is "
             "written atomically at the end; use it with 'ifskit compress IMAGE -o OUT.fic --neural MODEL.pt'."
         ),
         epilog="Example: ifskit train-image-encoder photos/ -o model.pt --steps 300 --seed 0",
@@ -355,10 +357,12 @@ def cmd_train_image_encoder(args) -> int:
         "loss_last": result.losses[-1],
         "psnr_before": result.psnr_before,
         "psnr": result.psnr,
+        "contrast_cost": float(result.model.contrast_cost),
     }
     text = (
         f"wrote {args.output}: {args.steps} steps on {len(files)} images in {result.seconds:.1f} s; held-out crops "
-        f"decode at {result.psnr:.2f} dB (untrained {result.psnr_before:.2f} dB)"
+        f"decode at {result.psnr:.2f} dB (untrained {result.psnr_before:.2f} dB; contrast cost "
+        f"{figures['contrast_cost']:g})"
     )
     _report(args, figures, text)
     return 0
