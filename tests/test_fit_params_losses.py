@@ -14,6 +14,7 @@ from ifskit.fit.losses import (  # noqa: E402
     chaos_chains,
     collage,
     coverage_shares,
+    map_shares,
     nearest_distances,
     smooth_hausdorff,
 )
@@ -171,6 +172,15 @@ def test_coverage_shares_are_the_invariant_measure_of_disjoint_maps():
     far[0, 0] += 100.0
     floored = coverage_shares(cloud, A, far, floor=0.01)[0]
     assert floored[0] >= 0.0099 and np.isclose(floored.sum(), 1)
+
+
+def test_map_shares_from_the_chamfer_search_equal_coverage_shares(fern):
+    cloud = torch.as_tensor(ifskit.chaos_game(fern, 1000, seed=0, progress=False).copy())[None]
+    A, b = torch.tensor(fern.A)[None], torch.tensor(fern.b)[None]
+    value, nearest_image = chamfer(collage(cloud, A, b), cloud, return_index=True)
+    assert torch.equal(value, chamfer(collage(cloud, A, b), cloud)) and nearest_image.shape == (1, 1000)
+    shares = map_shares(nearest_image // 1000, 4, 0.01, torch.float64)
+    torch.testing.assert_close(shares, coverage_shares(cloud, A, b, 0.01))
 
 
 def test_attractor_chamfer_scores_the_true_maps_at_the_sampling_floor(fern):

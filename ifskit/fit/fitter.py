@@ -32,7 +32,15 @@ import numpy as np
 from .._parallel import one_torch_thread
 from ..errors import FormatError, IfskitError, IfskitWarning
 from ..ifs import IFS
-from .losses import attractor_chamfer, chamfer, collage, coverage_shares, nearest_distances
+from .losses import (
+    CHAIN_SHARE_FLOOR,
+    attractor_chamfer,
+    chamfer,
+    collage,
+    coverage_shares,
+    map_shares,
+    nearest_distances,
+)
 from .params import maps_from_params, n_params, params_from_maps
 
 #: Largest cloud used as is; bigger ones are subsampled (with a warning).
@@ -454,9 +462,14 @@ def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, d
         sources = target[torch.randperm(len(target), generator=generator)[:_STEP_SOURCES].to(device)]
         covered = target[torch.randperm(len(target), generator=generator)[:_STEP_TARGETS].to(device)]
         A, b = maps_from_params(raw, dim, max_contraction)
-        value = _collage_loss(collage(sources, A, b), target, covered, loss) + _overlap_penalty(A)
+        value, nearest_image = _collage_loss(collage(sources, A, b), target, covered, loss)
+        value = value + _overlap_penalty(A)
         if attractor_weight:
-            value = value + attractor_weight * attractor_chamfer(sources, A, b, generator=generator, target=covered)
+            # the chains' map probabilities: shares of the covered points, from the loss's own search
+            p = map_shares(nearest_image // len(sources), k, CHAIN_SHARE_FLOOR / k, A.dtype)
+            value = value + attractor_weight * attractor_chamfer(
+                sources, A, b, generator=generator, target=covered, p=p
+            )
         optimizer.zero_grad()
         value.sum().backward()
         optimizer.step()
@@ -472,16 +485,17 @@ def _collage_loss(images, target, covered, loss):
     """Loss per batch element between collages ``images`` (B, m, d) and the cloud.
 
     Collage points are compared with the whole cloud ``target`` (n, d); coverage is
-    checked for the cloud subset ``covered`` (c, d).
+    checked for the cloud subset ``covered`` (c, d). Returns the loss (B,) and, for
+    every covered point, the index of its nearest collage point (B, c).
     """
     import torch
 
     inside = nearest_distances(images, target)
-    coverage = nearest_distances(covered, images)
+    coverage, nearest_image = nearest_distances(covered, images, return_index=True)
     if loss == "chamfer":
-        return 0.5 * (inside.mean(-1) + coverage.mean(-1))
+        return 0.5 * (inside.mean(-1) + coverage.mean(-1)), nearest_image
     both = torch.cat([inside, coverage], dim=-1)
-    return _TEMPERATURE * (torch.logsumexp(both / _TEMPERATURE, dim=-1) - math.log(both.shape[-1]))
+    return _TEMPERATURE * (torch.logsumexp(both / _TEMPERATURE, dim=-1) - math.log(both.shape[-1])), nearest_image
 
 
 def _overlap_penalty(A):

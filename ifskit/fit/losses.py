@@ -20,6 +20,8 @@ _BLOCK = 1 << 24
 #: Maps per chain of :func:`attractor_chamfer`: from the cloud, 8 maps of contraction
 #: <= 0.7 bring a chain within 6% of its start's distance to the attractor.
 CHAIN_STEPS = 8
+#: Smallest share of a map in the chains, as a fraction of a uniform share ``1 / K``.
+CHAIN_SHARE_FLOOR = 0.05
 
 
 def nearest(x, y):
@@ -50,7 +52,7 @@ def nearest(x, y):
         return torch.cat([torch.cdist(x[:, i : i + rows], y).argmin(-1) for i in range(0, x.shape[1], rows)], dim=1)
 
 
-def nearest_distances(x, y, squared: bool = False):
+def nearest_distances(x, y, squared: bool = False, return_index: bool = False):
     """Distance from every point of ``x`` to the nearest point of ``y``, differentiable.
 
     Parameters
@@ -59,10 +61,14 @@ def nearest_distances(x, y, squared: bool = False):
     y : Tensor, shape (B, M, d) or (M, d)
     squared : bool
         Squared distances (smoother at 0).
+    return_index : bool
+        Also return which point of ``y`` is the nearest.
 
     Returns
     -------
     Tensor, shape (B, N), or (N,) when both inputs are single clouds
+    index : Tensor of int64, shape (B, N)
+        Only with ``return_index``.
     """
     import torch
 
@@ -72,10 +78,11 @@ def nearest_distances(x, y, squared: bool = False):
     squares = ((x3 - partner) ** 2).sum(-1)
     # sqrt has an infinite gradient at 0: a point on top of its neighbour gets a zero one instead
     out = squares if squared else torch.sqrt(squares.clamp_min(1e-30))
-    return out[0] if single else out
+    out = out[0] if single else out
+    return (out, index) if return_index else out
 
 
-def chamfer(x, y, weights_x=None, squared: bool = False):
+def chamfer(x, y, weights_x=None, squared: bool = False, return_index: bool = False):
     """Symmetric Chamfer distance: the mean of the two mean nearest-neighbour distances.
 
     ``(mean_i d(x_i, y) + mean_j d(y_j, x)) / 2``, as :func:`ifskit.chamfer_distance`.
@@ -90,19 +97,25 @@ def chamfer(x, y, weights_x=None, squared: bool = False):
         Non-negative weights of the points of ``x`` in the mean of ``d(x_i, y)``.
     squared : bool
         Use squared distances.
+    return_index : bool
+        Also return, for every point of ``y``, the index of its nearest point of ``x``
+        (for a collage: which map's image covers each target point).
 
     Returns
     -------
     Tensor, shape (B,), or () when both inputs are single clouds
+    index : Tensor of int64, shape (B, M)
+        Only with ``return_index``.
     """
     to_y = nearest_distances(x, y, squared)
-    to_x = nearest_distances(y, x, squared)
+    to_x, index = nearest_distances(y, x, squared, return_index=True)
     if weights_x is None:
         forward = to_y.mean(-1)
     else:
         weights_x = weights_x.to(to_y)
         forward = (to_y * weights_x).sum(-1) / weights_x.sum(-1)
-    return 0.5 * (forward + to_x.mean(-1))
+    value = 0.5 * (forward + to_x.mean(-1))
+    return (value, index) if return_index else value
 
 
 def smooth_hausdorff(x, y, temperature: float):
@@ -157,12 +170,42 @@ def collage(points, A, b):
     return images.reshape(images.shape[0], -1, images.shape[-1])
 
 
+def map_shares(owner, n_maps: int, floor: float = 0.0, dtype=None):
+    """Share of the points each map owns, floored and renormalized (no gradient).
+
+    Parameters
+    ----------
+    owner : Tensor of int64, shape (B, N)
+        The map (0 .. K-1) whose image covers each point (its nearest collage point's map).
+    n_maps : int
+    floor : float
+        Smallest share a map gets (then all are renormalized): a map that covers
+        no point is still drawn.
+    dtype : torch.dtype, optional
+        Of the result (default float32).
+
+    Returns
+    -------
+    Tensor, shape (B, K)
+        Rows sum to 1.
+    """
+    import torch
+
+    counts = torch.zeros(owner.shape[0], n_maps, dtype=dtype, device=owner.device).scatter_add_(
+        1, owner, torch.ones(owner.shape, dtype=dtype, device=owner.device)
+    )
+    share = (counts / owner.shape[1]).clamp_min(floor)
+    return share / share.sum(-1, keepdim=True)
+
+
 def coverage_shares(points, A, b, floor: float = 0.0):
     """Share of each cloud whose nearest collage point comes from each map (no gradient).
 
     When the maps' images do not overlap, this is the invariant measure's
     ``mu(w_i(A)) = p_i``: the probabilities that make a chaos game of the maps
-    reproduce the cloud's density.
+    reproduce the cloud's density. (Where the collage's nearest neighbours are
+    computed anyway, :func:`chamfer` with ``return_index`` and :func:`map_shares`
+    give the same without a second search.)
 
     Parameters
     ----------
@@ -171,8 +214,7 @@ def coverage_shares(points, A, b, floor: float = 0.0):
     A : Tensor, shape (B, K, d, d)
     b : Tensor, shape (B, K, d)
     floor : float
-        Smallest share a map gets (then all are renormalized): a map that covers
-        no point is still drawn.
+        See :func:`map_shares`.
 
     Returns
     -------
@@ -182,14 +224,9 @@ def coverage_shares(points, A, b, floor: float = 0.0):
     import torch
 
     with torch.no_grad():
-        batch, n_maps = A.shape[:2]
-        clouds = points.expand(batch, *points.shape[-2:]) if points.dim() == 2 else points
-        owner = nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]  # (B, N)
-        counts = torch.zeros(batch, n_maps, dtype=A.dtype, device=A.device).scatter_add_(
-            1, owner, torch.ones(owner.shape, dtype=A.dtype, device=A.device)
-        )
-        share = (counts / clouds.shape[1]).clamp_min(floor)
-        return share / share.sum(-1, keepdim=True)
+        clouds = points.expand(A.shape[0], *points.shape[-2:]) if points.dim() == 2 else points
+        owner = nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]
+        return map_shares(owner, A.shape[1], floor, A.dtype)
 
 
 def chaos_chains(points, A, b, p, n_steps: int, generator=None):
@@ -229,14 +266,14 @@ def chaos_chains(points, A, b, p, n_steps: int, generator=None):
     return x
 
 
-def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, target=None):
+def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, target=None, p=None):
     """Chamfer distance between a cloud and points of the attractor drawn by :func:`chaos_chains` from it.
 
     The distance the collage bound only bounds from above, measured directly (the
     "attractor term" of the Neural Collages objective): it sees where the maps'
     attractor lies, not only how well one application of the maps covers the cloud.
     The chains draw the maps with the cloud's :func:`coverage_shares` (floored at
-    5% of a uniform share), so their density follows the cloud's.
+    5% of a uniform share, :data:`CHAIN_SHARE_FLOOR`), so their density follows the cloud's.
 
     Parameters
     ----------
@@ -249,12 +286,16 @@ def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, 
     generator : torch.Generator, optional
     target : Tensor, shape (B, M, d) or (M, d), optional
         The cloud compared with the chains (default ``points``).
+    p : Tensor, shape (B, K), optional
+        The map probabilities, when the caller has them (:func:`map_shares` of the
+        collage's nearest neighbours); default: computed here.
 
     Returns
     -------
     Tensor, shape (B,)
     """
-    p = coverage_shares(points, A, b, 0.05 / A.shape[1])
+    if p is None:
+        p = coverage_shares(points, A, b, CHAIN_SHARE_FLOOR / A.shape[1])
     chains = chaos_chains(points, A, b, p, n_steps, generator)
     return chamfer(chains, points if target is None else target)
 

@@ -96,7 +96,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
 
     from .._parallel import one_torch_thread
     from ..fit.fitter import resolve_device
-    from ..fit.losses import coverage_shares
+    from ..fit.losses import map_shares
     from .model import denormalize_maps, normalize, subsample
     from .train import collage_bound
 
@@ -123,17 +123,15 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)
         candidates = [model.head_maps(feature, head) for head in heads]
-        if len(candidates) > 1:
-            bounds = torch.stack([collage_bound(normalized, A, b) for A, b in candidates], dim=-1)
-            choice = bounds.argmin(dim=-1).cpu().numpy()
-        else:
-            choice = np.zeros(len(clouds), dtype=int)
+        # per head: bounds (B,) and the map covering each point (B, N), from one neighbour search
+        scored = [collage_bound(normalized, A, b, return_owner=True) for A, b in candidates]
+        choice = torch.stack([bound for bound, _ in scored], dim=-1).argmin(dim=-1).cpu().numpy()
         result = [None] * len(clouds)
         for head in np.unique(choice):
             rows = np.flatnonzero(choice == head)
             index = torch.as_tensor(rows, device=device)
             A, b = (t[index] for t in candidates[head])
-            p = coverage_shares(normalized[index], A, b, _P_FLOOR / A.shape[1]).double().cpu().numpy()
+            p = map_shares(scored[head][1][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
             A, b = denormalize_maps(A, b, centre[index], scale[index])
             A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
             for j, row in enumerate(rows):

@@ -59,7 +59,7 @@ ATTRACTOR_WEIGHT = 30.0
 _RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps", "attractor_weight")
 
 
-def collage_bound(points, A, b):
+def collage_bound(points, A, b, return_owner: bool = False):
     """The collage bound ``chamfer(W(T), T) / (1 - s)`` of maps on clouds.
 
     Parameters
@@ -67,17 +67,24 @@ def collage_bound(points, A, b):
     points : Tensor, shape (B, N, d)
     A : Tensor, shape (B, K, d, d)
     b : Tensor, shape (B, K, d)
+    return_owner : bool
+        Also return which map's image covers each point (its nearest collage point's
+        map), found by the same nearest-neighbour search.
 
     Returns
     -------
     Tensor, shape (B,)
+    owner : Tensor of int64, shape (B, N)
+        Only with ``return_owner``.
     """
     import torch
 
     from ..fit.losses import chamfer, collage
 
     contraction = torch.linalg.matrix_norm(A, ord=2).amax(dim=-1)
-    return chamfer(collage(points, A, b), points) / (1 - contraction)
+    error, nearest_image = chamfer(collage(points, A, b), points, return_index=True)
+    bound = error / (1 - contraction)
+    return (bound, nearest_image.to(A.device) // points.shape[1]) if return_owner else bound
 
 
 def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
@@ -102,7 +109,7 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
     """
     import torch
 
-    from ..fit.losses import attractor_chamfer
+    from ..fit.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
     from .model import normalize
 
     normalized, _, _ = normalize(clouds)
@@ -112,9 +119,10 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
     for head in range(n_heads):
         part = normalized[head::n_heads]
         A, b = model.head_maps(feature[head::n_heads], head)
-        value = collage_bound(part, A, b)
+        value, owner = collage_bound(part, A, b, return_owner=True)
         if attractor_weight:
-            value = value + attractor_weight * attractor_chamfer(part, A, b, generator=generator)
+            p = map_shares(owner, A.shape[1], CHAIN_SHARE_FLOOR / A.shape[1], A.dtype)
+            value = value + attractor_weight * attractor_chamfer(part, A, b, generator=generator, p=p)
         bounds.append(value)
     return torch.cat(bounds).mean()
 
