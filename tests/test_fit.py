@@ -5,6 +5,7 @@ import pytest
 
 import ifskit
 from ifskit.errors import FormatError, IfskitWarning
+from ifskit.ifs import IFS
 
 torch = pytest.importorskip("torch")
 
@@ -130,6 +131,28 @@ def test_refine_improves_maps_you_have_like_fit_from_them():
     assert near < 0.5 * far
     same = ifskit.fit(cloud, init=start, steps=60, restarts=1, progress=False, lr=0.03)
     np.testing.assert_allclose(refined.A, same.ifs.A, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["sierpinski", "sierpinski_tetrahedron"])
+def test_refine_snaps_maps_to_the_parts_they_cover(name):
+    """Maps turned the wrong way (a quarter turn, shrunk) are re-derived from the parts of the cloud they cover."""
+    from ifskit.fit import refine
+
+    true = ifskit.catalog(name)
+    cloud = ifskit.chaos_game(true, 3000, seed=1, progress=False)
+    quarter_turn = np.eye(true.dim)
+    quarter_turn[:2, :2] = [[0, -1], [1, 0]]
+    wrong = IFS(0.8 * true.A @ quarter_turn, true.b, true.p)
+    as_given = refine(cloud, wrong, 0)
+    np.testing.assert_allclose(as_given.A, wrong.A, atol=1e-12)
+    snapped = refine(cloud, wrong, 0, snap_rounds=1)
+    assert snapped.contraction <= 0.9 + 1e-9
+    assert refine(cloud, wrong, 0, snap_rounds=1) == snapped
+
+    def attractor_distance(ifs):
+        return ifskit.chamfer_distance(ifskit.chaos_game(ifs, 20_000, seed=0, progress=False), cloud)
+
+    assert attractor_distance(snapped) < 0.35 * attractor_distance(as_given)
 
 
 def test_random_init_is_the_plain_baseline():

@@ -20,6 +20,10 @@ _P_FLOOR = 0.05
 _REFINE_LR = 0.1
 # Weight of the attractor term in the refinement (see ifskit.fit.refine).
 _REFINE_ATTRACTOR = 1.0
+# Rounds of snapping the encoder's maps to the parts they cover before the steps
+# (see ifskit.fit.refine): one round takes the held-out Chamfer after 30 steps from
+# 0.024 to 0.019 for ~15 ms a cloud; a second round adds nothing.
+_REFINE_SNAP_ROUNDS = 1
 
 
 @lru_cache(maxsize=4)
@@ -63,8 +67,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         with more points than the model's input size are subsampled (seeded),
         smaller ones are padded with repeats of their own points.
     refine : int
-        Steps of the fitter's optimization (:func:`ifskit.fit`) started from the
-        encoder's maps, cloud by cloud; 0 for the one-shot answer.
+        Steps of the fitter's optimization (:func:`ifskit.fit.refine`) started from
+        the encoder's maps, cloud by cloud, after one round of snapping each map to
+        the part of the cloud it covers; 0 for the one-shot answer.
     model : str, Path or CollageEncoder, optional
         Default: the shipped 2D model (``ifskit/neural/weights/encoder_2d.pt``).
     device : str, optional
@@ -140,7 +145,17 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         from ..fit.fitter import refine as refine_maps
 
         result = [
-            refine_maps(cloud, ifs, refine, seed, _REFINE_LR, model.max_contraction, device, _REFINE_ATTRACTOR)
+            refine_maps(
+                cloud,
+                ifs,
+                refine,
+                seed,
+                _REFINE_LR,
+                model.max_contraction,
+                device,
+                _REFINE_ATTRACTOR,
+                _REFINE_SNAP_ROUNDS,
+            )
             for cloud, ifs in zip(clouds, result)
         ]
     return result[0] if single else result
