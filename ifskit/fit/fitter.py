@@ -49,8 +49,7 @@ MAX_POINTS = 20_000
 MAX_AUTO_MAPS = 6
 # Cloud points whose images make the collage of one optimization step, and cloud
 # points checked for coverage by it: a fresh random subset every step.
-_STEP_SOURCES = 1024
-_STEP_TARGETS = 2048
+STEP_POINTS = (1024, 2048)
 # Cloud points used to rank starting maps (cheap, fixed).
 _INIT_SOURCES = 512
 # Cloud points whose images score each orientation in a round of snapping maps to parts.
@@ -267,6 +266,7 @@ def refine(
     device=None,
     attractor_weight: float = 0.0,
     snap_rounds: int = 0,
+    step_points: tuple[int, int] = STEP_POINTS,
 ) -> IFS:
     """Improve maps you have with ``steps`` of the fitter's optimization, and nothing else.
 
@@ -299,6 +299,10 @@ def refine(
         the cloud it covers (the points whose nearest collage point is its image), by
         the frame matching of the fitter's starting maps, where that part is covered
         better. 0 (default): the maps are the starting point as given.
+    step_points : (int, int)
+        Cloud points whose images make each step's collage (and start its chains), and
+        cloud points checked for coverage; a fresh random subset every step. Default
+        the fitter's (1024, 2048); fewer make cheaper, noisier steps.
 
     Returns
     -------
@@ -328,6 +332,7 @@ def refine(
             resolve_device(device),
             False,
             attractor_weight,
+            step_points,
         )
     return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
 
@@ -423,11 +428,26 @@ def resolve_device(device, action: str = "fit"):
 
 
 # ---- optimization ---------------------------------------------------------------------------
-def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, device, progress, attractor_weight=0.0):
+def _optimize(
+    unit,
+    k,
+    loss,
+    steps,
+    seed,
+    max_contraction,
+    init,
+    restarts,
+    lr,
+    device,
+    progress,
+    attractor_weight=0.0,
+    step_points=STEP_POINTS,
+):
     """Fit k maps to the normalized cloud ``unit`` (n, d).
 
     ``attractor_weight`` adds that multiple of :func:`~ifskit.fit.losses.attractor_chamfer`
-    (chains started from the step's source points) to the collage loss.
+    (chains started from the step's source points) to the collage loss; ``step_points``
+    is (source points, covered points) of each step.
 
     Returns
     -------
@@ -471,8 +491,8 @@ def _optimize(unit, k, loss, steps, seed, max_contraction, init, restarts, lr, d
                 }
         for group in optimizer.param_groups:
             group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
-        sources = target[torch.randperm(len(target), generator=generator)[:_STEP_SOURCES].to(device)]
-        covered = target[torch.randperm(len(target), generator=generator)[:_STEP_TARGETS].to(device)]
+        sources = target[torch.randperm(len(target), generator=generator)[: step_points[0]].to(device)]
+        covered = target[torch.randperm(len(target), generator=generator)[: step_points[1]].to(device)]
         A, b = maps_from_params(raw, dim, max_contraction)
         value, nearest_image = _collage_loss(collage(sources, A, b), target, covered, loss)
         value = value + _overlap_penalty(A)
