@@ -236,9 +236,16 @@ def fit(
     with one_torch_thread():
         for k in candidates:
             fits[k] = _optimize(unit, k, loss, steps, seed, max_contraction, unit_init, restarts, lr, device, progress)
-    scores = {k: fits[k][2] * (1 + auto_penalty * k) for k in candidates}
-    best = min(candidates, key=lambda k: (scores[k], k))
-    A, b, _, history = fits[best]
+    scores = {}
+    if len(candidates) > 1 or n_maps == "auto":
+        import torch
+
+        whole = torch.as_tensor(unit)
+        for k, (A_k, b_k, _) in fits.items():
+            chamfer_k = float(_full_chamfer(torch.as_tensor(A_k)[None], torch.as_tensor(b_k)[None], whole)[0])
+            scores[k] = chamfer_k * (1 + auto_penalty * k)
+    best = min(candidates, key=lambda k: (scores.get(k, 0.0), k))
+    A, b, history = fits[best]
 
     # back to the cloud's coordinates: x = scale * u + centre
     unit_ifs = IFS(A, b, _coverage_probabilities(unit, A, b))
@@ -319,7 +326,7 @@ def refine(
         rng = np.random.default_rng([seed, ifs.n_maps])
         start = IFS(*_snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
     with one_torch_thread():
-        A, b, _, _ = _optimize(
+        A, b, _ = _optimize(
             unit,
             ifs.n_maps,
             "chamfer",
@@ -453,8 +460,8 @@ def _optimize(
     -------
     A : ndarray, shape (k, d, d)
     b : ndarray, shape (k, d)
-    collage_chamfer : float
-        Chamfer distance between the whole cloud and its collage (normalized units).
+        The maps (of the restart whose collage is nearest the cloud, when several are
+        still optimized: fewer steps than the warm-up).
     history : ndarray, shape (steps,)
     """
     import torch
@@ -507,10 +514,9 @@ def _optimize(
         optimizer.step()
         history[step] = float(value.detach().min())
     with torch.no_grad():
-        scores = _full_chamfer(raw, target, dim, max_contraction)
-        best = int(torch.argmin(scores))
-        A, b = maps_from_params(raw[best], dim, max_contraction)
-    return A.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(), float(scores[best]), history
+        A, b = maps_from_params(raw, dim, max_contraction)
+        best = int(torch.argmin(_full_chamfer(A, b, target))) if len(raw) > 1 else 0
+    return A[best].detach().cpu().double().numpy(), b[best].detach().cpu().double().numpy(), history
 
 
 def _collage_loss(images, target, covered, loss):
@@ -542,9 +548,11 @@ def _overlap_penalty(A):
     return _OVERLAP_WEIGHT * torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
 
 
-def _full_chamfer(raw, target, dim, max_contraction):
-    """Chamfer distance between the whole cloud and its collage, per batch element, shape (B,)."""
-    A, b = maps_from_params(raw, dim, max_contraction)
+def _full_chamfer(A, b, target):
+    """Chamfer distance between the whole cloud ``target`` (n, d) and its collage, per batch element, shape (B,).
+
+    ``A`` (B, k, d, d) and ``b`` (B, k, d) are the maps of each batch element.
+    """
     return chamfer(collage(target, A, b), target)
 
 
