@@ -155,6 +155,30 @@ def test_refine_snaps_maps_to_the_parts_they_cover(name):
     assert attractor_distance(snapped) < 0.35 * attractor_distance(as_given)
 
 
+def test_refine_many_clouds_at_once_gives_each_its_own_answer():
+    """A list of clouds is refined in batches (same sizes together), each exactly as it would be alone."""
+    from ifskit.fit import refine
+
+    # two 3-map clouds of 800 points make one batch; the fern (4 maps) and the 500-point cloud are alone
+    clouds = [_cloud("sierpinski", 800), _cloud("barnsley_fern", 800), _cloud("sierpinski", 800, seed=2)]
+    clouds.append(_cloud("sierpinski", 500))
+    sierpinski = ifskit.catalog("sierpinski")
+    starts = [
+        sierpinski.conjugate(np.diag([1.08, 0.95]), np.array([0.03, -0.02])),
+        ifskit.catalog("barnsley_fern").conjugate(np.diag([0.9, 1.1])),
+        sierpinski.conjugate(np.diag([0.9, 1.05])),
+        sierpinski,
+    ]
+    together = refine(clouds, starts, 8, seed=3, attractor_weight=1.0, snap_rounds=1, step_points=(256, 512))
+    assert [ifs.n_maps for ifs in together] == [3, 4, 3, 3]
+    for cloud, start, found in zip(clouds, starts, together):
+        alone = refine(cloud, start, 8, seed=3, attractor_weight=1.0, snap_rounds=1, step_points=(256, 512))
+        np.testing.assert_array_equal(found.A, alone.A)
+        np.testing.assert_array_equal(found.p, alone.p)
+    with pytest.raises(ValueError, match="2 clouds but 4"):
+        refine(clouds[:2], starts, 1)
+
+
 def test_random_init_is_the_plain_baseline():
     result = ifskit.fit(_cloud("sierpinski", 1000), 3, init="random", steps=30, progress=False)
     assert result.n_maps == 3 and result.attractor_hausdorff <= result.bound

@@ -50,6 +50,8 @@ MAX_AUTO_MAPS = 6
 # Cloud points whose images make the collage of one optimization step, and cloud
 # points checked for coverage by it: a fresh random subset every step.
 STEP_POINTS = (1024, 2048)
+# Most clouds refined together in one batch (memory grows with it; the saving is made by ~10).
+_REFINE_BATCH = 64
 # Cloud points used to rank starting maps (cheap, fixed).
 _INIT_SOURCES = 512
 # Cloud points whose images score each orientation in a round of snapping maps to parts.
@@ -265,7 +267,7 @@ def fit(
 
 def refine(
     points,
-    ifs: IFS,
+    ifs,
     steps: int,
     seed: int = 0,
     lr: float = 0.03,
@@ -274,7 +276,7 @@ def refine(
     attractor_weight: float = 0.0,
     snap_rounds: int = 0,
     step_points: tuple[int, int] = STEP_POINTS,
-) -> IFS:
+):
     """Improve maps you have with ``steps`` of the fitter's optimization, and nothing else.
 
     The same normalization, optimizer, loss (Chamfer) and probabilities as
@@ -283,11 +285,15 @@ def refine(
     than a few dozen steps: this is what :func:`ifskit.encode` runs after the encoder.
     Optionally the maps are first snapped to the parts of the cloud they cover.
 
+    Many clouds at once: clouds with the same number of points and maps are optimized
+    together, as one batch of independent problems (each draws its own random subsets,
+    so each gets the answer it would get alone), which shares the fixed cost of a step.
+
     Parameters
     ----------
-    points : ndarray, shape (n, d)
-        A cloud already checked (finite, not all identical); subsampled above 20,000 points.
-    ifs : IFS
+    points : ndarray, shape (n, d), or a list of such arrays
+        Clouds already checked (finite, not all identical); subsampled above 20,000 points.
+    ifs : IFS, or a list of IFS (one per cloud)
         Starting maps, in the cloud's coordinates, d-dimensional.
     steps : int
     seed : int
@@ -313,35 +319,58 @@ def refine(
 
     Returns
     -------
-    IFS
-        As many maps as ``ifs``, in the cloud's coordinates.
+    IFS, or list of IFS
+        As many maps as each starting IFS, in its cloud's coordinates; a list for a list.
     """
+    single = isinstance(ifs, IFS)
+    clouds = [points] if single else list(points)
+    systems = [ifs] if single else list(ifs)
+    if len(clouds) != len(systems):
+        raise ValueError(f"{len(clouds)} clouds but {len(systems)} starting IFS")
+    problems = [
+        _refine_problem(cloud, system, seed, max_contraction, snap_rounds) for cloud, system in zip(clouds, systems)
+    ]
+    batches = {}
+    for i, (_, _, unit, start) in enumerate(problems):
+        batches.setdefault((len(unit), start.n_maps), []).append(i)
+    refined = [None] * len(problems)
+    with one_torch_thread():
+        for (_, k), rows in batches.items():
+            for chunk in range(0, len(rows), _REFINE_BATCH):
+                part = rows[chunk : chunk + _REFINE_BATCH]
+                A, b, _ = _optimize(
+                    np.stack([problems[i][2] for i in part]),
+                    k,
+                    "chamfer",
+                    steps,
+                    seed,
+                    max_contraction,
+                    [problems[i][3] for i in part],
+                    1,
+                    lr,
+                    resolve_device(device),
+                    False,
+                    attractor_weight,
+                    step_points,
+                )
+                for j, i in enumerate(part):
+                    centre, scale, unit, _ = problems[i]
+                    unit_ifs = IFS(A[j], b[j], _coverage_probabilities(unit, A[j], b[j]))
+                    refined[i] = unit_ifs.conjugate(scale * np.eye(unit.shape[1]), centre)
+    return refined[0] if single else refined
+
+
+def _refine_problem(points, ifs, seed, max_contraction, snap_rounds):
+    """``(centre, scale, unit, start)`` of one cloud for :func:`refine`: the cloud in the unit ball, the maps there."""
     cloud = np.asarray(points, dtype=float)
     if len(cloud) > MAX_POINTS:
         cloud = cloud[np.sort(np.random.default_rng(seed).choice(len(cloud), MAX_POINTS, replace=False))]
-    dim = cloud.shape[1]
     centre, scale, unit = _unit_ball(cloud)
-    start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
+    start = ifs.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale)
     if snap_rounds:
         rng = np.random.default_rng([seed, ifs.n_maps])
         start = IFS(*_snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
-    with one_torch_thread():
-        A, b, _ = _optimize(
-            unit,
-            ifs.n_maps,
-            "chamfer",
-            steps,
-            seed,
-            max_contraction,
-            start,
-            1,
-            lr,
-            resolve_device(device),
-            False,
-            attractor_weight,
-            step_points,
-        )
-    return IFS(A, b, _coverage_probabilities(unit, A, b)).conjugate(scale * np.eye(dim), centre)
+    return centre, scale, unit, start
 
 
 def _unit_ball(cloud: np.ndarray) -> tuple:
@@ -450,16 +479,18 @@ def _optimize(
     attractor_weight=0.0,
     step_points=STEP_POINTS,
 ):
-    """Fit k maps to the normalized cloud ``unit`` (n, d).
+    """Fit k maps to the normalized cloud ``unit`` (n, d), or each of a batch of clouds (B, n, d).
 
-    ``attractor_weight`` adds that multiple of :func:`~ifskit.fit.losses.attractor_chamfer`
+    For a batch, ``init`` is a list of B IFS and each cloud is optimized from its own
+    (no restarts), drawing its subsets and chains from its own generator: the result
+    for a cloud does not depend on the others. ``attractor_weight`` adds that multiple of :func:`~ifskit.fit.losses.attractor_chamfer`
     (chains started from the step's source points) to the collage loss; ``step_points``
     is (source points, covered points) of each step.
 
     Returns
     -------
-    A : ndarray, shape (k, d, d)
-    b : ndarray, shape (k, d)
+    A : ndarray, shape (k, d, d), or (B, k, d, d) for a batch
+    b : ndarray, shape (k, d), or (B, k, d)
         The maps (of the restart whose collage is nearest the cloud, when several are
         still optimized: fewer steps than the warm-up).
     history : ndarray, shape (steps,)
@@ -467,10 +498,13 @@ def _optimize(
     import torch
     from tqdm.auto import tqdm
 
-    dim = unit.shape[1]
+    batch = unit.ndim == 3
+    dim = unit.shape[-1]
     dtype = torch.float64 if device.type == "cpu" else torch.float32
     rng = np.random.default_rng([seed, k])
-    if isinstance(init, IFS):
+    if batch:
+        starts = [params_from_maps(start.A, start.b, max_contraction) for start in init]
+    elif isinstance(init, IFS):
         starts = [params_from_maps(init.A, init.b, max_contraction)]
     elif init == "random":
         starts = [torch.as_tensor(rng.normal(size=(k, n_params(dim))))]
@@ -479,13 +513,14 @@ def _optimize(
         starts = [_kmeans_start(unit, k, k + r % 3, rng, max_contraction) for r in range(restarts)]
     raw = torch.stack(starts).to(device=device, dtype=dtype).requires_grad_()
     target = torch.as_tensor(unit, device=device, dtype=dtype)
-    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    generator_seed = int(rng.integers(2**62))
+    generators = [torch.Generator().manual_seed(generator_seed) for _ in (starts if batch else [0])]
     optimizer = torch.optim.Adam([raw], lr=lr)
-    warmup = steps // 5 if len(starts) > 1 else 0
+    warmup = steps // 5 if len(starts) > 1 and not batch else 0
     history = np.zeros(steps)
     bar = tqdm(range(steps), desc=f"fit {k} maps", disable=(None if progress is None else not progress), leave=False)
     for step in bar:
-        if step == warmup and len(raw) > 1:
+        if step == warmup and len(raw) > 1 and not batch:
             best = _closest_attractor(raw, unit, dim, max_contraction, seed)
             state = optimizer.state[raw]
             raw = raw[best : best + 1].detach().clone().requires_grad_()
@@ -498,25 +533,59 @@ def _optimize(
                 }
         for group in optimizer.param_groups:
             group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
-        sources = target[torch.randperm(len(target), generator=generator)[: step_points[0]].to(device)]
-        covered = target[torch.randperm(len(target), generator=generator)[: step_points[1]].to(device)]
+        sources, covered = _step_subsets(target, generators, step_points)
         A, b = maps_from_params(raw, dim, max_contraction)
         value, nearest_image = _collage_loss(collage(sources, A, b), target, covered, loss)
         value = value + _overlap_penalty(A)
         if attractor_weight:
             # the chains' map probabilities: shares of the covered points, from the loss's own search
-            p = map_shares(nearest_image // len(sources), k, CHAIN_SHARE_FLOOR / k, A.dtype)
+            p = map_shares(nearest_image // sources.shape[-2], k, CHAIN_SHARE_FLOOR / k, A.dtype)
             value = value + attractor_weight * attractor_chamfer(
-                sources, A, b, generator=generator, target=covered, p=p
+                sources, A, b, generator=generators if batch else generators[0], target=covered, p=p
             )
         optimizer.zero_grad()
         value.sum().backward()
         optimizer.step()
         history[step] = float(value.detach().min())
     with torch.no_grad():
-        A, b = maps_from_params(raw, dim, max_contraction)
-        best = int(torch.argmin(_full_chamfer(A, b, target))) if len(raw) > 1 else 0
-    return A[best].detach().cpu().double().numpy(), b[best].detach().cpu().double().numpy(), history
+        A, b = maps_from_params(raw.detach(), dim, max_contraction)
+        A, b = A.cpu().double().numpy(), b.cpu().double().numpy()
+    if batch:
+        return A, b, history
+    best = (
+        int(torch.argmin(_full_chamfer(torch.as_tensor(A), torch.as_tensor(b), target.cpu().double())))
+        if len(A) > 1
+        else 0
+    )
+    return A[best], b[best], history
+
+
+def _step_subsets(target, generators, step_points):
+    """The step's random source and covered points, ``step_points`` of each.
+
+    Parameters
+    ----------
+    target : Tensor, shape (n, d) or (B, n, d)
+        One cloud (its subsets are shared by every restart), or a batch of clouds.
+    generators : list of torch.Generator
+        One, or one per cloud of the batch: each cloud draws from its own.
+    step_points : (int, int)
+
+    Returns
+    -------
+    sources, covered : Tensor, shapes (m, d) and (c, d), or (B, m, d) and (B, c, d)
+    """
+    import torch
+
+    def draw(cloud, generator):
+        return [
+            cloud[torch.randperm(len(cloud), generator=generator)[:count].to(cloud.device)] for count in step_points
+        ]
+
+    if target.dim() == 2:
+        return tuple(draw(target, generators[0]))
+    sources, covered = zip(*(draw(cloud, generator) for cloud, generator in zip(target, generators)))
+    return torch.stack(sources), torch.stack(covered)
 
 
 def _collage_loss(images, target, covered, loss):

@@ -247,8 +247,9 @@ def chaos_chains(points, A, b, p, n_steps: int, generator=None):
     p : Tensor, shape (B, K)
         Map probabilities (no gradient flows to them).
     n_steps : int
-    generator : torch.Generator, optional
-        CPU generator of the map choices (same generator state, same chains).
+    generator : torch.Generator or list of B of them, optional
+        CPU generator of the map choices (same generator state, same chains); a list
+        gives each batch element its own, so its chains do not depend on the others.
 
     Returns
     -------
@@ -261,7 +262,12 @@ def chaos_chains(points, A, b, p, n_steps: int, generator=None):
     rows = torch.arange(batch, device=A.device)[:, None]
     weights = p.detach().float().cpu()
     for _ in range(n_steps):
-        choice = torch.multinomial(weights, x.shape[1], replacement=True, generator=generator).to(A.device)
+        if isinstance(generator, (list, tuple)):  # one per cloud: each draws its own maps
+            choice = torch.cat(
+                [torch.multinomial(weights[i : i + 1], x.shape[1], True, generator=g) for i, g in enumerate(generator)]
+            ).to(A.device)
+        else:
+            choice = torch.multinomial(weights, x.shape[1], replacement=True, generator=generator).to(A.device)
         x = (A[rows, choice] @ x[..., None])[..., 0] + b[rows, choice]
     return x
 
@@ -283,7 +289,8 @@ def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, 
     b : Tensor, shape (B, K, d)
     n_steps : int
         Maps per chain.
-    generator : torch.Generator, optional
+    generator : torch.Generator or list of them, optional
+        See :func:`chaos_chains`.
     target : Tensor, shape (B, M, d) or (M, d), optional
         The cloud compared with the chains (default ``points``).
     p : Tensor, shape (B, K), optional

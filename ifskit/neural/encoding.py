@@ -74,8 +74,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         smaller ones are padded with repeats of their own points.
     refine : int
         Steps of the fitter's optimization (:func:`ifskit.fit.refine`) started from
-        the encoder's maps, cloud by cloud, after two rounds of snapping each map to
-        the part of the cloud it covers; 0 for the one-shot answer.
+        the encoder's maps, after two rounds of snapping each map to the part of the
+        cloud it covers; 0 for the one-shot answer. Clouds of the same size are
+        refined together in batches (each gets the answer it would get alone).
     model : str, Path or CollageEncoder, optional
         Default: the shipped 2D model (``ifskit/neural/weights/encoder_2d.pt``).
     device : str, optional
@@ -150,21 +151,18 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     if refine:
         from ..fit.fitter import refine as refine_maps
 
-        result = [
-            refine_maps(
-                cloud,
-                ifs,
-                refine,
-                seed,
-                _REFINE_LR,
-                model.max_contraction,
-                device,
-                _REFINE_ATTRACTOR,
-                _REFINE_SNAP_ROUNDS,
-                _REFINE_STEP_POINTS,
-            )
-            for cloud, ifs in zip(clouds, result)
-        ]
+        result = refine_maps(
+            clouds,
+            result,
+            refine,
+            seed,
+            _REFINE_LR,
+            model.max_contraction,
+            device,
+            _REFINE_ATTRACTOR,
+            _REFINE_SNAP_ROUNDS,
+            _REFINE_STEP_POINTS,
+        )
     return result[0] if single else result
 
 
