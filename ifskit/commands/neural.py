@@ -137,15 +137,20 @@ def register(commands) -> None:
         help="a point cloud to an IFS in one forward pass of the neural encoder",
         description=(
             "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
-            "2D model unless --model), optionally refined by STEPS steps of the collage fitter. Prints the Chamfer "
-            "distance between the IFS's attractor and the cloud."
+            "2D model unless --model), optionally refined: each map is snapped to the part of the cloud it covers, "
+            "then STEPS steps of the collage fitter's optimizer follow. Prints the Chamfer distance between the "
+            "IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
     )
     encode.add_argument("cloud", metavar="CLOUD", help="point cloud file")
     encode.add_argument("-o", "--output", required=True, metavar="OUT.yaml", help="IFS file (.yaml .ifs .json)")
     encode.add_argument(
-        "--refine", type=_whole, default=0, metavar="STEPS", help="fitter steps after the encoder (default 0)"
+        "--refine",
+        type=_whole,
+        default=0,
+        metavar="STEPS",
+        help="refine the encoder's maps: snap them to their parts, then STEPS fitter steps (default 0: one shot)",
     )
     encode.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
     encode.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
