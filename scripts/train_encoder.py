@@ -8,7 +8,8 @@ Run from the repository root::
 One run of ``ifskit.neural.train.train_encoder``: 16000 steps of Adam with a cosine
 learning rate from 3e-3, batches of 32 clouds of 256 points drawn on the fly, the
 collage bound plus the attractor term with weight 30 (see :mod:`ifskit.neural.train`).
-About 45 minutes on one core of a 2-core x86_64 machine. The budget is a fixed number
+About 32 minutes on one core of a 2-core x86_64 machine (31.6 min measured, shared
+with other jobs). The budget is a fixed number
 of optimizer steps, not wall-clock time, so the weights depend only on the seed and
 the settings below (CPU, one torch thread: other thread counts may round
 differently). The full training checkpoint (with optimizer state) goes to

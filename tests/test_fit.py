@@ -179,6 +179,18 @@ def test_refine_many_clouds_at_once_gives_each_its_own_answer():
         refine(clouds[:2], starts, 1)
 
 
+def test_refine_refuses_bad_settings_before_any_work():
+    from ifskit.fit import refine
+
+    cloud, start = _cloud("sierpinski", 300), ifskit.catalog("sierpinski")
+    with pytest.raises(FormatError, match="steps"):
+        refine(cloud, start, -1)
+    with pytest.raises(FormatError, match="max_contraction"):
+        refine(cloud, start, 5, max_contraction=1.5)
+    with pytest.raises(FormatError, match="device"):
+        refine(cloud, start, 5, device="gpu")
+
+
 def test_random_init_is_the_plain_baseline():
     result = ifskit.fit(_cloud("sierpinski", 1000), 3, init="random", steps=30, progress=False)
     assert result.n_maps == 3 and result.attractor_hausdorff <= result.bound

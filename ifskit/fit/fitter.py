@@ -26,6 +26,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from .losses import (
     attractor_chamfer,
     chamfer,
     collage,
+    collage_owner,
     coverage_shares,
     map_shares,
     nearest_distances,
@@ -324,47 +326,67 @@ def refine(
     -------
     IFS, or list of IFS
         As many maps as each starting IFS, in its cloud's coordinates; a list for a list.
+
+    Raises
+    ------
+    FormatError
+        Negative ``steps``, ``max_contraction`` outside (0, 1), an unknown device name.
+    IfskitError
+        ``device="cuda"`` where CUDA is not available.
+    ValueError
+        Lists of clouds and of IFS of different lengths.
     """
     single = isinstance(ifs, IFS)
     clouds = [points] if single else list(points)
     systems = [ifs] if single else list(ifs)
     if len(clouds) != len(systems):
         raise ValueError(f"{len(clouds)} clouds but {len(systems)} starting IFS")
+    _check_settings("chamfer", steps, max_contraction, 1, None)
+    device = resolve_device(device)
     problems = [
         _refine_problem(cloud, system, seed, max_contraction, snap_rounds) for cloud, system in zip(clouds, systems)
     ]
     batches = {}
-    for i, (_, _, unit, start) in enumerate(problems):
-        batches.setdefault((len(unit), start.n_maps), []).append(i)
+    for i, problem in enumerate(problems):
+        batches.setdefault((len(problem.unit), problem.start.n_maps), []).append(i)
     refined = [None] * len(problems)
     with one_torch_thread():
         for (_, k), rows in batches.items():
             for chunk in range(0, len(rows), _REFINE_BATCH):
-                part = rows[chunk : chunk + _REFINE_BATCH]
+                part = [problems[i] for i in rows[chunk : chunk + _REFINE_BATCH]]
+                units, starts = np.stack([p.unit for p in part]), [p.start for p in part]
                 A, b, _ = _optimize(
-                    np.stack([problems[i][2] for i in part]),
+                    units,
                     k,
                     "chamfer",
                     steps,
                     seed,
                     max_contraction,
-                    [problems[i][3] for i in part],
+                    starts,
                     1,
                     lr,
-                    resolve_device(device),
+                    device,
                     False,
                     attractor_weight,
                     step_points,
                 )
-                for j, i in enumerate(part):
-                    centre, scale, unit, _ = problems[i]
-                    unit_ifs = IFS(A[j], b[j], _coverage_probabilities(unit, A[j], b[j]))
-                    refined[i] = unit_ifs.conjugate(scale * np.eye(unit.shape[1]), centre)
+                for i, problem, A_i, b_i in zip(rows[chunk:], part, A, b):
+                    unit_ifs = IFS(A_i, b_i, _coverage_probabilities(problem.unit, A_i, b_i))
+                    refined[i] = unit_ifs.conjugate(problem.scale * np.eye(A_i.shape[-1]), problem.centre)
     return refined[0] if single else refined
 
 
-def _refine_problem(points, ifs, seed, max_contraction, snap_rounds):
-    """``(centre, scale, unit, start)`` of one cloud for :func:`refine`: the cloud in the unit ball, the maps there."""
+class _RefineProblem(NamedTuple):
+    """One cloud of :func:`refine`: ``cloud = scale * unit + centre``, and the starting maps in the unit ball."""
+
+    centre: np.ndarray
+    scale: float
+    unit: np.ndarray
+    start: IFS
+
+
+def _refine_problem(points, ifs, seed, max_contraction, snap_rounds) -> _RefineProblem:
+    """The cloud (subsampled above :data:`MAX_POINTS`) in the unit ball, and the maps there, snapped if asked."""
     cloud = np.asarray(points, dtype=float)
     if len(cloud) > MAX_POINTS:
         cloud = cloud[np.sort(np.random.default_rng(seed).choice(len(cloud), MAX_POINTS, replace=False))]
@@ -373,7 +395,7 @@ def _refine_problem(points, ifs, seed, max_contraction, snap_rounds):
     if snap_rounds:
         rng = np.random.default_rng([seed, ifs.n_maps])
         start = IFS(*_snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
-    return centre, scale, unit, start
+    return _RefineProblem(centre, scale, unit, start)
 
 
 def _unit_ball(cloud: np.ndarray) -> tuple:
@@ -486,9 +508,10 @@ def _optimize(
 
     For a batch, ``init`` is a list of B IFS and each cloud is optimized from its own
     (no restarts), drawing its subsets and chains from its own generator: the result
-    for a cloud does not depend on the others. ``attractor_weight`` adds that multiple of :func:`~ifskit.fit.losses.attractor_chamfer`
-    (chains started from the step's source points) to the collage loss; ``step_points``
-    is (source points, covered points) of each step.
+    for a cloud does not depend on the others. ``attractor_weight`` adds that multiple
+    of :func:`~ifskit.fit.losses.attractor_chamfer` (chains started from the step's
+    source points) to the collage loss; ``step_points`` is (source points, covered
+    points) of each step.
 
     Returns
     -------
@@ -744,14 +767,15 @@ def _snap_to_parts(unit, A, b, max_contraction, rng, rounds):
     A : ndarray, shape (k, d, d)
     b : ndarray, shape (k, d)
     """
+    import torch
     from scipy.spatial import cKDTree
 
     dim = unit.shape[1]
     tree = cKDTree(unit)
+    cloud = torch.as_tensor(unit)
     for _ in range(rounds):
         sources = unit[rng.choice(len(unit), min(len(unit), _SNAP_SOURCES), replace=False)]
-        images = (np.einsum("kij,nj->kni", A, unit) + b[:, None]).reshape(-1, dim)
-        owner = cKDTree(images).query(unit)[1] // len(unit)
+        owner = collage_owner(cloud, torch.tensor(A)[None], torch.tensor(b)[None])[0].numpy()  # A, b may be read-only
         large = [i for i in range(len(A)) if np.count_nonzero(owner == i) > dim]
         if not large:
             break

@@ -198,6 +198,28 @@ def map_shares(owner, n_maps: int, floor: float = 0.0, dtype=None):
     return share / share.sum(-1, keepdim=True)
 
 
+def collage_owner(points, A, b):
+    """Which map's image covers each point of a cloud: the map of its nearest collage point (no gradient).
+
+    Parameters
+    ----------
+    points : Tensor, shape (B, N, d) or (N, d)
+        The cloud (one cloud is shared by every batch element of the maps).
+    A : Tensor, shape (B, K, d, d)
+    b : Tensor, shape (B, K, d)
+
+    Returns
+    -------
+    Tensor of int64, shape (B, N)
+        Map indices 0 .. K-1, on the device of ``A``.
+    """
+    import torch
+
+    with torch.no_grad():
+        clouds = points.expand(A.shape[0], *points.shape[-2:]) if points.dim() == 2 else points
+        return nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]
+
+
 def coverage_shares(points, A, b, floor: float = 0.0):
     """Share of each cloud whose nearest collage point comes from each map (no gradient).
 
@@ -221,12 +243,7 @@ def coverage_shares(points, A, b, floor: float = 0.0):
     Tensor, shape (B, K)
         Rows sum to 1.
     """
-    import torch
-
-    with torch.no_grad():
-        clouds = points.expand(A.shape[0], *points.shape[-2:]) if points.dim() == 2 else points
-        owner = nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]
-        return map_shares(owner, A.shape[1], floor, A.dtype)
+    return map_shares(collage_owner(points, A, b), A.shape[1], floor, A.dtype)
 
 
 def chaos_chains(points, A, b, p, n_steps: int, generator=None):

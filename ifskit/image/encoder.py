@@ -870,8 +870,8 @@ def _keep_freed_memory() -> None:
     (malloc's dynamic mmap threshold) to 16 MB and the trim threshold to 32 MB; the process
     keeps that much freed memory. Other allocators ignore it.
     """
-    del_ = torch.empty(16 << 20, dtype=torch.uint8)
-    del del_
+    block = torch.empty(16 << 20, dtype=torch.uint8)
+    del block
 
 
 def encode_image(model: CollageEncoder, image: np.ndarray, weight_bits: int = 6) -> NeuralCode:
