@@ -18,6 +18,13 @@ Layout of the raw parameters of one map (``n_params(dim)`` numbers):
     ``s1, s2 = c * sigmoid(l1, l2)``, ``s3 = c * tanh(l3)`` (signed: reflections).
 
 Translations ``b`` are free.
+
+Matrix entries (:func:`entries_from_maps`, ``d * d + d`` numbers per map: ``A`` row by
+row, then ``b``) are the other parametrization, for refinement from maps already near
+the answer: there the images ``A x + b`` are linear in the parameters and a step moves
+every entry on the same scale, whereas the angles of ``R(theta) diag(s) R(phi)`` are
+coupled (one angle turns both frames when ``s1 ~ s2``) and slow a first-order optimizer
+down. These are contractive only by projection: :func:`project_entries_` after every step.
 """
 
 from __future__ import annotations
@@ -128,6 +135,77 @@ def params_from_maps(A, b, max_contraction: float = 0.9):
     if like is not None:
         raw = raw.to(dtype=like.dtype, device=like.device)
     return raw
+
+
+def entries_from_maps(A, b, max_contraction: float = 0.9):
+    """Matrix-entry parameters of given maps, singular values clamped to ``max_contraction``.
+
+    Parameters
+    ----------
+    A : array_like, shape (..., K, d, d)
+    b : array_like, shape (..., K, d)
+    max_contraction : float
+
+    Returns
+    -------
+    Tensor, shape (..., K, d * d + d)
+        Float64 on the CPU: each map's ``A`` row by row, then ``b``.
+    """
+    import torch
+
+    _check_contraction(max_contraction)
+    A = clamp_singular_values(np.asarray(A, dtype=np.float64), max_contraction)
+    b = np.asarray(b, dtype=np.float64)
+    return torch.as_tensor(np.concatenate([A.reshape(*A.shape[:-2], -1), b], axis=-1))
+
+
+def maps_from_entries(raw, dim: int):
+    """The maps of matrix-entry parameters (see :func:`entries_from_maps`), differentiably.
+
+    Parameters
+    ----------
+    raw : Tensor, shape (..., K, d * d + d)
+    dim : int
+
+    Returns
+    -------
+    A : Tensor, shape (..., K, d, d)
+    b : Tensor, shape (..., K, d)
+    """
+    return raw[..., : dim * dim].unflatten(-1, (dim, dim)), raw[..., dim * dim :]
+
+
+def project_entries_(raw, dim: int, max_contraction: float) -> None:
+    """Clamp, in place and without gradient, the singular values of the maps of entry parameters ``raw`` (..., K, d * d + d)."""
+    import torch
+
+    with torch.no_grad():
+        A, _ = maps_from_entries(raw, dim)
+        raw[..., : dim * dim] = clamp_singular_values(A, max_contraction).flatten(-2)
+
+
+def clamp_singular_values(A, max_contraction: float):
+    """Matrices with singular values clamped to ``max_contraction``: the nearest with ``||A||_2 <= max_contraction``.
+
+    Parameters
+    ----------
+    A : ndarray or Tensor, shape (..., d, d)
+    max_contraction : float
+
+    Returns
+    -------
+    ndarray or Tensor, shape (..., d, d)
+        Of ``A``'s kind.
+    """
+    if isinstance(A, np.ndarray):
+        U, S, V_t = np.linalg.svd(A)
+        S = np.minimum(S, max_contraction)
+    else:
+        import torch
+
+        U, S, V_t = torch.linalg.svd(A)
+        S = S.clamp(max=max_contraction)
+    return U @ (S[..., None] * V_t)
 
 
 def _check_contraction(max_contraction: float) -> None:

@@ -15,11 +15,11 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "encoder_2d.pt"
 # Probability floor of a map, as a fraction of a uniform share: a map that covers
 # none of the sampled points must still be visited by the chaos game.
 _P_FLOOR = 0.05
-# Initial Adam learning rate of the refinement (the fitter starts at 0.03 from rough
-# k-means maps; from the encoder's maps snapped to their parts 0.05 reaches the best
-# attractors in 10 - 30 steps: 0.03 / 0.05 / 0.1 / 0.2 gave 0.0181 / 0.0177 / 0.0187 / 0.0248
-# after 30 steps on 32 clouds of seed 778, one round of snapping, the fitter's points).
-_REFINE_LR = 0.05
+# Initial Adam learning rate of the refinement, on the maps' matrix entries (see
+# ifskit.fit.refine): 0.005 / 0.01 / 0.02 / 0.03 / 0.04 gave 0.0187 / 0.0178 / 0.0173 /
+# 0.0173 / 0.0171 after 30 steps on 96 clouds of seeds 777 and 778 (0.0180 with the
+# fitter's angles and singular values at their best rate, 0.05).
+_REFINE_LR = 0.03
 # Weight of the attractor term in the refinement (see ifskit.fit.refine).
 _REFINE_ATTRACTOR = 1.0
 # Rounds of snapping the encoder's maps to the parts they cover before the steps
