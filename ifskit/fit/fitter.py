@@ -565,6 +565,7 @@ def _optimize(
     target = torch.as_tensor(unit, device=device, dtype=dtype)
     generator_seed = int(rng.integers(2**62))
     generators = [torch.Generator().manual_seed(generator_seed) for _ in (starts if batch else [0])]
+
     def to_maps(raw):
         return maps_from_entries(raw, dim) if warm else maps_from_params(raw, dim, max_contraction)
 
@@ -759,7 +760,8 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
     whole_frame, whole_mean = _frame(unit)
     inverse = np.linalg.pinv(whole_frame)
     frames, means = zip(*(_frame(part) for part in parts))
-    A = clamp_singular_values(np.array(frames)[:, None] @ _orientations(dim)[None] @ inverse, max_contraction)  # (P, g, d, d)
+    frames_to_parts = np.array(frames)[:, None] @ _orientations(dim)[None] @ inverse  # (P, g, d, d)
+    A = clamp_singular_values(frames_to_parts, max_contraction)
     b = np.array(means)[:, None] - A @ whole_mean  # (P, g, d)
     if current is not None:
         A = np.concatenate([A, current[0][:, None]], axis=1)
