@@ -180,6 +180,27 @@ def test_refine_many_clouds_at_once_gives_each_its_own_answer():
         refine(clouds[:2], starts, 1)
 
 
+def test_refine_keeps_the_candidate_start_nearest_the_cloud():
+    """Several starts for one cloud: after the first fifth of the steps the nearest goes on, exactly as alone."""
+    from ifskit.fit import refine
+
+    cloud, other = _cloud("sierpinski", 800), _cloud("sierpinski", 800, seed=2)
+    near = ifskit.catalog("sierpinski").conjugate(np.diag([1.05, 0.97]), np.array([0.02, 0.0]))
+    far = ifskit.catalog("sierpinski").conjugate(np.array([[0.0, 0.5], [1.4, 0.0]]), np.array([0.4, -0.3]))
+    options = dict(seed=1, attractor_weight=1.0, step_points=(256, 512))
+    alone = refine(cloud, near, 10, **options)
+    for candidates in ([far, near], [near, far]):
+        chosen = refine(cloud, candidates, 10, **options)
+        np.testing.assert_array_equal(chosen.A, alone.A)
+    # in a batch with other clouds, and with no steps (chosen as they are)
+    together = refine([other, cloud], [near, [far, near]], 10, **options)
+    np.testing.assert_array_equal(together[1].A, alone.A)
+    np.testing.assert_array_equal(together[0].A, refine(other, near, 10, **options).A)
+    np.testing.assert_allclose(refine(cloud, [far, near], 0).A, refine(cloud, near, 0).A)
+    with pytest.raises(ValueError, match="same number of maps"):
+        refine(cloud, [near, ifskit.catalog("barnsley_fern")], 5)
+
+
 def test_refine_refuses_bad_settings_before_any_work():
     from ifskit.fit import refine
 

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ifskit  # noqa: E402
+from ifskit.errors import FormatError  # noqa: E402
 from ifskit.neural.dataset import make_sample  # noqa: E402
 from ifskit.neural.encoding import encode, load_model  # noqa: E402
 from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint  # noqa: E402
@@ -197,6 +198,7 @@ def test_cuda_without_cuda_is_one_clear_error(cli, tmp_path, capsys, tiny_model,
         (["encode", "cloud.npy", "-o", "o.yaml", "--seed", "-1"], "--seed"),
         (["encode", "cloud.npy", "-o", "o.yaml", "--refine", "-1"], "--refine"),
         (["encode", "cloud.npy", "-o", "o.yaml", "--device", "gpu"], "device must be"),
+        (["encode", "cloud.npy", "-o", "o.yaml", "--refine", "3", "--views", "5"], "views must be"),
     ],
 )
 def test_bad_options_are_one_line_errors(cli, capsys, tmp_path, monkeypatch, cloud, args, fragment):
@@ -310,6 +312,24 @@ def test_refinement_with_the_attractor_term_brings_the_attractor_closer(tiny_mod
     refined = refine(cloud, start, 20, lr=0.1, attractor_weight=1.0)
     assert refined.contraction <= 0.9 + 1e-6
     assert attractor_distance(refined) < 0.8 * attractor_distance(start)
+
+
+def test_views_are_candidate_starts_of_the_refinement(tiny_model, cloud):
+    """More views: the encoder's answers for the mirrored (turned, swapped) cloud are refined too, the nearest kept."""
+    from ifskit.neural.encoding import view_transforms
+
+    transforms = view_transforms(2)
+    assert len({t.tobytes() for t in transforms}) == 4
+    np.testing.assert_allclose(transforms @ transforms.transpose(0, 2, 1), np.broadcast_to(np.eye(2), (4, 2, 2)))
+    # without refinement only the cloud as given is read
+    assert encode(cloud, model=tiny_model, views=4) == encode(cloud, model=tiny_model, views=1)
+    other = cloud[::-1] * 1.5 + 0.2
+    for views in (1, 2, 4):
+        both = encode([cloud, other], model=tiny_model, n_maps=3, refine=5, views=views)
+        assert both == [encode(c, model=tiny_model, n_maps=3, refine=5, views=views) for c in (cloud, other)]
+        assert all(ifs.n_maps == 3 and ifs.contraction <= 0.9 + 1e-6 for ifs in both)
+    with pytest.raises(FormatError, match="views"):
+        encode(cloud, model=tiny_model, refine=5, views=0)
 
 
 def test_encode_command_refine(cli, tmp_path, capsys, tiny_model, cloud):

@@ -137,9 +137,10 @@ def register(commands) -> None:
         help="a point cloud to an IFS in one forward pass of the neural encoder",
         description=(
             "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
-            "2D model unless --model), optionally refined: each map is snapped to the part of the cloud it covers, "
-            "then STEPS steps of the collage fitter's optimizer follow. Prints the Chamfer distance between the "
-            "IFS's attractor and the cloud."
+            "2D model unless --model), optionally refined: the encoder also reads the cloud mirrored (--views), "
+            "each answer's maps are snapped to the parts of the cloud they cover, STEPS steps of the collage "
+            "fitter's optimizer follow, and after the first fifth of them the answer whose attractor is nearest "
+            "the cloud goes on. Prints the Chamfer distance between the IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
     )
@@ -151,6 +152,13 @@ def register(commands) -> None:
         default=0,
         metavar="STEPS",
         help="refine the encoder's maps: snap them to their parts, then STEPS fitter steps (default 0: one shot)",
+    )
+    encode.add_argument(
+        "--views",
+        type=int,
+        default=2,
+        metavar="V",
+        help="with --refine: candidate starts from the cloud as given, mirrored, turned, axes swapped (1-4, default 2)",
     )
     encode.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
     encode.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
@@ -247,7 +255,15 @@ def cmd_encode(args) -> int:
     model = load_model(args.model, device=args.device)
     check_cloud(points, model.dim, args.cloud)
     start = time.perf_counter()
-    ifs = encode(points, refine=args.refine, model=model, device=args.device, n_maps=args.maps, seed=args.seed)
+    ifs = encode(
+        points,
+        refine=args.refine,
+        model=model,
+        device=args.device,
+        n_maps=args.maps,
+        seed=args.seed,
+        views=args.views,
+    )
     seconds = time.perf_counter() - start
     attractor = chaos_game(ifs, max(len(points), 2048), seed=args.seed, progress=False)
     distance = chamfer_distance(attractor, points)

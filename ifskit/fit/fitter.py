@@ -354,33 +354,38 @@ def refine(
     ValueError
         Lists of clouds and of IFS of different lengths.
     """
-    single = isinstance(ifs, IFS)
+    single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2
     clouds = [points] if single else list(points)
     systems = [ifs] if single else list(ifs)
     if len(clouds) != len(systems):
         raise ValueError(f"{len(clouds)} clouds but {len(systems)} starting IFS")
+    candidates = [[system] if isinstance(system, IFS) else list(system) for system in systems]
+    for i, starts in enumerate(candidates):
+        if not starts or len({start.n_maps for start in starts}) > 1:
+            raise ValueError(f"the candidate starts of cloud {i} must be one or more IFS with the same number of maps")
     _check_settings("chamfer", steps, max_contraction, 1, None)
     device = resolve_device(device)
     with one_torch_thread():
         problems = [
-            _refine_problem(cloud, system, seed, max_contraction, snap_rounds) for cloud, system in zip(clouds, systems)
+            _refine_problem(cloud, starts, seed, max_contraction, snap_rounds)
+            for cloud, starts in zip(clouds, candidates)
         ]
         batches = {}
         for i, problem in enumerate(problems):
-            batches.setdefault((len(problem.unit), problem.start.n_maps), []).append(i)
+            batches.setdefault((len(problem.unit), problem.starts[0].n_maps), []).append(i)
         refined = [None] * len(problems)
-        for (_, k), rows in batches.items():
-            for chunk in range(0, len(rows), _REFINE_BATCH):
-                part = [problems[i] for i in rows[chunk : chunk + _REFINE_BATCH]]
-                units, starts = np.stack([p.unit for p in part]), [p.start for p in part]
+        for (_, k), indices in batches.items():
+            for chunk in _chunks(indices, [len(problems[i].starts) for i in indices], _REFINE_BATCH):
+                part = [problems[i] for i in chunk]
+                rows = [(g, start) for g, problem in enumerate(part) for start in problem.starts]
                 A, b, _ = _optimize(
-                    units,
+                    np.stack([part[g].unit for g, _ in rows]),
                     k,
                     "chamfer",
                     steps,
                     seed,
                     max_contraction,
-                    starts,
+                    [start for _, start in rows],
                     1,
                     lr,
                     device,
@@ -388,33 +393,50 @@ def refine(
                     attractor_weight,
                     step_points,
                     warm=True,
+                    groups=[g for g, _ in rows],
                 )
-                for i, problem, A_i, b_i in zip(rows[chunk:], part, A, b):
+                for i, problem, A_i, b_i in zip(chunk, part, A, b):
                     unit_ifs = IFS(A_i, b_i, _coverage_probabilities(problem.unit, A_i, b_i))
                     refined[i] = unit_ifs.conjugate(problem.scale * np.eye(A_i.shape[-1]), problem.centre)
     return refined[0] if single else refined
 
 
+def _chunks(indices, sizes, limit):
+    """Consecutive runs of ``indices`` whose ``sizes`` add up to at most ``limit`` (or a single index)."""
+    chunk, total = [], 0
+    for index, size in zip(indices, sizes):
+        if chunk and total + size > limit:
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(index)
+        total += size
+    if chunk:
+        yield chunk
+
+
 class _RefineProblem(NamedTuple):
-    """One cloud of :func:`refine`: ``cloud = scale * unit + centre``, and the starting maps in the unit ball."""
+    """One cloud of :func:`refine`: ``cloud = scale * unit + centre``, and its candidate starting maps in the unit ball."""
 
     centre: np.ndarray
     scale: float
     unit: np.ndarray
-    start: IFS
+    starts: list
 
 
-def _refine_problem(points, ifs, seed, max_contraction, snap_rounds) -> _RefineProblem:
-    """The cloud (subsampled above :data:`MAX_POINTS`) in the unit ball, and the maps there, snapped if asked."""
+def _refine_problem(points, candidates, seed, max_contraction, snap_rounds) -> _RefineProblem:
+    """The cloud (subsampled above :data:`MAX_POINTS`) in the unit ball, and each candidate there, snapped if asked."""
     cloud = np.asarray(points, dtype=float)
     if len(cloud) > MAX_POINTS:
         cloud = cloud[np.sort(np.random.default_rng(seed).choice(len(cloud), MAX_POINTS, replace=False))]
     centre, scale, unit = _unit_ball(cloud)
-    start = ifs.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale)
-    if snap_rounds:
-        rng = np.random.default_rng([seed, ifs.n_maps])
-        start = IFS(*_snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
-    return _RefineProblem(centre, scale, unit, start)
+    starts = []
+    for ifs in candidates:
+        start = ifs.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale)
+        if snap_rounds:
+            rng = np.random.default_rng([seed, ifs.n_maps])
+            start = IFS(*_snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
+        starts.append(start)
+    return _RefineProblem(centre, scale, unit, starts)
 
 
 def _unit_ball(cloud: np.ndarray) -> tuple:
@@ -523,6 +545,7 @@ def _optimize(
     attractor_weight=0.0,
     step_points=STEP_POINTS,
     warm=False,
+    groups=None,
 ):
     """Fit k maps to the normalized cloud ``unit`` (n, d), or each of a batch of clouds (B, n, d).
 
@@ -535,11 +558,15 @@ def _optimize(
     steps move the matrix entries (:func:`~ifskit.fit.params.entries_from_maps`,
     projected onto the contraction bound after each) with Adam moments of shorter
     memory (:data:`_WARM_BETAS`), instead of the angles and singular values.
+    ``groups`` (B,): for a batch, the problem 0 .. G-1 each row belongs to (default one
+    row each); a problem with several rows (candidate starts for one cloud) keeps, after
+    the first fifth of the steps, the row whose attractor is nearest its cloud, as
+    :func:`fit` does with its restarts.
 
     Returns
     -------
-    A : ndarray, shape (k, d, d), or (B, k, d, d) for a batch
-    b : ndarray, shape (k, d), or (B, k, d)
+    A : ndarray, shape (k, d, d), or (G, k, d, d) for a batch (the row kept per group)
+    b : ndarray, shape (k, d), or (G, k, d)
         The maps (of the restart whose collage is nearest the cloud, when several are
         still optimized: fewer steps than the warm-up).
     history : ndarray, shape (steps,)
@@ -571,21 +598,37 @@ def _optimize(
 
     betas = _WARM_BETAS if warm else (0.9, 0.999)  # torch's default
     optimizer = torch.optim.Adam([raw], lr=lr, betas=betas)
-    warmup = steps // 5 if len(starts) > 1 and not batch else 0
+    groups = np.arange(len(starts)) if groups is None else np.asarray(groups)
+    choose = len(starts) > 1 if not batch else len(np.unique(groups)) < len(groups)
+    warmup = steps // 5 if choose else 0
+
+    def choose_rows():
+        """Go on with the start nearest its cloud (per group), its Adam moments kept."""
+        nonlocal raw, optimizer, target, generators, choose
+        with torch.no_grad():
+            A, b = (t.cpu().double().numpy() for t in to_maps(raw.detach()))
+        if batch:
+            scores = _attractor_distances(A, b, unit, seed)
+            rows = [int(np.flatnonzero(groups == g)[np.argmin(scores[groups == g])]) for g in np.unique(groups)]
+            target, generators = target[rows], [generators[i] for i in rows]
+        else:
+            rows = [int(np.argmin(_attractor_distances(A, b, [unit] * len(A), seed)))]
+        state = optimizer.state[raw]
+        raw = raw[rows].detach().clone().requires_grad_()
+        optimizer = torch.optim.Adam([raw], lr=lr, betas=betas)
+        if state:  # a fresh Adam would take full-size first steps and jump away
+            optimizer.state[raw] = {
+                "step": state["step"].clone(),
+                "exp_avg": state["exp_avg"][rows].clone(),
+                "exp_avg_sq": state["exp_avg_sq"][rows].clone(),
+            }
+        choose = False
+
     history = np.zeros(steps)
     bar = tqdm(range(steps), desc=f"fit {k} maps", disable=(None if progress is None else not progress), leave=False)
     for step in bar:
-        if step == warmup and len(raw) > 1 and not batch:
-            best = _closest_attractor(raw, unit, dim, max_contraction, seed)
-            state = optimizer.state[raw]
-            raw = raw[best : best + 1].detach().clone().requires_grad_()
-            optimizer = torch.optim.Adam([raw], lr=lr, betas=betas)
-            if state:  # keep the moment estimates: a fresh Adam takes full-size first steps and jumps away
-                optimizer.state[raw] = {
-                    "step": state["step"].clone(),
-                    "exp_avg": state["exp_avg"][best : best + 1].clone(),
-                    "exp_avg_sq": state["exp_avg_sq"][best : best + 1].clone(),
-                }
+        if step == warmup and choose:
+            choose_rows()
         for group in optimizer.param_groups:
             group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
         sources, covered = _step_subsets(target, generators, step_points)
@@ -604,6 +647,8 @@ def _optimize(
         if warm:
             project_entries_(raw, dim, max_contraction)
         history[step] = float(value.detach().min())
+    if batch and choose:  # no steps: the candidates are chosen as they are
+        choose_rows()
     with torch.no_grad():
         A, b = to_maps(raw.detach())
         A, b = A.cpu().double().numpy(), b.cpu().double().numpy()
@@ -682,27 +727,31 @@ def _full_chamfer(A, b, target):
     return chamfer(collage(target, A, b), target)
 
 
-def _closest_attractor(raw, unit, dim, max_contraction, seed) -> int:
-    """The batch element whose attractor is nearest the cloud (Chamfer distance).
+def _attractor_distances(A, b, clouds, seed) -> np.ndarray:
+    """Chamfer distance between each IFS ``(A[i], b[i])`` and its normalized cloud ``clouds[i]``, shape (B,).
 
-    Picks among the restarts after their first steps. The collage error is a poor judge
-    here: with a contraction near the bound, ``e / (1 - s)`` is loose and the restart
-    with the smallest collage error is often not the one with the closest attractor,
-    while a chaos game of a few thousand points per restart costs milliseconds.
+    Picks among restarts (or candidate starts) after their first steps: a chaos game of
+    as many points as the cloud, with the maps' coverage shares as probabilities. The
+    collage error is a poor judge here: with a contraction near the bound,
+    ``e / (1 - s)`` is loose and the start with the smallest collage error is often not
+    the one with the closest attractor, while a chaos game of a few thousand points
+    costs milliseconds.
+
+    Parameters
+    ----------
+    A : ndarray, shape (B, k, d, d)
+    b : ndarray, shape (B, k, d)
+    clouds : sequence of B ndarrays, shapes (n, d)
+    seed : int
     """
-    import torch
-
     from ..analysis import chamfer_distance
     from ..render import chaos_game
 
-    with torch.no_grad():
-        A, b = maps_from_params(raw, dim, max_contraction)
-    A, b = A.detach().cpu().double().numpy(), b.detach().cpu().double().numpy()
     scores = []
-    for A_i, b_i in zip(A, b):
-        ifs = IFS(A_i, b_i, _coverage_probabilities(unit, A_i, b_i))
-        scores.append(chamfer_distance(chaos_game(ifs, len(unit), seed=seed, progress=False), unit))
-    return int(np.argmin(scores))
+    for A_i, b_i, cloud in zip(A, b, clouds):
+        ifs = IFS(A_i, b_i, _coverage_probabilities(cloud, A_i, b_i))
+        scores.append(chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud))
+    return np.array(scores)
 
 
 # ---- starting maps -----------------------------------------------------------------------------

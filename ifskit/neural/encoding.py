@@ -30,6 +30,8 @@ _REFINE_ATTRACTOR = 1.0
 # at 85 / 131 ms: the best quality for the time.
 _REFINE_SNAP_ROUNDS = 2
 _REFINE_STEP_POINTS = (512, 1024)
+#: Most views of a cloud the encoder can read for a refinement (see encode's ``views``).
+MAX_VIEWS = 4
 
 
 @lru_cache(maxsize=4)
@@ -63,7 +65,7 @@ def load_model(path=None, device=None):
     return load_checkpoint(DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
 
 
-def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0):
+def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0, views: int = 2):
     """IFS whose attractors approximate point clouds, by one forward pass of the encoder.
 
     Parameters
@@ -86,6 +88,16 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         one whose maps have the smallest collage bound ``chamfer(W(T), T) / (1 - s)``.
     seed : int
         Subsampling of large clouds; same seed, same answer.
+    views : int
+        With ``refine``: the encoder also reads the cloud mirrored (``views=2``, the
+        default), turned by 90 degrees (3) and with two axes swapped (4), and its answers,
+        mapped back, are candidate starts. Each is snapped and refined for the first
+        fifth of the steps, then the one whose attractor is nearest the cloud goes on
+        (as the fitter's restarts). The network's answer for one view is a blurred
+        average that often sits in a poorer local optimum than another view's; on 96
+        clouds (seeds 777, 778) after 30 steps, mean Chamfer 0.0170 with 1 view, 0.0156
+        with 2, 0.0147 with 3, 0.0144 with 4, each view costing about 60 ms more.
+        1 to 4; without ``refine`` only the cloud as given is read.
 
     Returns
     -------
@@ -100,7 +112,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     ------
     FormatError
         A cloud with NaN/infinite values, fewer than 16 points, or another dimension
-        than the model's; an unknown ``n_maps``; a bad checkpoint.
+        than the model's; an unknown ``n_maps``; ``views`` outside 1 .. 4; a bad checkpoint.
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
@@ -121,24 +133,33 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         model = _cached_model(str(DEFAULT_WEIGHTS if model is None else model), str(device))
     for i, cloud in enumerate(clouds):
         check_cloud(cloud, model.dim, f"cloud {i}")
+    if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
+        raise FormatError(f"views must be an integer from 1 to {MAX_VIEWS}, got {views!r}")
+    transforms = view_transforms(model.dim)[: views if refine else 1]
     heads = range(len(model.k_values))
     if n_maps is not None:
         if n_maps not in model.k_values:
             raise FormatError(f"this encoder gives {model.k_values} maps, not {n_maps}")
         heads = [model.k_values.index(n_maps)]
     n_input = model.hparams["n_input"]
-    # a fresh stream per cloud: its answer does not depend on its place in the batch
-    inputs = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
+    # a fresh stream per cloud: its answer does not depend on its place in the batch;
+    # rows: cloud 0 in every view, cloud 1 in every view, ...
+    n_views = len(transforms)
+    inputs = np.stack(
+        [sub @ M.T for c in clouds for sub in [subsample(c, n_input, np.random.default_rng(seed))] for M in transforms]
+    )
     # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
     with torch.no_grad(), one_torch_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)
         candidates = [model.head_maps(feature, head) for head in heads]
-        # per head: bounds (B,) and the map covering each point (B, N), from one neighbour search
+        # per head: bounds (B * V,) and the map covering each point (B * V, N), from one neighbour search
         scored = [collage_bound(normalized, A, b, return_owner=True) for A, b in candidates]
-        choice = torch.stack([bound for bound, _ in scored], dim=-1).argmin(dim=-1).cpu().numpy()
-        result = [None] * len(clouds)
+        # the number of maps is chosen on the cloud as given; the other views give that many
+        choice = torch.stack([bound for bound, _ in scored], dim=-1)[::n_views].argmin(dim=-1).cpu().numpy()
+        choice = np.repeat(choice, n_views)
+        answers = [None] * len(inputs)
         for head in np.unique(choice):
             rows = np.flatnonzero(choice == head)
             index = torch.as_tensor(rows, device=device)
@@ -147,13 +168,19 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             A, b = denormalize_maps(A, b, centre[index], scale[index])
             A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
             for j, row in enumerate(rows):
-                result[row] = IFS(A[j], b[j], p[j])
+                answers[row] = IFS(A[j], b[j], p[j])
+    # back from view v (coordinates M x) to the cloud's: conjugate by M^-1 = M^T
+    views_of = [
+        [answers[i * n_views]] + [answers[i * n_views + v].conjugate(transforms[v].T) for v in range(1, n_views)]
+        for i in range(len(clouds))
+    ]
+    result = [candidates_i[0] for candidates_i in views_of]
     if refine:
         from ..fit.fitter import refine as refine_maps
 
         result = refine_maps(
             clouds,
-            result,
+            views_of,
             refine,
             seed,
             _REFINE_LR,
@@ -164,6 +191,21 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             _REFINE_STEP_POINTS,
         )
     return result[0] if single else result
+
+
+def view_transforms(dim: int) -> np.ndarray:
+    """The orthogonal maps through which :func:`encode` reads a cloud, shape (MAX_VIEWS, d, d).
+
+    The cloud as given, mirrored in the first axis, turned by 90 degrees in the plane of
+    the first two axes, and with those two axes swapped. The encoder is not exactly
+    equivariant to them, so each gives a different answer.
+    """
+    identity = np.eye(dim)
+    mirror, turn, swap = identity.copy(), identity.copy(), identity.copy()
+    mirror[0, 0] = -1.0
+    turn[:2, :2] = [[0.0, -1.0], [1.0, 0.0]]
+    swap[:2, :2] = [[0.0, 1.0], [1.0, 0.0]]
+    return np.stack([identity, mirror, turn, swap])
 
 
 def check_cloud(cloud: np.ndarray, dim: int, where: str) -> None:
