@@ -74,6 +74,11 @@ _SNAP_SOURCES = 256
 # Best orientations per part among which a round of snapping chooses the maps together
 # (3: 48 dev clouds after 10 / 20 steps 0.0196 / 0.0180; 1: 0.0207 / 0.0189; 2: 0.0197 / 0.0182).
 _SNAP_KEEP = 3
+# A round of snapping first ranks all orientations on this many of its sources and
+# scores only the best _SNAP_SCREEN per part on all of them: the 25 per part on all
+# 256 sources were most of the round's time.
+_SNAP_SCREEN_SOURCES = 32
+_SNAP_SCREEN = 6
 # Weight of the overlap penalty, in units of the normalized cloud (radius 1).
 _OVERLAP_WEIGHT = 0.05
 # Combinations of starting maps tried exhaustively (more: greedy choice).
@@ -316,8 +321,11 @@ def refine(
     ----------
     points : ndarray, shape (n, d), or a list of such arrays
         Clouds already checked (finite, not all identical); subsampled above 20,000 points.
-    ifs : IFS, or a list of IFS (one per cloud)
-        Starting maps, in the cloud's coordinates, d-dimensional.
+    ifs : IFS, or a list with one IFS or one list of IFS per cloud
+        Starting maps, in the cloud's coordinates, d-dimensional. A list of candidate
+        starts for a cloud (the same number of maps each): all are snapped and take the
+        first fifth of the steps, then the one whose attractor is nearest the cloud goes
+        on, as :func:`fit` picks among its restarts (with no steps: at once).
     steps : int
     seed : int
     lr : float
@@ -352,7 +360,8 @@ def refine(
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     ValueError
-        Lists of clouds and of IFS of different lengths.
+        Lists of clouds and of IFS of different lengths; candidate starts with different
+        numbers of maps.
     """
     single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2
     clouds = [points] if single else list(points)
@@ -776,13 +785,15 @@ def _kmeans_start(unit, k, clusters, rng, max_contraction):
     return params_from_maps(A[chosen, 0], b[chosen, 0], max_contraction)
 
 
-def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1):
+def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1, screen=None):
     """For every part of the cloud, the maps sending the whole cloud onto it, by their principal frames.
 
     The map sends the frame of ``unit`` onto the part's frame, composed with each of
     :func:`_orientations` (the frames fix a map only up to these symmetries), singular
     values clamped to ``max_contraction``; the orientations kept are the ``keep`` whose
     image of ``sources`` lies best inside the cloud (least mean distance to it), best first.
+    With ``screen``, only the ``screen`` best on the first :data:`_SNAP_SCREEN_SOURCES`
+    sources are scored on all of them.
 
     Parameters
     ----------
@@ -799,6 +810,8 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
         A map each part has already; it competes with the orientations on the same score.
     keep : int
         Maps kept per part.
+    screen : int, optional
+        Orientations per part scored on all ``sources`` (default: all of them).
 
     Returns
     -------
@@ -815,11 +828,18 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
     if current is not None:
         A = np.concatenate([A, current[0][:, None]], axis=1)
         b = np.concatenate([b, current[1][:, None]], axis=1)
-    images = np.einsum("pgij,nj->pgni", A, sources) + b[:, :, None]
-    inside = tree.query(images.reshape(-1, dim))[0].reshape(*A.shape[:2], -1).mean(-1)  # (P, g)
-    best = np.argsort(inside, axis=1, kind="stable")[:, :keep]
     rows = np.arange(len(parts))[:, None]
+    if screen is not None and screen < A.shape[1]:
+        shortlist = np.argsort(_inside(A, b, sources[:_SNAP_SCREEN_SOURCES], tree), axis=1, kind="stable")
+        A, b = A[rows, shortlist[:, :screen]], b[rows, shortlist[:, :screen]]
+    best = np.argsort(_inside(A, b, sources, tree), axis=1, kind="stable")[:, :keep]
     return A[rows, best], b[rows, best]
+
+
+def _inside(A, b, sources, tree):
+    """Mean distance to the cloud (its ``tree``) of the images of ``sources`` (m, d) under maps (P, g, d, d), (P, g, d): (P, g)."""
+    images = np.einsum("pgij,nj->pgni", A, sources) + b[:, :, None]
+    return tree.query(images.reshape(-1, sources.shape[1]))[0].reshape(*A.shape[:2], -1).mean(-1)
 
 
 def _snap_to_parts(unit, A, b, max_contraction, rng, rounds):
@@ -861,7 +881,9 @@ def _snap_to_parts(unit, A, b, max_contraction, rng, rounds):
         if not large:
             break
         parts = [unit[owner == i] for i in large]
-        part_A, part_b = _part_maps(unit, parts, sources, tree, max_contraction, (A[large], b[large]), _SNAP_KEEP)
+        part_A, part_b = _part_maps(
+            unit, parts, sources, tree, max_contraction, (A[large], b[large]), _SNAP_KEEP, _SNAP_SCREEN
+        )
         part_A, part_b = part_A.reshape(-1, dim, dim), part_b.reshape(-1, dim)
         chosen = _pick_maps(list(zip(part_A, part_b)), len(large), sources, tree)
         A, b = A.copy(), b.copy()
