@@ -95,8 +95,8 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         fifth of the steps, then the one whose attractor is nearest the cloud goes on
         (as the fitter's restarts). The network's answer for one view is a blurred
         average that often sits in a poorer local optimum than another view's; on 96
-        clouds (seeds 777, 778) after 30 steps, mean Chamfer 0.0170 with 1 view, 0.0156
-        with 2, 0.0147 with 3, 0.0144 with 4, each view costing about 60 ms more.
+        clouds (seeds 777, 778) after 30 steps, mean Chamfer 0.0176 with 1 view, 0.0157
+        with 2, 0.0153 with 3, 0.0147 with 4, each view costing about 50 ms more.
         1 to 4; without ``refine`` only the cloud as given is read.
 
     Returns
