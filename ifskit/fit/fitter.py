@@ -74,11 +74,10 @@ _SNAP_SOURCES = 256
 # Best orientations per part among which a round of snapping chooses the maps together
 # (3: 48 dev clouds after 10 / 20 steps 0.0196 / 0.0180; 1: 0.0207 / 0.0189; 2: 0.0197 / 0.0182).
 _SNAP_KEEP = 3
-# A round of snapping first ranks all orientations on this many of its sources and
-# scores only the best _SNAP_SCREEN per part on all of them: the 25 per part on all
-# 256 sources were most of the round's time.
-_SNAP_SCREEN_SOURCES = 32
-_SNAP_SCREEN = 6
+# A round of snapping first ranks all orientations on 32 of its sources and scores only
+# the best 6 per part on all of them: the 25 per part on all 256 sources were most of
+# the round's time (96 dev clouds: 25 ms a cloud saved, quality within noise).
+_SNAP_SCREEN = (32, 6)
 # Weight of the overlap penalty, in units of the normalized cloud (radius 1).
 _OVERLAP_WEIGHT = 0.05
 # Combinations of starting maps tried exhaustively (more: greedy choice).
@@ -568,16 +567,14 @@ def _optimize(
     projected onto the contraction bound after each) with Adam moments of shorter
     memory (:data:`_WARM_BETAS`), instead of the angles and singular values.
     ``groups`` (B,): for a batch, the problem 0 .. G-1 each row belongs to (default one
-    row each); a problem with several rows (candidate starts for one cloud) keeps, after
-    the first fifth of the steps, the row whose attractor is nearest its cloud, as
-    :func:`fit` does with its restarts.
+    row each; one cloud's restarts are one problem). A problem with several rows
+    (restarts, or candidate starts for one cloud) keeps, after the first fifth of the
+    steps (at once without steps), the row whose attractor is nearest its cloud.
 
     Returns
     -------
     A : ndarray, shape (k, d, d), or (G, k, d, d) for a batch (the row kept per group)
     b : ndarray, shape (k, d), or (G, k, d)
-        The maps (of the restart whose collage is nearest the cloud, when several are
-        still optimized: fewer steps than the warm-up).
     history : ndarray, shape (steps,)
     """
     import torch
@@ -607,21 +604,21 @@ def _optimize(
 
     betas = _WARM_BETAS if warm else (0.9, 0.999)  # torch's default
     optimizer = torch.optim.Adam([raw], lr=lr, betas=betas)
-    groups = np.arange(len(starts)) if groups is None else np.asarray(groups)
-    choose = len(starts) > 1 if not batch else len(np.unique(groups)) < len(groups)
+    if groups is None:
+        groups = np.arange(len(starts)) if batch else np.zeros(len(starts), dtype=int)
+    groups = np.asarray(groups)
+    choose = len(np.unique(groups)) < len(groups)
     warmup = steps // 5 if choose else 0
 
     def choose_rows():
-        """Go on with the start nearest its cloud (per group), its Adam moments kept."""
+        """Go on with the row nearest its cloud (per group), its Adam moments kept."""
         nonlocal raw, optimizer, target, generators, choose
         with torch.no_grad():
             A, b = (t.cpu().double().numpy() for t in to_maps(raw.detach()))
+        scores = _attractor_distances(A, b, unit if batch else [unit] * len(A), seed)
+        rows = [int(np.flatnonzero(groups == g)[np.argmin(scores[groups == g])]) for g in np.unique(groups)]
         if batch:
-            scores = _attractor_distances(A, b, unit, seed)
-            rows = [int(np.flatnonzero(groups == g)[np.argmin(scores[groups == g])]) for g in np.unique(groups)]
             target, generators = target[rows], [generators[i] for i in rows]
-        else:
-            rows = [int(np.argmin(_attractor_distances(A, b, [unit] * len(A), seed)))]
         state = optimizer.state[raw]
         raw = raw[rows].detach().clone().requires_grad_()
         optimizer = torch.optim.Adam([raw], lr=lr, betas=betas)
@@ -656,19 +653,12 @@ def _optimize(
         if warm:
             project_entries_(raw, dim, max_contraction)
         history[step] = float(value.detach().min())
-    if batch and choose:  # no steps: the candidates are chosen as they are
+    if choose:  # no steps: the rows are chosen as they are
         choose_rows()
     with torch.no_grad():
         A, b = to_maps(raw.detach())
         A, b = A.cpu().double().numpy(), b.cpu().double().numpy()
-    if batch:
-        return A, b, history
-    best = (
-        int(torch.argmin(_full_chamfer(torch.as_tensor(A), torch.as_tensor(b), target.cpu().double())))
-        if len(A) > 1
-        else 0
-    )
-    return A[best], b[best], history
+    return (A, b, history) if batch else (A[0], b[0], history)
 
 
 def _step_subsets(target, generators, step_points):
@@ -792,8 +782,8 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
     :func:`_orientations` (the frames fix a map only up to these symmetries), singular
     values clamped to ``max_contraction``; the orientations kept are the ``keep`` whose
     image of ``sources`` lies best inside the cloud (least mean distance to it), best first.
-    With ``screen``, only the ``screen`` best on the first :data:`_SNAP_SCREEN_SOURCES`
-    sources are scored on all of them.
+    With ``screen = (m, g)``, only the ``g`` best on the first ``m`` sources are scored
+    on all of them.
 
     Parameters
     ----------
@@ -810,8 +800,9 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
         A map each part has already; it competes with the orientations on the same score.
     keep : int
         Maps kept per part.
-    screen : int, optional
-        Orientations per part scored on all ``sources`` (default: all of them).
+    screen : (int, int), optional
+        Sources that rank the orientations first, and orientations per part then scored
+        on all ``sources`` (default: all of them on all sources).
 
     Returns
     -------
@@ -829,9 +820,10 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
         A = np.concatenate([A, current[0][:, None]], axis=1)
         b = np.concatenate([b, current[1][:, None]], axis=1)
     rows = np.arange(len(parts))[:, None]
-    if screen is not None and screen < A.shape[1]:
-        shortlist = np.argsort(_inside(A, b, sources[:_SNAP_SCREEN_SOURCES], tree), axis=1, kind="stable")
-        A, b = A[rows, shortlist[:, :screen]], b[rows, shortlist[:, :screen]]
+    if screen is not None and screen[1] < A.shape[1]:
+        screen_sources, kept = screen
+        shortlist = np.argsort(_inside(A, b, sources[:screen_sources], tree), axis=1, kind="stable")[:, :kept]
+        A, b = A[rows, shortlist], b[rows, shortlist]
     best = np.argsort(_inside(A, b, sources, tree), axis=1, kind="stable")[:, :keep]
     return A[rows, best], b[rows, best]
 

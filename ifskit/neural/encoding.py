@@ -142,12 +142,11 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             raise FormatError(f"this encoder gives {model.k_values} maps, not {n_maps}")
         heads = [model.k_values.index(n_maps)]
     n_input = model.hparams["n_input"]
-    # a fresh stream per cloud: its answer does not depend on its place in the batch;
-    # rows: cloud 0 in every view, cloud 1 in every view, ...
+    # a fresh stream per cloud: its answer does not depend on its place in the batch
+    subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
+    # rows: cloud 0 in every view, cloud 1 in every view, ...; view v reads M_v x
     n_views = len(transforms)
-    inputs = np.stack(
-        [sub @ M.T for c in clouds for sub in [subsample(c, n_input, np.random.default_rng(seed))] for M in transforms]
-    )
+    inputs = np.einsum("vij,bnj->bvni", transforms, subsamples).reshape(-1, *subsamples.shape[1:])
     # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
     with torch.no_grad(), one_torch_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
@@ -167,15 +166,16 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             p = map_shares(scored[head][1][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
             A, b = denormalize_maps(A, b, centre[index], scale[index])
             A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
+            # back from the view's coordinates M x to the cloud's: conjugate by M^-1 = M^T
+            M = transforms[rows % n_views]  # (r, d, d)
+            A = M.transpose(0, 2, 1)[:, None] @ A @ M[:, None]
+            b = np.einsum("rji,rkj->rki", M, b)
             for j, row in enumerate(rows):
                 answers[row] = IFS(A[j], b[j], p[j])
-    # back from view v (coordinates M x) to the cloud's: conjugate by M^-1 = M^T
-    views_of = [
-        [answers[i * n_views]] + [answers[i * n_views + v].conjugate(transforms[v].T) for v in range(1, n_views)]
-        for i in range(len(clouds))
-    ]
-    result = [candidates_i[0] for candidates_i in views_of]
-    if refine:
+    views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
+    if not refine:
+        result = [views[0] for views in views_of]
+    else:
         from ..fit.fitter import refine as refine_maps
 
         result = refine_maps(
