@@ -17,7 +17,7 @@ import ifskit
 out = sys.argv[1] if len(sys.argv) > 1 else "gallery/demo_chaos_game.png"
 fern = ifskit.catalog("barnsley_fern")
 points = ifskit.chaos_game(fern, 1_000_000, seed=0)
-x0, x1, y0, y1 = ifskit.render.frame.fit_window(fern.tight_bounds[:2], fern.tight_bounds[2:], (500, 300))
+x0, x1, y0, y1 = ifskit.render.frame.fit_window(*ifskit.render.tight_bounds(fern).reshape(2, 2), (500, 300))
 
 counts = [100, 1_000, 10_000, 100_000, 1_000_000]
 fig, axes = plt.subplots(1, len(counts), figsize=(3 * len(counts), 5), facecolor="black")

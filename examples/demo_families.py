@@ -25,7 +25,8 @@ family = [
     ("flip x", linear_map(2, flip="x")),
 ]
 # one common window, so the panels show the transforms, not a re-framing
-corners = np.array([[x, y] for x in leaf.tight_bounds[:2] for y in leaf.tight_bounds[2:]])
+bounds = ifskit.render.tight_bounds(leaf)
+corners = np.array([[x, y] for x in bounds[:2] for y in bounds[2:]])
 moved = np.concatenate([corners @ t.T for _, t in family])
 bounds = ifskit.render.frame.fit_window(
     (moved[:, 0].min(), moved[:, 0].max()), (moved[:, 1].min(), moved[:, 1].max()), (300, 300)

@@ -23,7 +23,7 @@ import ifskit
 
 def fill_box(ifs: ifskit.IFS, half_width: float = 1.0) -> ifskit.IFS:
     """The IFS conjugated so that its attractor is centred at 0 with its larger side ``2 * half_width``."""
-    xmin, xmax, ymin, ymax = ifs.tight_bounds
+    xmin, xmax, ymin, ymax = ifskit.render.tight_bounds(ifs)
     scale = 2.0 * half_width / max(xmax - xmin, ymax - ymin)
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
     return ifs.conjugate(scale * np.eye(2), -scale * centre)

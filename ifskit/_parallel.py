@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 
@@ -12,18 +11,3 @@ def default_threads(threads: int | None = None, n_tasks: int | None = None) -> i
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = max(1, int(threads))
     return threads if n_tasks is None else max(1, min(threads, n_tasks))
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Torch on one thread within the block (fitting, encoding, the torch chaos game on the
-    CPU): their tensors are small, so torch's thread pool costs more than it gives, and far
-    more (20x measured) when the cores are busy with other work."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -364,7 +364,8 @@ def _version() -> str:
 
 # ---- commands -----------------------------------------------------------------------------------
 def cmd_render(args) -> int:
-    from .formats import load, read_fractint
+    from .formats import read_fractint
+    from .io import load
 
     if args.all:
         if not args.output:
@@ -492,7 +493,7 @@ def _render_deterministic(ifs, output: Path, args, view, start: float) -> dict:
     """--method deterministic or measure: no randomness, so no --points."""
     from .formats import save_points
     from .render import aggregate_points, hutchinson_measure, hutchinson_points, hutchinson_raster, save_png, shade
-    from .render.chaos import Aggregate
+    from .render.aggregate import Aggregate
 
     def picture(agg):
         return shade(agg, args.cmap or "inferno", args.gamma, args.background, args.transparent)
@@ -552,7 +553,8 @@ def _start_picture(start: str):
 
 def cmd_info(args) -> int:
     from .analysis import similarity_dimension, similarity_dimension_bounds
-    from .formats import load
+    from .io import load
+    from .render import tight_bounds
 
     ifs = load(args.source, args.name)
     dimension = similarity_dimension(ifs)
@@ -569,7 +571,7 @@ def cmd_info(args) -> int:
         "probabilities": ifs.p.tolist(),
         "similarity_dimension": None if math.isnan(dimension) else dimension,
         "similarity_dimension_bounds": [None if math.isnan(v) else v for v in (lower, upper)],
-        "bounds": ifs.tight_bounds.tolist(),
+        "bounds": tight_bounds(ifs).tolist(),
         "guaranteed_bounds": guaranteed,
         "fixed_points": [None if not np.all(np.isfinite(f)) else f.tolist() for f in ifs.fixed_points],
         "A": ifs.A.tolist(),
@@ -653,7 +655,8 @@ def cmd_gallery(args) -> int:
 def cmd_dimension(args) -> int:
     from ._io import check_output
     from .analysis import box_counting, similarity_dimension, similarity_dimension_bounds
-    from .formats import POINT_SUFFIXES, load, load_points
+    from .formats import POINT_SUFFIXES, load_points
+    from .io import load
 
     if args.plot:
         check_output(args.plot, args.overwrite, {".png"})
@@ -685,8 +688,8 @@ def cmd_dimension(args) -> int:
 
 
 def cmd_transform(args) -> int:
-    from .formats import load, save
     from .geometry import linear_map
+    from .io import load, save
 
     ifs = load(args.source, args.name)
     rotate = args.rotate[0] if ifs.dim == 2 and len(args.rotate) == 1 else args.rotate
@@ -707,7 +710,8 @@ def cmd_transform(args) -> int:
 
 
 def cmd_view(args) -> int:
-    from .formats import POINT_SUFFIXES, load, load_points
+    from .formats import POINT_SUFFIXES, load_points
+    from .io import load
 
     if Path(args.source).suffix.lower() in POINT_SUFFIXES:
         points = load_points(args.source)

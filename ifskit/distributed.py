@@ -23,9 +23,16 @@ import contextlib
 import json
 import logging
 import re
+import zipfile
 from pathlib import Path
 
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._io import atomic_path, write_text
 from .errors import FormatError, IfskitError
+from .neural.dataset import make_sample
+from .render.aggregate import add_totals, register_backend
 
 # A task bins at most this many chunks (2^31 points: about half a minute on one
 # core), so that long renders still give a progress bar that moves.
@@ -115,7 +122,7 @@ def bin_on_cluster(job, client, bar=None):
 
     Parameters
     ----------
-    job : ifskit.render.chaos.DensityJob
+    job : ifskit.render.aggregate.DensityJob
     client : dask.distributed.Client
     bar : tqdm, optional
         Advanced as the render tasks finish; closed at the end.
@@ -127,8 +134,6 @@ def bin_on_cluster(job, client, bar=None):
         uint64 or None: identical to ``job.bin_chunks(0, job.n_chunks)``.
     """
     from dask.distributed import as_completed
-
-    from .render.chaos import add_totals
 
     try:
         n_threads = sum(client.nthreads().values())
@@ -175,6 +180,9 @@ def _describe(error: BaseException) -> str:
 def _bin_range(job, first: int, last: int):
     """One task: chunks ``first .. last - 1`` on one thread (a worker runs one task per thread)."""
     return job.bin_chunks(first, last, threads=1)
+
+
+register_backend("client", bin_on_cluster)
 
 
 # ---- sharded datasets ---------------------------------------------------------------------------
@@ -266,8 +274,6 @@ def write_shards(
     skipped = sum(last - first for _, first, last in ranges) - sum(last - first for _, first, last in todo)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=count, initial=skipped, desc="dataset", unit="sample")
     options = (folder, int(seed), (int(maps[0]), int(maps[1])), int(n_points), int(dim))
     failures = {}
@@ -311,8 +317,6 @@ def write_shards(
 
 def _check_manifest(folder: Path, settings: dict) -> None:
     """Write the manifest of a new sharded dataset, or check that ``folder`` holds this one."""
-    from ._io import write_text
-
     manifest = folder / MANIFEST
     if not manifest.is_file():
         write_text(manifest, json.dumps(settings, indent=1) + "\n")
@@ -329,13 +333,6 @@ def _check_manifest(folder: Path, settings: dict) -> None:
 
 def _write_shard(shard: int, first: int, last: int, folder: Path, seed: int, maps, n_points: int, dim: int) -> int:
     """Make samples ``first .. last - 1`` and write them as one shard, atomically; returns their number."""
-    import zipfile
-
-    import numpy as np
-
-    from ._io import atomic_path
-    from .neural.dataset import make_sample
-
     n = last - first
     path = shard_path(folder, shard)
     if path.is_file():  # written by an earlier try of this task (its worker died before saying so)

@@ -38,6 +38,27 @@ class FormatError(IfskitError, ValueError):
         return where + self.message
 
 
+class ParameterError(IfskitError, ValueError):
+    """A bad argument to a function: out of range, of the wrong kind, or inconsistent.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in one line, naming the Python parameter as ``parameter`` spells it
+        (the command line shows its own flag in its place, e.g. ``n_maps`` as ``--maps``).
+    parameter : str
+        The name of the parameter at fault.
+    """
+
+    def __init__(self, message: str, parameter: str):
+        self.message = message
+        self.parameter = parameter
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class NonContractiveError(IfskitError, ValueError):
     """An IFS that is not contractive (on average) where contraction is needed."""
 

@@ -208,43 +208,6 @@ class IFS:
         centre, radius = self.bounding_ball()
         return np.column_stack([centre - radius, centre + radius]).ravel()
 
-    @cached_property
-    def tight_bounds(self) -> np.ndarray:
-        """Tight axis-aligned bounds of the attractor, ``(xmin, xmax, ymin, ymax[, zmin, zmax])``.
-
-        The extent of :attr:`extent_sample`; an inner bound, unlike
-        :meth:`guaranteed_bounds`.
-        """
-        return _readonly(np.column_stack(self.extent_of(self.extent_sample)).ravel())
-
-    @cached_property
-    def extent_sample(self) -> np.ndarray:
-        """Points of the attractor that reach out to its extent, shape (n, d); computed once.
-
-        Extreme points of an attractor are often fixed points of a map or of a short
-        composition (the fern's tip is a fixed point that the chaos game approaches
-        only slowly), so the sample holds the fixed points and their images under up
-        to a few thousand compositions of maps, plus 2 x 150,000 chaos-game points:
-        with the IFS's probabilities, and with equal ones so that rarely chosen maps
-        reach their corners too (for a contractive IFS every point is on the attractor
-        whatever the probabilities).
-        """
-        from .render import chaos_game
-
-        parts = [chaos_game(self, 150_000, seed=0, progress=False)]
-        if self.is_contractive:
-            uniform = IFS(self.A, self.b, np.full(self.n_maps, 1.0 / self.n_maps))
-            parts.append(chaos_game(uniform, 150_000, seed=1, progress=False))
-            images = self.fixed_points[np.all(np.isfinite(self.fixed_points), axis=1)]
-            for _ in range(12):  # compositions of up to 12 maps, at most ~5000 images
-                parts.append(images)
-                if len(images) * self.n_maps > 5000:
-                    break
-                images = self.apply(images).reshape(-1, self.dim)
-        sample = np.concatenate(parts)
-        sample.setflags(write=False)
-        return sample
-
     def extent_of(self, points: np.ndarray) -> tuple:
         """Lower and upper corner of points of this IFS's attractor, each shape (d,).
 

@@ -18,7 +18,7 @@ from ifskit.animate import (
     write_movie,
 )
 from ifskit.errors import FormatError
-from ifskit.render import render_image
+from ifskit.render import render_image, tight_bounds
 
 SIZE = (96, 96)
 POINTS = 100_000
@@ -187,7 +187,7 @@ def test_first_frame_is_the_render_of_a_and_last_of_b(fern):
     assert np.array_equal(frames[-1], render_image(maple, SIZE, POINTS, 7, plan.bounds)[..., :3])
     # one framing for all: both attractors fit the window
     for ifs in (fern, maple):
-        x0, x1, y0, y1 = ifs.tight_bounds
+        x0, x1, y0, y1 = tight_bounds(ifs)
         assert plan.bounds[0] < x0 and x1 < plan.bounds[1] and plan.bounds[2] < y0 and y1 < plan.bounds[3]
 
 

@@ -7,7 +7,7 @@ from scipy.spatial import cKDTree
 
 import ifskit
 from ifskit import IFS, FormatError, NonContractiveError
-from ifskit.render import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster
+from ifskit.render import DeterministicRender, tight_bounds, hutchinson_measure, hutchinson_points, hutchinson_raster
 
 SIZE = 256
 
@@ -111,7 +111,7 @@ def cell_count(points, origin, resolution):
 )
 def test_point_sets_lie_on_the_attractor_and_stay_bounded(name, n_sample):
     ifs = ifskit.catalog(name)
-    extent = np.ptp(np.asarray(ifs.tight_bounds).reshape(-1, 2), axis=1).max()
+    extent = np.ptp(np.asarray(tight_bounds(ifs)).reshape(-1, 2), axis=1).max()
     resolution = extent / (256 if ifs.dim == 2 else 40)
     points = hutchinson_points(ifs, resolution=resolution)
     assert points.shape[1] == ifs.dim and len(points) > 1000

@@ -69,7 +69,8 @@ def test_failed_render_task_is_one_clear_error(client, sierpinski):
     from dataclasses import replace
 
     from ifskit.distributed import bin_on_cluster
-    from ifskit.render.chaos import DensityJob, chain_start
+    from ifskit.render.aggregate import DensityJob
+    from ifskit.render.chaos import chain_start
 
     job = DensityJob(
         A=sierpinski.A, b=sierpinski.b, p=sierpinski.p, start=chain_start(sierpinski),
@@ -252,7 +253,8 @@ def kill_a_worker(client, monkeypatch):
     """Progress bars kill a worker of the shared cluster; after the test, wait until it has two again."""
     before = set(client.run(os.getpid).values())
     killer = KillAWorker(client)
-    monkeypatch.setattr("tqdm.auto.tqdm", killer)
+    monkeypatch.setattr("tqdm.auto.tqdm", killer)  # the renderer's bar, imported when a render needs one
+    monkeypatch.setattr("ifskit.distributed.tqdm", killer)  # the dataset's
     yield killer
     assert killer.killed in before
     client.wait_for_workers(2, timeout=30)

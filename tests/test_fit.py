@@ -120,7 +120,7 @@ def test_init_starts_from_an_ifs_in_the_clouds_coordinates(fern):
 
 def test_refine_improves_maps_you_have_and_keeps_them_contractive():
     """refine: the fitter's loss from given maps, on the matrix entries, projected onto the bound."""
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     cloud = _cloud("sierpinski", 1500)
     start = ifskit.catalog("sierpinski").conjugate(np.diag([1.08, 0.95]), np.array([0.03, -0.02]))
@@ -137,7 +137,7 @@ def test_refine_improves_maps_you_have_and_keeps_them_contractive():
 @pytest.mark.parametrize("name", ["sierpinski", "sierpinski_tetrahedron"])
 def test_refine_snaps_maps_to_the_parts_they_cover(name):
     """Maps turned the wrong way (a quarter turn, shrunk) are re-derived from the parts of the cloud they cover."""
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     true = ifskit.catalog(name)
     cloud = ifskit.chaos_game(true, 3000, seed=1, progress=False)
@@ -158,7 +158,7 @@ def test_refine_snaps_maps_to_the_parts_they_cover(name):
 
 def test_refine_many_clouds_at_once_gives_each_its_own_answer():
     """A list of clouds is refined in batches (same sizes together), each exactly as it would be alone."""
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     # two 3-map clouds of 800 points make one batch; the fern (4 maps) and the 500-point cloud are alone
     clouds = [_cloud("sierpinski", 800), _cloud("barnsley_fern", 800), _cloud("sierpinski", 800, seed=2)]
@@ -182,7 +182,7 @@ def test_refine_many_clouds_at_once_gives_each_its_own_answer():
 
 def test_refine_keeps_the_candidate_start_nearest_the_cloud():
     """Several starts for one cloud: after the first fifth of the steps the nearest goes on, exactly as alone."""
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     cloud, other = _cloud("sierpinski", 800), _cloud("sierpinski", 800, seed=2)
     near = ifskit.catalog("sierpinski").conjugate(np.diag([1.05, 0.97]), np.array([0.02, 0.0]))
@@ -202,7 +202,7 @@ def test_refine_keeps_the_candidate_start_nearest_the_cloud():
 
 
 def test_refine_refuses_bad_settings_before_any_work():
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     cloud, start = _cloud("sierpinski", 300), ifskit.catalog("sierpinski")
     with pytest.raises(FormatError, match="steps"):
@@ -232,10 +232,10 @@ def test_auto_chooses_three_maps_for_the_triangle_and_says_so():
 
 
 def test_large_clouds_are_subsampled_with_a_note():
-    cloud = np.random.default_rng(0).uniform(size=(ifskit.fit.fitter.MAX_POINTS + 10, 2))
+    cloud = np.random.default_rng(0).uniform(size=(ifskit.fitting.fitter.MAX_POINTS + 10, 2))
     with pytest.warns(IfskitWarning, match="subsampled"):
         result = ifskit.fit(cloud, 2, steps=1, restarts=1, progress=False)
-    assert len(result.points) == ifskit.fit.fitter.MAX_POINTS and "subsampled" in result.notes[0]
+    assert len(result.points) == ifskit.fitting.fitter.MAX_POINTS and "subsampled" in result.notes[0]
 
 
 @pytest.mark.parametrize(
@@ -306,9 +306,10 @@ def test_cuda_without_cuda_is_a_clear_error():
     assert not isinstance(caught.value, FormatError)  # not the cloud's fault
 
 
-def test_unknown_device_is_a_format_error():
-    with pytest.raises(FormatError, match="device"):
+def test_unknown_device_is_a_parameter_error():
+    with pytest.raises(ifskit.ParameterError, match="device") as caught:
         ifskit.fit(_cloud("sierpinski", 200), 3, steps=1, device="gpu")
+    assert caught.value.parameter == "device" and isinstance(caught.value, ValueError)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

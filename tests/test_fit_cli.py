@@ -152,7 +152,7 @@ def test_cuda_without_cuda_is_a_one_line_error(cli, capsys, tmp_path, triangle_n
 
 def test_large_cloud_is_subsampled_with_a_note(cli, capsys, tmp_path):
     cloud = tmp_path / "big.npy"
-    np.save(cloud, np.random.default_rng(0).uniform(size=(ifskit.fit.fitter.MAX_POINTS + 5, 2)))
+    np.save(cloud, np.random.default_rng(0).uniform(size=(ifskit.fitting.fitter.MAX_POINTS + 5, 2)))
     assert cli("fit", cloud, "--maps", "2", "-o", tmp_path / "fit.yaml", "--steps", "1", "--quiet", "--json") == 0
     captured = capsys.readouterr()
     assert "ifskit: warning:" in captured.err and "subsampled" in captured.err

@@ -7,8 +7,8 @@ import ifskit
 
 torch = pytest.importorskip("torch")
 
-from ifskit.fit import maps_from_params, n_params, params_from_maps  # noqa: E402
-from ifskit.fit.losses import (  # noqa: E402
+from ifskit.ops.contractive import maps_from_params, n_params, params_from_maps  # noqa: E402
+from ifskit.ops.losses import (  # noqa: E402
     attractor_chamfer,
     chamfer,
     chaos_chains,

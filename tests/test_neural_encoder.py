@@ -303,7 +303,7 @@ def test_refinement_improves_the_collage_and_is_seeded(tiny_model, cloud):
 
 def test_refinement_with_the_attractor_term_brings_the_attractor_closer(tiny_model, cloud):
     from ifskit.analysis import chamfer_distance
-    from ifskit.fit import refine
+    from ifskit.fitting import refine
 
     def attractor_distance(ifs):
         return chamfer_distance(ifskit.chaos_game(ifs, 2048, seed=0, progress=False), cloud)

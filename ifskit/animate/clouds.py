@@ -83,7 +83,7 @@ def ifs_from_cloud(
         from ..neural import encode
 
         return encode(points, model=model, n_maps=n_maps, seed=seed), "encoded"
-    from ..fit import fit
+    from ..fitting import fit
 
     n_maps = DEFAULT_FIT_MAPS if n_maps is None else n_maps
     return fit(points, n_maps=n_maps, steps=steps, seed=seed, progress=False).ifs, "fitted"

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import check_output
+from .._io import atomic_path, check_output
 from ..errors import FormatError, OutputError
+from ..render import aggregate, extent_sample
+from ..render.frame import DEFAULT_VIEW, check_size, fit_window, projection
+from ..render.shade import surface_light, to_uint8
 from .interpolate import KeyframePath
 
 #: Movie outputs by suffix; any other path without a suffix (or ending in '/') is a PNG folder.
@@ -46,7 +49,7 @@ class MoviePlan:
         ``(expected, top)`` of each frame's tone mapping: brightness is
         ``(log(1 + counts / expected) / top) ** (1 / gamma)``, clipped to [0, 1].
     keyframe_renders : dict
-        Frame index -> its :class:`~ifskit.render.chaos.Aggregate`, for frames on a keyframe
+        Frame index -> its :class:`~ifskit.render.aggregate.Aggregate`, for frames on a keyframe
         (rendered while planning the tone mapping, not rendered twice).
     """
 
@@ -139,9 +142,6 @@ def plan_movie(
     NonContractiveError
         When a frame's IFS is not contractive on average (its chaos game diverges).
     """
-    from ..render import aggregate
-    from ..render.frame import DEFAULT_VIEW, fit_window, projection
-
     positions = path.frame_positions(n_frames, pingpong)
     frames = [path.segments[s](path.eased(num, den)) for s, num, den in positions]
     for ifs in frames:
@@ -156,7 +156,7 @@ def plan_movie(
     lows, highs = [], []
     for i in _framing_sample(positions):
         ifs = frames[i]
-        sample = ifs.extent_sample
+        sample = extent_sample(ifs)
         if views is not None:
             sample = sample @ projection(ifs, views[i]).T
         low, high = ifs.extent_of(sample[:, :2])
@@ -270,8 +270,6 @@ def shade_frame(
     -------
     ndarray, shape (H, W, 3), uint8
     """
-    from ..render.shade import surface_light, to_uint8
-
     colormap, back = check_shading(cmap, gamma, background)
     counts = np.asarray(agg.counts, dtype=float)
     alpha = np.clip(np.log1p(counts / expected) / top, 0.0, 1.0) ** (1.0 / gamma)
@@ -307,8 +305,6 @@ def render_movie_frames(
         RGB frames in order.
     """
     from concurrent.futures import ThreadPoolExecutor
-
-    from ..render import aggregate
 
     def render(i):
         agg = plan.keyframe_renders.pop(i, None)
@@ -365,8 +361,6 @@ def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None,
         frames = tqdm(frames, total=n_frames, desc="frames", unit="frame", leave=False)
     if kind == "png":
         return _write_png_folder(frames, path, overwrite)
-    from .._io import atomic_path
-
     with atomic_path(path, overwrite) as tmp:
         (_write_mp4 if kind == "mp4" else _write_gif)(frames, tmp, fps)
     return path
@@ -493,9 +487,7 @@ def make_movie(
     >>> keys = [ifskit.catalog(n) for n in ("barnsley_fern", "maple_leaf")]
     >>> ifskit.make_movie(keys, "morph.mp4", 60, size=256, n_points=500_000)  # doctest: +SKIP
     """
-    from ..render.chaos import _check_size
-
-    size = _check_size(size)
+    size = check_size(size)
     check_movie_output(output, size, overwrite)
     check_shading(cmap, gamma, background)
     path = KeyframePath(keyframes, method, loop, easing)

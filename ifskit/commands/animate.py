@@ -171,7 +171,8 @@ def _load_keyframe(source: str):
     """An IFS from a file or catalog name (``FILE.ifs:ENTRY`` picks an entry of a Fractint
     file), or the points of a point-cloud file, shape (n, d)."""
     from ..errors import FormatError
-    from ..formats import POINT_SUFFIXES, load, load_points, read_fractint
+    from ..formats import POINT_SUFFIXES, load_points, read_fractint
+    from ..io import load
 
     if Path(source).suffix.lower() in POINT_SUFFIXES:
         return load_points(source)

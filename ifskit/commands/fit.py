@@ -72,10 +72,12 @@ def cmd_fit(args) -> int:
     """Check the outputs, read the cloud, fit, write the IFS (and the plot)."""
     from .._io import check_output
     from ..errors import FormatError
-    from ..fit import fit
-    from ..fit.fitter import _check_settings, resolve_device
-    from ..formats import IFS_SUFFIXES, load_points, save
+    from ..fitting import fit
+    from ..fitting.fitter import _check_settings
+    from ..formats import IFS_SUFFIXES, load_points
     from ..ifs import IFS
+    from ..io import save
+    from ..ops.device import resolve_device
 
     check_output(args.output, args.overwrite, IFS_SUFFIXES)
     if args.plot:

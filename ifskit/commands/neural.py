@@ -246,7 +246,8 @@ def cmd_train_encoder(args) -> int:
 def cmd_encode(args) -> int:
     from .._io import check_output
     from ..analysis import chamfer_distance
-    from ..formats import load_points, save
+    from ..formats import load_points
+    from ..io import save
     from ..neural.encoding import check_cloud, encode, load_model
     from ..render import chaos_game
 

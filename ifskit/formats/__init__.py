@@ -1,16 +1,11 @@
 """Reading and writing IFS (YAML, Fractint ``.ifs``, JSON) and point clouds.
 
-:func:`load` takes any *source*: a file path, a built-in catalog name, or an IFS.
+The parsers and writers of each format; :mod:`ifskit.io` chooses among them by suffix
+and adds the built-in catalog (:func:`ifskit.load`, :func:`ifskit.save`).
 """
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
-from .._io import read_text, write_text
-from ..errors import FormatError
-from ..ifs import IFS
 from .fractint import FractintFile, dump_fractint, parse_fractint, read_fractint
 from .json_format import dump_json, parse_json
 from .pointcloud import POINT_SUFFIXES, load_points, save_points
@@ -26,88 +21,10 @@ __all__ = [
     "dump_fractint",
     "dump_json",
     "dump_yaml",
-    "is_catalog_name",
-    "load",
     "load_points",
     "parse_fractint",
     "parse_json",
     "parse_yaml",
     "read_fractint",
-    "save",
     "save_points",
 ]
-
-
-def is_catalog_name(source) -> bool:
-    """True when ``source`` names a built-in rather than a file (no suffix, no folder)."""
-    text = str(source)
-    return not Path(text).suffix and "/" not in text and "\\" not in text and not Path(text).is_file()
-
-
-def load(source, name: str | None = None) -> IFS:
-    """Load an IFS from a file, a catalog name, or pass an IFS through.
-
-    Parameters
-    ----------
-    source : str, Path or IFS
-        ``.yaml``/``.yml``, ``.ifs`` (Fractint), ``.json`` file, or a catalog name
-        such as ``"barnsley_fern"`` (see :func:`ifskit.catalog_names`).
-    name : str, optional
-        The entry of a multi-entry ``.ifs`` file (case-insensitive).
-
-    Raises
-    ------
-    FormatError
-        Missing or malformed file, unknown suffix; the message names file and line.
-    UnknownNameError
-        Unknown catalog name or ``.ifs`` entry, with the closest names.
-    """
-    if isinstance(source, IFS):
-        return source
-    if is_catalog_name(source):
-        if name is not None:
-            raise FormatError(f"--name picks an entry of a .ifs file, but {source!r} is a catalog name")
-        from ..builtin import catalog
-
-        return catalog(str(source))
-    path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix not in IFS_SUFFIXES:
-        raise FormatError(f"unknown IFS file type {path.suffix!r}; use .yaml, .ifs or .json", path)
-    text = read_text(path)
-    if suffix == ".ifs":
-        return _pick_entry(parse_fractint(text, str(path)), name)
-    if name is not None:
-        raise FormatError("--name picks an entry of a .ifs file; this file holds one IFS", path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ifs = parse_json(text, str(path)) if suffix == ".json" else parse_yaml(text, str(path))[0]
-    for w in caught:
-        warnings.warn(f"{path}: {w.message}", w.category, stacklevel=2)
-    if ifs.name is None:
-        ifs = IFS(ifs.A, ifs.b, ifs.p, name=path.stem, colors=ifs.colors)
-    return ifs
-
-
-def _pick_entry(library: FractintFile, name: str | None) -> IFS:
-    if name is not None:
-        return library.get(name)
-    names = list(library.entries) + list(library.errors)
-    if len(names) == 1:
-        return library.get(names[0])
-    raise FormatError(
-        f"holds {len(names)} entries; choose one with --name ({', '.join(names)}) or use --all", library.path
-    )
-
-
-def save(ifs: IFS, path, overwrite: bool = False) -> Path:
-    """Write an IFS; the format follows the suffix (``.yaml``/``.yml``, ``.ifs``, ``.json``).
-
-    The file is written atomically; an existing file is replaced only with ``overwrite=True``.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    dump = {".yaml": dump_yaml, ".yml": dump_yaml, ".json": dump_json, ".ifs": dump_fractint}.get(suffix)
-    if dump is None:
-        raise FormatError(f"unknown IFS file type {path.suffix!r}; use .yaml, .ifs or .json", path)
-    return write_text(path, dump(ifs), overwrite)

@@ -86,7 +86,8 @@ def write_sample(folder, index: int, ifs: IFS, points: np.ndarray, formats, png_
     list of Path
         The files written (existing ones are kept as they are).
     """
-    from ..formats import save, save_points
+    from ..formats import save_points
+    from ..io import save
 
     written = []
     for fmt, path in sample_paths(folder, index, formats).items():

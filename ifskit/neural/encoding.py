@@ -16,14 +16,14 @@ DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "encoder_2d.pt"
 # none of the sampled points must still be visited by the chaos game.
 _P_FLOOR = 0.05
 # Initial Adam learning rate of the refinement, on the maps' matrix entries (see
-# ifskit.fit.refine): 0.005 / 0.01 / 0.02 / 0.03 / 0.04 gave 0.0187 / 0.0178 / 0.0173 /
+# ifskit.fitting.refine): 0.005 / 0.01 / 0.02 / 0.03 / 0.04 gave 0.0187 / 0.0178 / 0.0173 /
 # 0.0173 / 0.0171 after 30 steps on 96 clouds of seeds 777 and 778 (0.0180 with the
 # fitter's angles and singular values at their best rate, 0.05).
 _REFINE_LR = 0.03
-# Weight of the attractor term in the refinement (see ifskit.fit.refine).
+# Weight of the attractor term in the refinement (see ifskit.fitting.refine).
 _REFINE_ATTRACTOR = 1.0
 # Rounds of snapping the encoder's maps to the parts they cover before the steps
-# (see ifskit.fit.refine), ~12 ms each, and points per step (sources, covered): half
+# (see ifskit.fitting.refine), ~12 ms each, and points per step (sources, covered): half
 # the fitter's. On 48 clouds (seeds 777, 778), mean Chamfer after 10 / 20 steps and
 # ms per cloud: one round, the fitter's points 0.0209 / 0.0192 at 100 / 173 ms; two
 # rounds 0.0202 / 0.0187 at 112 / 189 ms; two rounds, half the points 0.0207 / 0.0189
@@ -59,7 +59,7 @@ def load_model(path=None, device=None):
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
-    from ..fit.fitter import resolve_device
+    from ..ops.device import resolve_device
     from .model import load_checkpoint
 
     return load_checkpoint(DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
@@ -75,7 +75,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         with more points than the model's input size are subsampled (seeded),
         smaller ones are padded with repeats of their own points.
     refine : int
-        Steps of the fitter's optimization (:func:`ifskit.fit.refine`) started from
+        Steps of the fitter's optimization (:func:`ifskit.fitting.refine`) started from
         the encoder's maps, after two rounds of snapping each map to the part of the
         cloud it covers; 0 for the one-shot answer. Clouds of the same size are
         refined together in batches (each gets the answer it would get alone).
@@ -118,9 +118,8 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     """
     import torch
 
-    from .._parallel import one_torch_thread
-    from ..fit.fitter import resolve_device
-    from ..fit.losses import map_shares
+    from ..ops.device import one_torch_thread, resolve_device
+    from ..ops.losses import map_shares
     from .model import denormalize_maps, normalize, subsample
     from .train import collage_bound
 
@@ -176,7 +175,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     if not refine:
         result = [views[0] for views in views_of]
     else:
-        from ..fit.fitter import refine as refine_maps
+        from ..fitting.fitter import refine as refine_maps
 
         result = refine_maps(
             clouds,

@@ -3,7 +3,7 @@
 A PointNet / DeepSets network: a shared per-point MLP, max- and mean-pooling over
 the points (so the output does not depend on their order or number), a global MLP,
 and one linear head per number of maps ``K`` giving the raw parameters of ``K`` maps
-in the fitter's contractive parametrization (:func:`ifskit.fit.params.maps_from_params`):
+in the fitter's contractive parametrization (:func:`ifskit.ops.contractive.maps_from_params`):
 every output is contractive by construction, whatever the weights.
 
 Clouds enter normalized (centred on their mean, scaled so the farthest point is at
@@ -44,7 +44,7 @@ def build_encoder(hparams: dict):
     import torch
     from torch import nn
 
-    from ..fit.params import maps_from_params, n_params
+    from ..ops.contractive import maps_from_params, n_params
 
     class CollageEncoder(nn.Module):
         """Point cloud ``(B, N, d)`` to raw map parameters, one head per number of maps."""

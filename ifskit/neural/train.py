@@ -9,7 +9,7 @@ attractor term,
     L = chamfer(W(T), T) / (1 - s)  +  lambda * chamfer(W_chain(T), T),
 
 ``W(T) = w_1(T) U ... U w_K(T)`` the collage, ``W_chain(T)`` every point of ``T`` moved
-by a short chaos game of 8 random maps (:func:`ifskit.fit.losses.attractor_chamfer`).
+by a short chaos game of 8 random maps (:func:`ifskit.ops.losses.attractor_chamfer`).
 Why this and not something else:
 
 * No parameter regression: the same attractor has many IFS codes (maps composed
@@ -79,7 +79,7 @@ def collage_bound(points, A, b, return_owner: bool = False):
     """
     import torch
 
-    from ..fit.losses import chamfer, collage
+    from ..ops.losses import chamfer, collage
 
     contraction = torch.linalg.matrix_norm(A, ord=2).amax(dim=-1)
     error, nearest_image = chamfer(collage(points, A, b), points, return_index=True)
@@ -109,7 +109,7 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
     """
     import torch
 
-    from ..fit.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
+    from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
     from .model import normalize
 
     normalized, _, _ = normalize(clouds)
@@ -209,7 +209,7 @@ def train_encoder(
     import torch
 
     from .._io import check_output
-    from ..fit.fitter import resolve_device
+    from ..ops.device import resolve_device
     from .model import build_encoder, default_hparams, load_checkpoint, save_checkpoint
 
     output = Path(output)

@@ -8,8 +8,10 @@ The pipeline is datashader's: :func:`aggregate` bins the chaos game into an
 into RGBA; :func:`render_image` does both.
 """
 
-from .chaos import Aggregate, aggregate, aggregate_points, chaos_game, density
+from .aggregate import Aggregate, aggregate, aggregate_points, density, register_backend
+from .chaos import chaos_game
 from .deterministic import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster
+from .extent import extent_sample, tight_bounds
 from .frame import DEFAULT_VIEW
 from .shade import DEFAULT_CMAP, downsample, map_colors, render_image, save_png, shade, tone_map
 from .views import STANDARD_VIEWS, render_views
@@ -24,14 +26,17 @@ __all__ = [
     "aggregate_points",
     "chaos_game",
     "density",
+    "extent_sample",
     "downsample",
     "hutchinson_measure",
     "hutchinson_points",
     "hutchinson_raster",
     "map_colors",
     "render_image",
+    "register_backend",
     "render_views",
     "save_png",
     "shade",
+    "tight_bounds",
     "tone_map",
 ]

@@ -27,8 +27,9 @@ from .._parallel import default_threads
 from ..errors import FormatError, IfskitWarning, NonContractiveError
 from ..ifs import IFS
 from . import kernels
-from .chaos import _check_size, _kernel_arrays
-from .frame import Frame, window
+from .chaos import kernel_arrays
+from .extent import tight_bounds
+from .frame import Frame, check_size, window
 
 #: Iterations at most when iterating until the picture stops changing.
 MAX_ITERATIONS = 100
@@ -136,7 +137,7 @@ def hutchinson_raster(
     """
     _check_ifs(ifs, "the deterministic raster renderer")
     iterations = _check_iterations(iterations)
-    height, width = _check_size(size)
+    height, width = check_size(size)
     factor = _check_supersample(supersample, height, width)
     if not 0 <= tol < 1:
         raise FormatError(f"tol must be in [0, 1), got {tol}")
@@ -217,7 +218,7 @@ def hutchinson_measure(
     """
     _check_ifs(ifs, "the deterministic measure")
     iterations = _check_iterations(iterations)
-    height, width = _check_size(size)
+    height, width = check_size(size)
     factor = _check_supersample(supersample, height, width)
     frame = window(ifs, (height, width), bounds)
     # Without a step count, converge on grids 2, 4, ... times coarser first (down to
@@ -316,7 +317,7 @@ def hutchinson_points(
         raise FormatError(f"max_points must be a positive integer, got {max_points}")
     max_points = int(max_points)
     if resolution is None:
-        extent = np.ptp(np.asarray(ifs.tight_bounds).reshape(-1, 2), axis=1).max()
+        extent = np.ptp(np.asarray(tight_bounds(ifs)).reshape(-1, 2), axis=1).max()
         resolution = max(extent, 1e-12) / (1000 if ifs.dim == 2 else 128)
     if not (np.isfinite(resolution) and resolution > 0):
         raise FormatError(f"resolution must be a positive number, got {resolution}")
@@ -354,7 +355,7 @@ class _Grid:
     """Points deduplicated on a grid of cells, with the kernels' hash set of cell keys."""
 
     def __init__(self, ifs: IFS, centre: np.ndarray, inv_cell: float, max_points: int):
-        self.A, self.b = _kernel_arrays(ifs)
+        self.A, self.b = kernel_arrays(ifs)
         self.k = ifs.n_maps
         self.origin = np.zeros(3)
         self.origin[: ifs.dim] = centre

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..ifs import IFS
+from .extent import extent_sample, tight_bounds
 
 #: Margin around the attractor, as a fraction of its extent on each side.
 MARGIN = 0.05
@@ -82,7 +83,7 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
     depth_range = (0.0, 1.0)
     box = None
     if rotation is not None:
-        lo, hi = ifs.extent_of(ifs.extent_sample @ rotation.T)
+        lo, hi = ifs.extent_of(extent_sample(ifs) @ rotation.T)
         depth_range = _widen(lo[2], hi[2], float(np.max(hi - lo)))
         box = np.column_stack([lo[:2], hi[:2]])
     if bounds is not None:
@@ -91,7 +92,7 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
             raise FormatError(f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}")
         return Frame(bounds, tuple(size), depth_range)
     if box is None:
-        box = np.asarray(ifs.tight_bounds).reshape(-1, 2)
+        box = np.asarray(tight_bounds(ifs)).reshape(-1, 2)
     return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range)
 
 
@@ -121,3 +122,13 @@ def _widen(lo: float, hi: float, extent: float) -> tuple:
         mid = (lo + hi) / 2
         return mid - floor / 2, mid + floor / 2
     return lo, hi
+
+
+def check_size(size) -> tuple[int, int]:
+    try:
+        height, width = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    except (TypeError, ValueError, IndexError):
+        raise FormatError(f"size must be N or (H, W), got {size!r}") from None
+    if height < 1 or width < 1 or height * width > 2**31:
+        raise FormatError(f"image size {height}x{width} is out of range")
+    return height, width

@@ -1,4 +1,4 @@
-"""Shading: from an :class:`~ifskit.render.chaos.Aggregate` to an RGBA image.
+"""Shading: from an :class:`~ifskit.render.aggregate.Aggregate` to an RGBA image.
 
 Tone mapping follows flam3 (Draves & Reckase, "The Fractal Flame Algorithm"):
 brightness is ``log(1 + density / expected)``, with ``expected`` the mean count of
@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import FormatError
 from ..ifs import IFS
-from .chaos import Aggregate, aggregate
+from .aggregate import Aggregate, aggregate
+from .frame import check_size
 
 #: Colormap of density shading.
 DEFAULT_CMAP = "inferno"
@@ -201,13 +202,11 @@ def render_image(
     -------
     ndarray, shape (H, W, 4), uint8
     """
-    from .chaos import _check_size
-
     if color not in ("density", "map"):
         raise FormatError(f"color must be 'density' or 'map', got {color!r}")
     if int(supersample) != supersample or not 1 <= supersample <= 8:
         raise FormatError(f"supersample must be an integer from 1 to 8, got {supersample}")
-    height, width = _check_size(size)
+    height, width = check_size(size)
     factor = int(supersample)
     colors = map_colors(ifs, cmap) if color == "map" else None
     agg = aggregate(

@@ -4,7 +4,7 @@ Every chain is a row of an ``(n_chains, d)`` tensor. Each step draws one uniform
 number per chain from a ``torch.Generator`` seeded with the render's seed, picks
 each chain's map with the same Walker alias table as the Numba renderer, applies
 the affine maps batched, and after a burn-in bins the points into the Numba
-renderer's frame (the same :class:`~ifskit.render.chaos.DensityJob`) with
+renderer's frame (the same :class:`~ifskit.render.aggregate.DensityJob`) with
 ``index_add_``: integer adds, so the counts do not depend on the order of the
 threads. Same seed, same counts on the same device; the random stream is torch's,
 so the counts differ from the Numba renderer's point by point but follow the same
@@ -19,8 +19,8 @@ import contextlib
 
 import numpy as np
 
-from .._parallel import one_torch_thread
-from ..errors import FormatError, IfskitError
+from ..errors import ParameterError
+from ..ops.device import one_torch_thread, resolve_device
 from .chaos import BURN_IN, alias_table
 
 #: Chains run side by side: enough to fill a GPU; on a CPU, few enough that a step's
@@ -35,34 +35,20 @@ DEVICES = ("torch-cpu", "cuda", "cuda:N")
 
 
 def torch_device(device):
-    """The torch device meant by ``device``: ``"cuda"``, ``"cuda:N"``, ``"torch-cpu"`` (or a ``torch.device``).
+    """The torch device meant by a renderer's ``device``: ``"cuda"``, ``"cuda:N"``, ``"torch-cpu"`` (or a ``torch.device``).
+
+    :func:`ifskit.ops.device.resolve_device` with the renderer's name of the CPU: its
+    default (None) is the Numba renderer, so torch on the CPU is spelled ``"torch-cpu"``.
 
     Raises
     ------
     IfskitError
-        Unknown name, torch not installed, or CUDA asked for where there is none.
+        Unknown name (a :class:`~ifskit.errors.ParameterError`), torch not installed, or
+        CUDA asked for where there is none.
     """
-    try:
-        import torch
-    except ImportError:
-        raise IfskitError("the torch backend (--device) needs torch: pip install 'ifskit[torch]'") from None
-    if isinstance(device, torch.device):
-        name = str(device)
-    else:
-        name = "cpu" if device == "torch-cpu" else str(device)
-    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
-        raise FormatError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise IfskitError(
-                f"device {name!r}: CUDA is not available (torch {torch.__version__}, "
-                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU found'}); "
-                "use --device torch-cpu or the default renderer"
-            )
-        index = int(name[5:]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise IfskitError(f"device {name!r}: there are only {torch.cuda.device_count()} CUDA devices")
-    return torch.device(name)
+    if device is None:
+        raise ParameterError(f"device must be one of {', '.join(DEVICES)}, got None", "device")
+    return resolve_device(device, "render", cpu_name="torch-cpu")
 
 
 def bin_on_device(job, device, bar=None, n_chains: int | None = None):
@@ -70,7 +56,7 @@ def bin_on_device(job, device, bar=None, n_chains: int | None = None):
 
     Parameters
     ----------
-    job : ifskit.render.chaos.DensityJob
+    job : ifskit.render.aggregate.DensityJob
         Maps, frame, point count and seed (the chunks are not used: the chains are).
     device : str or torch.device
         See :func:`torch_device`.
@@ -84,7 +70,7 @@ def bin_on_device(job, device, bar=None, n_chains: int | None = None):
     -------
     Totals
         Counts (H, W) uint64; for 3D the depth buffer (H, W) uint16; with map colours
-        the blended colour sums (H, W, 3) uint64 (see :data:`ifskit.render.chaos.Totals`).
+        the blended colour sums (H, W, 3) uint64 (see :data:`ifskit.render.aggregate.Totals`).
     """
     import torch
 

@@ -1,10 +1,6 @@
 """Differentiable distances between point clouds, and the collage of a cloud (torch).
 
-The nearest neighbours are found without gradient (a KD-tree on the CPU, chunked
-distance matrices on other devices), then the distances to them are recomputed
-with gradient. The gradient is the same as that of a full distance matrix (the
-min picks one neighbour) but memory stays proportional to the number of points,
-so clouds of 10^4 - 10^5 points fit. The exact Hausdorff distance for reporting is
+Built on the nearest-neighbour search of :mod:`ifskit.ops.knn`. The exact Hausdorff distance for reporting is
 :func:`ifskit.analysis.hausdorff_distance`.
 
 Every function takes a batch of clouds ``(B, N, d)`` or one cloud ``(N, d)``; a
@@ -13,73 +9,17 @@ single cloud on one side is compared with every cloud of the batch on the other.
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-# Entries of one block of the distance matrix on non-CPU devices (float32: 64 MB).
-_BLOCK = 1 << 24
+import torch
+
+from .knn import nearest, nearest_distances
+
 #: Maps per chain of :func:`attractor_chamfer`: from the cloud, 8 maps of contraction
 #: <= 0.7 bring a chain within 6% of its start's distance to the attractor.
 CHAIN_STEPS = 8
 #: Smallest share of a map in the chains, as a fraction of a uniform share ``1 / K``.
 CHAIN_SHARE_FLOOR = 0.05
-
-
-def nearest(x, y):
-    """Index of the nearest point of ``y`` for every point of ``x`` (no gradient).
-
-    Parameters
-    ----------
-    x : Tensor, shape (B, N, d)
-    y : Tensor, shape (B, M, d)
-
-    Returns
-    -------
-    Tensor of int64, shape (B, N)
-    """
-    import torch
-
-    if x.device.type == "cpu":
-        from scipy.spatial import cKDTree
-
-        xs = x.detach().numpy()
-        ys = y.detach().numpy()
-        shared = y.shape[0] == 1 or y.stride(0) == 0  # one cloud broadcast over the batch: one tree
-        trees = [cKDTree(ys[0])] if shared else [cKDTree(cloud) for cloud in ys]
-        found = [trees[0 if shared else i].query(xs[i], k=1)[1] for i in range(len(xs))]
-        return torch.as_tensor(np.stack(found).astype(np.int64))
-    with torch.no_grad():
-        rows = max(1, _BLOCK // max(1, x.shape[0] * y.shape[1]))
-        return torch.cat([torch.cdist(x[:, i : i + rows], y).argmin(-1) for i in range(0, x.shape[1], rows)], dim=1)
-
-
-def nearest_distances(x, y, squared: bool = False, return_index: bool = False):
-    """Distance from every point of ``x`` to the nearest point of ``y``, differentiable.
-
-    Parameters
-    ----------
-    x : Tensor, shape (B, N, d) or (N, d)
-    y : Tensor, shape (B, M, d) or (M, d)
-    squared : bool
-        Squared distances (smoother at 0).
-    return_index : bool
-        Also return which point of ``y`` is the nearest.
-
-    Returns
-    -------
-    Tensor, shape (B, N), or (N,) when both inputs are single clouds
-    index : Tensor of int64, shape (B, N)
-        Only with ``return_index``.
-    """
-    import torch
-
-    x3, y3, single = _batched(x, y)
-    index = nearest(x3, y3)
-    partner = torch.gather(y3, 1, index[..., None].expand(-1, -1, y3.shape[-1]))
-    squares = ((x3 - partner) ** 2).sum(-1)
-    # sqrt has an infinite gradient at 0: a point on top of its neighbour gets a zero one instead
-    out = squares if squared else torch.sqrt(squares.clamp_min(1e-30))
-    out = out[0] if single else out
-    return (out, index) if return_index else out
 
 
 def chamfer(x, y, weights_x=None, squared: bool = False, return_index: bool = False):
@@ -136,10 +76,6 @@ def smooth_hausdorff(x, y, temperature: float):
     -------
     Tensor, shape (B,), or () when both inputs are single clouds
     """
-    import math
-
-    import torch
-
     if not temperature > 0:
         raise ValueError(f"the temperature must be positive, got {temperature}")
     both = torch.cat([nearest_distances(x, y), nearest_distances(y, x)], dim=-1)
@@ -160,8 +96,6 @@ def collage(points, A, b):
     Tensor, shape (B, K * N, d)
         ``out[:, k * N + n] = A[:, k] @ points[:, n] + b[:, k]``.
     """
-    import torch
-
     if points.dim() == 2:
         images = torch.einsum("bkij,nj->bkni", A, points)
     else:
@@ -189,8 +123,6 @@ def map_shares(owner, n_maps: int, floor: float = 0.0, dtype=None):
     Tensor, shape (B, K)
         Rows sum to 1.
     """
-    import torch
-
     counts = torch.zeros(owner.shape[0], n_maps, dtype=dtype, device=owner.device).scatter_add_(
         1, owner, torch.ones(owner.shape, dtype=dtype, device=owner.device)
     )
@@ -213,8 +145,6 @@ def collage_owner(points, A, b):
     Tensor of int64, shape (B, N)
         Map indices 0 .. K-1, on the device of ``A``.
     """
-    import torch
-
     with torch.no_grad():
         clouds = points.expand(A.shape[0], *points.shape[-2:]) if points.dim() == 2 else points
         return nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]
@@ -272,8 +202,6 @@ def chaos_chains(points, A, b, p, n_steps: int, generator=None):
     -------
     Tensor, shape (B, N, d)
     """
-    import torch
-
     batch = A.shape[0]
     x = points.expand(batch, *points.shape[-2:]) if points.dim() == 2 else points
     rows = torch.arange(batch, device=A.device)[:, None]
@@ -322,14 +250,3 @@ def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, 
         p = coverage_shares(points, A, b, CHAIN_SHARE_FLOOR / A.shape[1])
     chains = chaos_chains(points, A, b, p, n_steps, generator)
     return chamfer(chains, points if target is None else target)
-
-
-def _batched(x, y):
-    """Both clouds as (B, ., d) with the same B; ``single`` when neither had a batch."""
-    single = x.dim() == 2 and y.dim() == 2
-    x3 = x[None] if x.dim() == 2 else x
-    y3 = y[None] if y.dim() == 2 else y
-    if x3.shape[-1] != y3.shape[-1]:
-        raise ValueError(f"clouds of different dimensions: {x3.shape[-1]} and {y3.shape[-1]}")
-    batch = max(x3.shape[0], y3.shape[0])
-    return x3.expand(batch, *x3.shape[1:]), y3.expand(batch, *y3.shape[1:]), single

@@ -30,6 +30,7 @@ down. These are contractive only by projection: :func:`project_entries_` after e
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 # Singular values are clamped this far inside (0, c) by params_from_maps, so that their
 # logits stay finite and have a usable gradient.
@@ -70,8 +71,6 @@ def maps_from_params(raw, dim: int, max_contraction: float = 0.9):
     b : Tensor, shape (..., K, dim)
         Translations.
     """
-    import torch
-
     _check_contraction(max_contraction)
     if raw.shape[-1] != n_params(dim):
         raise ValueError(f"{dim}D maps need {n_params(dim)} parameters each, got {raw.shape[-1]}")
@@ -106,8 +105,6 @@ def params_from_maps(A, b, max_contraction: float = 0.9):
     Tensor, shape (..., K, n_params(d))
         Float64 on the CPU for array input; the dtype and device of ``A`` for a tensor.
     """
-    import torch
-
     _check_contraction(max_contraction)
     like = A if isinstance(A, torch.Tensor) else None
     A = torch.as_tensor(np.array(A.detach().cpu() if like is not None else A, dtype=np.float64))
@@ -151,8 +148,6 @@ def entries_from_maps(A, b, max_contraction: float = 0.9):
     Tensor, shape (..., K, d * d + d)
         Float64 on the CPU: each map's ``A`` row by row, then ``b``.
     """
-    import torch
-
     _check_contraction(max_contraction)
     A = clamp_singular_values(np.asarray(A, dtype=np.float64), max_contraction)
     b = np.asarray(b, dtype=np.float64)
@@ -177,8 +172,6 @@ def maps_from_entries(raw, dim: int):
 
 def project_entries_(raw, dim: int, max_contraction: float) -> None:
     """Clamp, in place and without gradient, the singular values of the maps of entry parameters ``raw`` (..., K, d * d + d)."""
-    import torch
-
     with torch.no_grad():
         A, _ = maps_from_entries(raw, dim)
         raw[..., : dim * dim] = clamp_singular_values(A, max_contraction).flatten(-2)
@@ -201,8 +194,6 @@ def clamp_singular_values(A, max_contraction: float):
         U, S, V_t = np.linalg.svd(A)
         S = np.minimum(S, max_contraction)
     else:
-        import torch
-
         U, S, V_t = torch.linalg.svd(A)
         S = S.clamp(max=max_contraction)
     return U @ (S[..., None] * V_t)
@@ -215,16 +206,12 @@ def _check_contraction(max_contraction: float) -> None:
 
 def _rotation_2d(angle):
     """Rotation matrices ``[[cos, -sin], [sin, cos]]``, shape (..., 2, 2)."""
-    import torch
-
     cos, sin = torch.cos(angle), torch.sin(angle)
     return torch.stack([torch.stack([cos, -sin], dim=-1), torch.stack([sin, cos], dim=-1)], dim=-2)
 
 
 def _rotation_6d(six):
     """Rotation matrices from the 6D representation (first two columns), shape (..., 3, 3)."""
-    import torch
-
     a1, a2 = six[..., 0:3], six[..., 3:6]
     r1 = torch.nn.functional.normalize(a1, dim=-1)
     r2 = torch.nn.functional.normalize(a2 - (r1 * a2).sum(-1, keepdim=True) * r1, dim=-1)

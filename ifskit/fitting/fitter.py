@@ -10,7 +10,7 @@ Outline of :func:`fit`:
    Several such restarts (different k-means seeds) are optimized together for the
    first fifth of the steps; the one whose attractor is nearest the cloud goes on alone.
 3. Adam with a cosine learning-rate schedule on the raw parameters of
-   :mod:`ifskit.fit.params` (contractive by construction), minimizing the Chamfer (or
+   :mod:`ifskit.ops.contractive` (contractive by construction), minimizing the Chamfer (or
    smooth Hausdorff) distance between the collage of a random subset of the cloud
    and the cloud, a fresh subset every step.
 4. Probabilities: the share of the cloud each map's image covers.
@@ -29,21 +29,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
-from .._parallel import one_torch_thread
-from ..errors import FormatError, IfskitError, IfskitWarning
+from ..errors import FormatError, IfskitWarning
 from ..ifs import IFS
-from .losses import (
-    CHAIN_SHARE_FLOOR,
-    attractor_chamfer,
-    chamfer,
-    collage,
-    collage_owner,
-    coverage_shares,
-    map_shares,
-    nearest_distances,
-)
-from .params import (
+from ..ops.contractive import (
     clamp_singular_values,
     entries_from_maps,
     maps_from_entries,
@@ -51,6 +41,17 @@ from .params import (
     n_params,
     params_from_maps,
     project_entries_,
+)
+from ..ops.device import one_torch_thread, resolve_device
+from ..ops.knn import nearest_distances
+from ..ops.losses import (
+    CHAIN_SHARE_FLOOR,
+    attractor_chamfer,
+    chamfer,
+    collage,
+    collage_owner,
+    coverage_shares,
+    map_shares,
 )
 
 #: Adam's (beta1, beta2) of refinement steps (see _optimize's ``warm``): moment estimates
@@ -85,7 +86,7 @@ _MAX_COMBINATIONS = 500
 # Temperature of the smooth Hausdorff loss, in units of the normalized cloud (radius 1).
 _TEMPERATURE = 0.02
 # Chaos-game points of the fitted attractor for the verification figures; the
-# Hausdorff figure also uses IFS.extent_sample (fixed points and their images), which
+# Hausdorff figure also uses ifskit.render.extent_sample (fixed points and their images), which
 # reaches the attractor's extremes that random points approach slowly.
 _ATTRACTOR_POINTS = 200_000
 # Smallest share of probability a map gets: a map covering no sample point is still drawn.
@@ -209,7 +210,7 @@ def fit(
         Bound on every singular value of every map, in (0, 1).
     init : IFS or "random", optional
         Start from this IFS (its number of maps; no restarts), or from random maps (the
-        plain baseline); default: the k-means starts described in :mod:`ifskit.fit.fitter`.
+        plain baseline); default: the k-means starts described in :mod:`ifskit.fitting.fitter`.
     restarts : int
         Starting points optimized together for the first fifth of the steps.
     lr : float
@@ -237,7 +238,7 @@ def fit(
     start = time.perf_counter()
     cloud, notes = _check_cloud(points, seed)
     _check_settings(loss, steps, max_contraction, restarts, init)
-    device = resolve_device(device)
+    device = resolve_device(device, "fit")
     if isinstance(init, IFS):
         if n_maps not in (None, "auto", init.n_maps):
             raise FormatError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS")
@@ -262,8 +263,6 @@ def fit(
             fits[k] = _optimize(unit, k, loss, steps, seed, max_contraction, unit_init, restarts, lr, device, progress)
     scores = {}
     if len(candidates) > 1 or n_maps == "auto":
-        import torch
-
         whole = torch.as_tensor(unit)
         for k, (A_k, b_k, _) in fits.items():
             chamfer_k = float(_full_chamfer(torch.as_tensor(A_k)[None], torch.as_tensor(b_k)[None], whole)[0])
@@ -309,7 +308,7 @@ def refine(
     onto the contraction bound after each step) with Adam moments of shorter memory,
     not the fitter's angles and singular values, whose coupling slows the last part of
     the way down: from the encoder's maps, 20 such steps reach the quality of 30 of the
-    fitter's parametrization (see :mod:`ifskit.fit.params`).
+    fitter's parametrization (see :mod:`ifskit.ops.contractive`).
     Optionally the maps are first snapped to the parts of the cloud they cover.
 
     Many clouds at once: clouds with the same number of points and maps are optimized
@@ -334,7 +333,7 @@ def refine(
     attractor_weight : float
         Weight of the attractor term added to the collage loss: the Chamfer distance
         between the cloud and short chaos-game chains started from it
-        (:func:`ifskit.fit.losses.attractor_chamfer`). 0 (default) is the fitter's loss;
+        (:func:`ifskit.ops.losses.attractor_chamfer`). 0 (default) is the fitter's loss;
         from maps already near the answer (the encoder's) the term steers the steps
         towards a closer attractor rather than only a closer collage.
     snap_rounds : int
@@ -372,7 +371,7 @@ def refine(
         if not starts or len({start.n_maps for start in starts}) > 1:
             raise ValueError(f"the candidate starts of cloud {i} must be one or more IFS with the same number of maps")
     _check_settings("chamfer", steps, max_contraction, 1, None)
-    device = resolve_device(device)
+    device = resolve_device(device, "fit")
     with one_torch_thread():
         problems = [
             _refine_problem(cloud, starts, seed, max_contraction, snap_rounds)
@@ -501,42 +500,6 @@ def _check_settings(loss, steps, max_contraction, restarts, init) -> None:
         raise FormatError(f"init must be an IFS, 'random' or None, got {init!r}")
 
 
-def resolve_device(device, action: str = "fit"):
-    """The torch device that ``action`` runs on; shared by the fitter and the neural encoder.
-
-    Parameters
-    ----------
-    device : str or torch.device or None
-        None: the CPU; else a name :func:`ifskit.render.torch_backend.torch_device`
-        accepts (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
-    action : str
-        What would run there (``"fit"``, ``"encode"``, ``"train"``), for the message.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    FormatError
-        An unknown device name.
-    IfskitError
-        CUDA asked for where it is not available (or a GPU index that does not exist).
-    """
-    import torch
-
-    from ..render.torch_backend import torch_device
-
-    if device is None:
-        return torch.device("cpu")
-    name = str(device)
-    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
-        raise FormatError(f"device must be cpu, cuda or cuda:N, got {name!r}")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise IfskitError(f"cannot {action} on {name!r}: CUDA is not available here; use the CPU (device 'cpu')")
-    return torch_device(device)
-
-
 # ---- optimization ---------------------------------------------------------------------------
 def _optimize(
     unit,
@@ -560,10 +523,10 @@ def _optimize(
     For a batch, ``init`` is a list of B IFS and each cloud is optimized from its own
     (no restarts), drawing its subsets and chains from its own generator: the result
     for a cloud does not depend on the others. ``attractor_weight`` adds that multiple
-    of :func:`~ifskit.fit.losses.attractor_chamfer` (chains started from the step's
+    of :func:`~ifskit.ops.losses.attractor_chamfer` (chains started from the step's
     source points) to the collage loss; ``step_points`` is (source points, covered
     points) of each step. ``warm``: the start is near the answer (refinement); the
-    steps move the matrix entries (:func:`~ifskit.fit.params.entries_from_maps`,
+    steps move the matrix entries (:func:`~ifskit.ops.contractive.entries_from_maps`,
     projected onto the contraction bound after each) with Adam moments of shorter
     memory (:data:`_WARM_BETAS`), instead of the angles and singular values.
     ``groups`` (B,): for a batch, the problem 0 .. G-1 each row belongs to (default one
@@ -577,7 +540,6 @@ def _optimize(
     b : ndarray, shape (k, d), or (G, k, d)
     history : ndarray, shape (steps,)
     """
-    import torch
     from tqdm.auto import tqdm
 
     batch = unit.ndim == 3
@@ -676,8 +638,6 @@ def _step_subsets(target, generators, step_points):
     -------
     sources, covered : Tensor, shapes (m, d) and (c, d), or (B, m, d) and (B, c, d)
     """
-    import torch
-
     def draw(cloud, generator):
         return [
             cloud[torch.randperm(len(cloud), generator=generator)[:count].to(cloud.device)] for count in step_points
@@ -696,8 +656,6 @@ def _collage_loss(images, target, covered, loss):
     checked for the cloud subset ``covered`` (c, d). Returns the loss (B,) and, for
     every covered point, the index of its nearest collage point (B, c).
     """
-    import torch
-
     inside = nearest_distances(images, target)
     coverage, nearest_image = nearest_distances(covered, images, return_index=True)
     if loss == "chamfer":
@@ -713,8 +671,6 @@ def _overlap_penalty(A):
     The Chamfer collage error alone does not see overlap: several near-identity maps
     cover the cloud well, yet their attractor is a blur.
     """
-    import torch
-
     return _OVERLAP_WEIGHT * torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
 
 
@@ -744,7 +700,7 @@ def _attractor_distances(A, b, clouds, seed) -> np.ndarray:
     seed : int
     """
     from ..analysis import chamfer_distance
-    from ..render import chaos_game
+    from ..render import chaos_game, extent_sample
 
     scores = []
     for A_i, b_i, cloud in zip(A, b, clouds):
@@ -860,7 +816,6 @@ def _snap_to_parts(unit, A, b, max_contraction, rng, rounds):
     A : ndarray, shape (k, d, d)
     b : ndarray, shape (k, d)
     """
-    import torch
     from scipy.spatial import cKDTree
 
     dim = unit.shape[1]
@@ -942,9 +897,7 @@ def _orientations(dim):
 
 # ---- results ---------------------------------------------------------------------------------
 def _coverage_probabilities(unit, A, b):
-    """:func:`~ifskit.fit.losses.coverage_shares` of a cloud (n, d) and maps (k, d, d), (k, d): shape (k,)."""
-    import torch
-
+    """:func:`~ifskit.ops.losses.coverage_shares` of a cloud (n, d) and maps (k, d, d), (k, d): shape (k,)."""
     return coverage_shares(torch.as_tensor(unit), torch.as_tensor(A)[None], torch.as_tensor(b)[None], _P_FLOOR)[
         0
     ].numpy()
@@ -953,13 +906,13 @@ def _coverage_probabilities(unit, A, b):
 def _verify(ifs: IFS, cloud, seed: int) -> dict:
     """Collage error, contraction, bound, and the measured attractor distances."""
     from ..analysis import chamfer_distance, hausdorff_distance
-    from ..render import chaos_game
+    from ..render import chaos_game, extent_sample
 
     collage_points = ifs.apply(cloud).reshape(-1, cloud.shape[1])
     collage_error = hausdorff_distance(cloud, collage_points)
     s = ifs.contraction
     attractor = chaos_game(ifs, _ATTRACTOR_POINTS, seed=seed, progress=False)
-    dense = np.concatenate([attractor, ifs.extent_sample])
+    dense = np.concatenate([attractor, extent_sample(ifs)])
     return {
         "collage_error": collage_error,
         "contraction": s,
