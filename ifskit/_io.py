@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import FormatError, OutputError
 
 
 def check_output(path, overwrite: bool = False, suffixes=None) -> Path:
@@ -84,7 +84,6 @@ def write_text(path, text: str, overwrite: bool = False) -> Path:
 
 def read_bytes(path) -> bytes:
     """Read a file, turning the usual failures into one-line :class:`FormatError`."""
-    from .errors import FormatError
 
     path = Path(path)
     if not path.exists():
@@ -99,7 +98,6 @@ def read_bytes(path) -> bytes:
 
 def read_text(path) -> str:
     """Read a text file, turning the usual failures into one-line :class:`FormatError`."""
-    from .errors import FormatError
 
     data = read_bytes(path)
     if b"\0" in data:

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_path, check_output
 from ._parallel import default_threads
 from .errors import FormatError, IfskitWarning
 from .ifs import IFS
+from .render import chaos_game
 
 
 def moran_dimension(ratios) -> float:
@@ -118,8 +120,6 @@ def _as_cloud(points, what: str = "the point cloud", dims=None) -> np.ndarray:
 def _points_of(source, n_points: int, seed: int, what: str, dims=None) -> np.ndarray:
     """Chaos-game points of an IFS, or ``source`` itself checked as a point cloud."""
     if isinstance(source, IFS):
-        from .render import chaos_game
-
         message = source.check_contractive()
         if message:
             warnings.warn(message, IfskitWarning, stacklevel=3)
@@ -235,7 +235,6 @@ class BoxDimension:
         OutputError
             Existing file without ``overwrite``, missing folder, or not a ``.png``.
         """
-        from ._io import atomic_path, check_output
 
         path = check_output(path, overwrite, suffixes={".png"})
         from matplotlib.backends.backend_agg import FigureCanvasAgg

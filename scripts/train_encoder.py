@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from ifskit.neural.encoding import DEFAULT_WEIGHTS
+from ifskit.neural.shipped import DEFAULT_WEIGHTS
 from ifskit.neural.model import load_checkpoint, save_checkpoint
 from ifskit.neural.train import train_encoder
 

@@ -365,7 +365,7 @@ def triangle_cloud(tmp_path):
 def no_encoder_weights(tmp_path, monkeypatch):
     """As when the shipped encoder weights are not installed."""
     pytest.importorskip("torch")
-    monkeypatch.setattr("ifskit.neural.encoding.DEFAULT_WEIGHTS", tmp_path / "not_installed" / "encoder_2d.pt")
+    monkeypatch.setattr("ifskit.neural.shipped.DEFAULT_WEIGHTS", tmp_path / "not_installed" / "encoder_2d.pt")
 
 
 @pytest.fixture
@@ -376,7 +376,7 @@ def tiny_encoder_weights(tmp_path, monkeypatch):
 
     hparams = {**default_hparams(2), "point_widths": [16, 32], "global_widths": [32], "n_input": 64}
     path = save_checkpoint(tmp_path / "tiny.pt", build_encoder(hparams))
-    monkeypatch.setattr("ifskit.neural.encoding.DEFAULT_WEIGHTS", path)
+    monkeypatch.setattr("ifskit.neural.shipped.DEFAULT_WEIGHTS", path)
     return path
 
 

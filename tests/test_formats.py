@@ -443,9 +443,9 @@ def test_fractint_name_case_insensitive(tmp_path):
 def test_fractint_several_entries_need_a_name(tmp_path):
     path = tmp_path / "lib.ifs"
     path.write_text("one {\n .5 0 0 .5 0 0 1\n}\ntwo {\n .5 0 0 .5 0 0 1\n}\n")
-    with pytest.raises(FormatError) as info:
+    with pytest.raises(ifskit.ParameterError) as info:
         ifskit.load(path)
-    assert "one" in str(info.value) and "two" in str(info.value)
+    assert "one" in str(info.value) and "two" in str(info.value) and info.value.parameter == "name"
 
 
 def test_fractint_unknown_entry_suggests_close_names(tmp_path):
@@ -670,8 +670,8 @@ def test_load_file_errors(tmp_path):
     with pytest.raises(FormatError, match="latin.ifs"):
         ifskit.load(tmp_path / "latin.ifs")
     (tmp_path / "one.yaml").write_text("maps:\n  - [0.5, 0, 0, 0.5, 0, 0]\n")
-    with pytest.raises(FormatError):
-        ifskit.load(tmp_path / "one.yaml", name="x")  # --name is for .ifs files
+    with pytest.raises(ifskit.ParameterError, match="one.yaml"):
+        ifskit.load(tmp_path / "one.yaml", name="x")  # name is for .ifs files
 
 
 # ---------------------------------------------------------------------------------------------

@@ -344,7 +344,7 @@ def test_encode_command_refine(cli, tmp_path, capsys, tiny_model, cloud):
 
 def test_shipped_model_is_loaded_by_default_and_encodes_unseen_clouds():
     from ifskit.analysis import chamfer_distance
-    from ifskit.neural.encoding import DEFAULT_WEIGHTS
+    from ifskit.neural.shipped import DEFAULT_WEIGHTS
 
     assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 5_000_000
     systems = [ifskit.random_ifs(4, seed=[777, i]) for i in range(8)]

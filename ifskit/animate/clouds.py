@@ -6,8 +6,10 @@ import importlib.util
 
 import numpy as np
 
-from ..errors import FormatError, IfskitError
+from .. import fitting, neural
+from ..errors import IfskitError, ParameterError
 from ..ifs import IFS
+from ..neural import shipped
 
 #: How :func:`ifs_from_cloud` turns a cloud into an IFS.
 CLOUD_METHODS = ("auto", "encode", "fit")
@@ -20,10 +22,8 @@ def encoder_available(dim: int) -> bool:
 
     Only the check: neither torch nor the weights are loaded.
     """
-    from ..neural.encoding import DEFAULT_WEIGHTS  # no torch at import
-
     # the shipped model is the 2D one (ifskit/neural/weights/encoder_2d.pt)
-    return dim == 2 and _has_torch() and DEFAULT_WEIGHTS.is_file()
+    return dim == 2 and _has_torch() and shipped.DEFAULT_WEIGHTS.is_file()
 
 
 def ifs_from_cloud(
@@ -65,7 +65,7 @@ def ifs_from_cloud(
         torch is not installed.
     """
     if method not in CLOUD_METHODS:
-        raise FormatError(f"unknown point-cloud method {method!r}; use one of {', '.join(CLOUD_METHODS)}")
+        raise ParameterError(f"method must be one of {', '.join(CLOUD_METHODS)}, got {method!r}", "method")
     points = np.asarray(points, dtype=float)
     if not _has_torch():
         raise IfskitError("point-cloud keyframes need torch (fitter or encoder): pip install 'ifskit[torch]'")
@@ -73,20 +73,15 @@ def ifs_from_cloud(
     encoded = model is not None or encoder_available(dim)
     if method == "encode" and not encoded:
         if dim == 2:
-            from ..neural.encoding import DEFAULT_WEIGHTS
-
-            missing = f"the neural encoder's weights ({DEFAULT_WEIGHTS.name}) are not installed"
+            missing = f"the neural encoder's weights ({shipped.DEFAULT_WEIGHTS.name}) are not installed"
         else:
             missing = f"the shipped neural encoder is for 2D clouds, not {dim}D"
-        raise FormatError(f"{missing}; fit the cloud instead (--clouds fit)")
+        raise ParameterError(f"{missing}; fit the cloud instead (method fit)", "method")
+    # fitting and neural load their torch modules on first use (lazy packages)
     if method == "encode" or (method == "auto" and encoded):
-        from ..neural import encode
-
-        return encode(points, model=model, n_maps=n_maps, seed=seed), "encoded"
-    from ..fitting import fit
-
+        return neural.encode(points, model=model, n_maps=n_maps, seed=seed), "encoded"
     n_maps = DEFAULT_FIT_MAPS if n_maps is None else n_maps
-    return fit(points, n_maps=n_maps, steps=steps, seed=seed, progress=False).ifs, "fitted"
+    return fitting.fit(points, n_maps=n_maps, steps=steps, seed=seed, progress=False).ifs, "fitted"
 
 
 def _has_torch() -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._io import read_text
 from ..errors import FormatError, IfskitWarning, UnknownNameError
 from ..ifs import IFS
 
@@ -165,7 +166,6 @@ def _entry(name: str, dim: int, body: list, path: str, line: int) -> IFS:
 
 def read_fractint(path) -> FractintFile:
     """Read every entry of a ``.ifs`` file."""
-    from .._io import read_text
 
     return parse_fractint(read_text(path), str(path))
 

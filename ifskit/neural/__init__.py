@@ -1,12 +1,18 @@
 """Neural Collage encoder for point clouds: random IFS, synthetic datasets, training, encoding.
 
-torch is imported only by the functions that need it (the model, training and
-encoding), so the random IFS generator and the dataset work without it.
+The names below load on first use: the random IFS generator and the dataset work
+without torch, which the model, training and encoding modules import.
 """
 
-from .dataset import generate_dataset, make_sample, write_sample
-from .encoding import encode, load_model
-from .random import random_ifs
-from .train import train_encoder
+import lazy_loader
 
-__all__ = ["encode", "generate_dataset", "load_model", "make_sample", "random_ifs", "train_encoder", "write_sample"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=["dataset", "encoding", "model", "random", "shipped", "train"],
+    submod_attrs={
+        "dataset": ["generate_dataset", "make_sample", "write_sample"],
+        "encoding": ["encode", "load_model"],
+        "random": ["random_ifs"],
+        "train": ["train_encoder"],
+    },
+)

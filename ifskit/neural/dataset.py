@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats import save_points
 from ..ifs import IFS
+from ..io import save
+from ..render import chaos_game, render_image, save_png
 from .random import random_ifs
 
 #: File types a sample can be written as: the IFS and the cloud in several formats.
@@ -51,7 +54,6 @@ def make_sample(
     ifs : IFS
     points : ndarray, shape (n_points, dim), float32
     """
-    from ..render import chaos_game
 
     rng = sample_rng(index, seed)
     n_maps = int(rng.integers(maps[0], maps[1] + 1))
@@ -86,8 +88,6 @@ def write_sample(folder, index: int, ifs: IFS, points: np.ndarray, formats, png_
     list of Path
         The files written (existing ones are kept as they are).
     """
-    from ..formats import save_points
-    from ..io import save
 
     written = []
     for fmt, path in sample_paths(folder, index, formats).items():
@@ -98,8 +98,6 @@ def write_sample(folder, index: int, ifs: IFS, points: np.ndarray, formats, png_
         elif fmt in ("npy", "ply"):
             save_points(points, path)
         elif fmt == "png":
-            from ..render import render_image, save_png
-
             n_points = _PNG_POINTS_PER_PIXEL * png_size * png_size
             save_png(render_image(ifs, png_size, n_points, seed=index, progress=False, threads=1), path)
         else:

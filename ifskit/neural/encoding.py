@@ -6,12 +6,17 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import FormatError
+from ..fitting import refine as refine_maps
 from ..ifs import IFS
+from ..ops.device import one_torch_thread, resolve_device
+from ..ops.losses import map_shares
+from . import shipped
+from .model import MIN_POINTS, denormalize_maps, load_checkpoint, normalize, subsample
+from .train import collage_bound
 
-#: The shipped 2D model, loaded when no other is given.
-DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "encoder_2d.pt"
 # Probability floor of a map, as a fraction of a uniform share: a map that covers
 # none of the sampled points must still be visited by the chaos game.
 _P_FLOOR = 0.05
@@ -59,10 +64,8 @@ def load_model(path=None, device=None):
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
-    from ..ops.device import resolve_device
-    from .model import load_checkpoint
 
-    return load_checkpoint(DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
+    return load_checkpoint(shipped.DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
 
 
 def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0, views: int = 2):
@@ -116,12 +119,6 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
-    import torch
-
-    from ..ops.device import one_torch_thread, resolve_device
-    from ..ops.losses import map_shares
-    from .model import denormalize_maps, normalize, subsample
-    from .train import collage_bound
 
     single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2
     clouds = [np.asarray(c, dtype=float) for c in ([points] if single else list(points))]
@@ -129,7 +126,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         return []
     device = resolve_device(device, "encode")
     if model is None or isinstance(model, (str, Path)):
-        model = _cached_model(str(DEFAULT_WEIGHTS if model is None else model), str(device))
+        model = _cached_model(str(shipped.DEFAULT_WEIGHTS if model is None else model), str(device))
     for i, cloud in enumerate(clouds):
         check_cloud(cloud, model.dim, f"cloud {i}")
     if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
@@ -175,19 +172,17 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     if not refine:
         result = [views[0] for views in views_of]
     else:
-        from ..fitting.fitter import refine as refine_maps
-
         result = refine_maps(
             clouds,
             views_of,
             refine,
-            seed,
-            _REFINE_LR,
-            model.max_contraction,
-            device,
-            _REFINE_ATTRACTOR,
-            _REFINE_SNAP_ROUNDS,
-            _REFINE_STEP_POINTS,
+            seed=seed,
+            lr=_REFINE_LR,
+            max_contraction=model.max_contraction,
+            device=device,
+            attractor_weight=_REFINE_ATTRACTOR,
+            snap_rounds=_REFINE_SNAP_ROUNDS,
+            step_points=_REFINE_STEP_POINTS,
         )
     return result[0] if single else result
 
@@ -222,7 +217,6 @@ def check_cloud(cloud: np.ndarray, dim: int, where: str) -> None:
     ------
     FormatError
     """
-    from .model import MIN_POINTS
 
     if cloud.ndim != 2 or cloud.shape[1] not in (2, 3):
         raise FormatError(f"a cloud must have shape (N, 2) or (N, 3), got {cloud.shape}", where)

@@ -50,8 +50,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from .._io import check_output
 from ..errors import FormatError
+from ..ops.device import resolve_device
+from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares
+from .dataset import make_sample
+from .model import build_encoder, default_hparams, load_checkpoint, normalize, save_checkpoint
 
 #: Default weight ``lambda`` of the attractor term (the shipped model's).
 ATTRACTOR_WEIGHT = 30.0
@@ -77,9 +83,6 @@ def collage_bound(points, A, b, return_owner: bool = False):
     owner : Tensor of int64, shape (B, N)
         Only with ``return_owner``.
     """
-    import torch
-
-    from ..ops.losses import chamfer, collage
 
     contraction = torch.linalg.matrix_norm(A, ord=2).amax(dim=-1)
     error, nearest_image = chamfer(collage(points, A, b), points, return_index=True)
@@ -107,10 +110,6 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
     -------
     Tensor, shape ()
     """
-    import torch
-
-    from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
-    from .model import normalize
 
     normalized, _, _ = normalize(clouds)
     feature = model.features(normalized)
@@ -129,7 +128,6 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
 
 def training_batch(step: int, seed: int, batch_size: int, n_points: int, dim: int, maps) -> np.ndarray:
     """The clouds of training step ``step``, shape (batch_size, n_points, dim), float32."""
-    from .dataset import make_sample
 
     first = step * batch_size
     return np.stack([make_sample(first + j, seed, maps, n_points, dim)[1] for j in range(batch_size)])
@@ -206,11 +204,6 @@ def train_encoder(
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
-    import torch
-
-    from .._io import check_output
-    from ..ops.device import resolve_device
-    from .model import build_encoder, default_hparams, load_checkpoint, save_checkpoint
 
     output = Path(output)
     device = resolve_device(device or ("cuda" if torch.cuda.is_available() else "cpu"), "train")

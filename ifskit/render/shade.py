@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._io import atomic_path
 from ..errors import FormatError
 from ..ifs import IFS
 from .aggregate import Aggregate, aggregate
@@ -225,8 +226,6 @@ def to_uint8(rgba: np.ndarray) -> np.ndarray:
 def save_png(rgba: np.ndarray, path, overwrite: bool = False):
     """Write an RGBA image (uint8 or float in [0, 1]) as PNG, atomically."""
     from PIL import Image
-
-    from .._io import atomic_path
 
     image = rgba if rgba.dtype == np.uint8 else to_uint8(rgba)
     with atomic_path(path, overwrite) as tmp:
