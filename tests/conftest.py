@@ -8,7 +8,6 @@ import pytest
 import ifskit
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_IFS = REPO.parent / "shared" / "data" / "ifs"
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ifs"
+# real Fractint files written by others (Fractint's library and a collector's), copied from shared/data/ifs
+DATA = Path(__file__).resolve().parents[1] / "examples"
 needs_data = pytest.mark.skipif(
-    not (DATA / "hanmer.ifs").is_file() or not (DATA / "id.ifs").is_file(),
-    reason=f"real Fractint files not found in {DATA} (the repo is expected beside shared/)",
+    not (DATA / "id.ifs").is_file() or not (DATA / "hanmer.ifs").is_file(),
+    reason=f"the Fractint files id.ifs and hanmer.ifs are missing from {DATA}",
 )
 
 SMALL = ["--points", "20000", "--size", "64"]

@@ -20,10 +20,11 @@ import ifskit
 from ifskit import IFS, FormatError, IfskitWarning, OutputError, UnknownNameError
 from ifskit.formats import dump_fractint, parse_fractint, parse_json, parse_yaml, read_fractint
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ifs"
+# real Fractint files written by others (Fractint's library and a collector's), copied from shared/data/ifs
+DATA = Path(__file__).resolve().parents[1] / "examples"
 needs_data = pytest.mark.skipif(
     not (DATA / "id.ifs").is_file() or not (DATA / "hanmer.ifs").is_file(),
-    reason=f"real Fractint files not found in {DATA} (the repo is expected beside shared/)",
+    reason=f"the Fractint files id.ifs and hanmer.ifs are missing from {DATA}",
 )
 
 
