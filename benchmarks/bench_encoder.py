@@ -34,8 +34,10 @@ import platform
 import time
 
 import numpy as np
+import torch
 
 import ifskit
+from ifskit._io import atomic_path
 from ifskit.analysis import chamfer_distance
 from ifskit.neural.random import random_ifs
 
@@ -103,12 +105,11 @@ def time_to_reach(curve: list, level: float) -> float | None:
 
 def plot(curves: dict, reference: float, path: str) -> None:
     """Quality against time of the encoder (one cloud per call, batched) and the fitter, log time axis, written atomically."""
+    # matplotlib only when a plot is asked for, and its Agg backend before pyplot loads
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ifskit._io import atomic_path
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, curve, marker in (
@@ -149,8 +150,6 @@ def main() -> None:
     n_all, n_refined, n_curve = (16, 4, 2) if args.quick else (256, 64, 32)
     refine_curve, fit_curve = ([0, 30], [50, 200]) if args.quick else (REFINE_CURVE, FIT_CURVE)
     plot_path = args.plot or (None if args.quick else "gallery/encoder_quality_time.png")
-
-    import torch
 
     model = ifskit.neural.load_model(args.model)
     systems, clouds = held_out(n_all, args.seed)

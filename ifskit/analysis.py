@@ -19,7 +19,7 @@ import numpy as np
 
 from ._io import atomic_path, check_output
 from ._parallel import default_threads
-from .errors import FormatError, IfskitWarning
+from .errors import FormatError, IfskitWarning, ParameterError
 from .ifs import IFS
 from .render import chaos_game
 
@@ -684,7 +684,7 @@ def attractor_distance(a, b, n_points: int = 100_000, seed: int = 0) -> dict:
         An IFS that is not contractive on average.
     """
     if int(n_points) != n_points or n_points < 1:
-        raise FormatError(f"the number of points must be a positive integer, got {n_points}")
+        raise ParameterError(f"n_points must be a positive integer, got {n_points}", "n_points")
     for x, y in ((a, b), (b, a)):
         if isinstance(x, IFS) and not isinstance(y, IFS):
             y = _as_cloud(y, "the point cloud")

@@ -30,7 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._io import atomic_path, write_text
-from .errors import FormatError, IfskitError
+from .errors import FormatError, IfskitError, ParameterError
 from .neural.dataset import make_sample
 from .render.aggregate import add_totals, register_backend
 
@@ -60,11 +60,11 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
     if local:
         n_workers = int(local.group(1))
         if not 1 <= n_workers <= 1024:
-            raise FormatError(f"--scheduler local:N needs 1 <= N <= 1024 workers, got {spec!r}")
+            raise ParameterError(f"spec local:N needs 1 <= N <= 1024 workers, got {spec!r}", "spec")
         return "local", n_workers
     if re.fullmatch(r"tcp://[^\s/:]+:\d{1,5}", spec.strip()):
         return "tcp", spec.strip()
-    raise FormatError(f"scheduler must be local:N (N worker processes here) or tcp://HOST:PORT, got {spec!r}")
+    raise ParameterError(f"spec must be local:N (N worker processes here) or tcp://HOST:PORT, got {spec!r}", "spec")
 
 
 @contextlib.contextmanager
@@ -88,7 +88,7 @@ def connect(spec: str, timeout: float = CONNECT_TIMEOUT):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise IfskitError("--scheduler needs Dask: pip install 'ifskit[distributed]'") from None
+        raise IfskitError("a Dask cluster needs Dask: pip install 'ifskit[distributed]'") from None
     if kind == "local":
         cluster = LocalCluster(
             n_workers=value, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -256,7 +256,7 @@ def write_shards(
     """
     count, shard_size = int(count), int(shard_size)
     if count < 1 or shard_size < 1:
-        raise FormatError(f"count and shard size must be positive, got {count} and {shard_size}")
+        raise ParameterError(f"count and shard_size must be positive, got {count} and {shard_size}", "count")
     folder = Path(folder)
     settings = {
         "format": "ifskit-shards-1",

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import ParameterError
 
 
 def linear_map(dim: int, scale=1.0, rotate=0.0, shear: float = 0.0, flip: str | None = None) -> np.ndarray:
@@ -34,27 +34,27 @@ def linear_map(dim: int, scale=1.0, rotate=0.0, shear: float = 0.0, flip: str | 
         np.broadcast_to(np.asarray(scale, dtype=float), (dim,)) if np.ndim(scale) == 0 else np.asarray(scale, float)
     )
     if scales.shape != (dim,):
-        raise FormatError(f"scale must be one number or {dim} numbers")
+        raise ParameterError(f"scale must be one number or {dim} numbers", "scale")
     if dim == 2:
         if np.ndim(rotate) != 0:
-            raise FormatError("a 2D rotation is one angle in degrees")
+            raise ParameterError("rotate: a 2D rotation is one angle in degrees", "rotate")
         angle = math.radians(float(rotate))
         rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     else:
         angles = np.zeros(3) if np.ndim(rotate) == 0 and rotate == 0 else np.asarray(rotate, dtype=float)
         if angles.shape != (3,):
-            raise FormatError("a 3D rotation is three angles [rx, ry, rz] in degrees")
+            raise ParameterError("rotate: a 3D rotation is three angles [rx, ry, rz] in degrees", "rotate")
         rotation = _euler(*np.radians(angles))
     shear_matrix = np.eye(dim)
     if shear:
         if dim == 3:
-            raise FormatError("shear is for 2D maps only")
+            raise ParameterError("shear is for 2D maps only", "shear")
         shear_matrix[0, 1] = shear
     flip_matrix = np.eye(dim)
     if flip is not None:
         axes = "xyz"[:dim]
         if str(flip).lower() not in axes:
-            raise FormatError(f"flip must be one of {', '.join(axes)}")
+            raise ParameterError(f"flip must be one of {', '.join(axes)}", "flip")
         flip_matrix[axes.index(str(flip).lower())] *= -1.0
     return rotation @ shear_matrix @ np.diag(scales) @ flip_matrix
 

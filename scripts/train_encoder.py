@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from ifskit.neural.shipped import DEFAULT_WEIGHTS
 from ifskit.neural.model import load_checkpoint, save_checkpoint
+from ifskit.neural.shipped import DEFAULT_WEIGHTS
 from ifskit.neural.train import train_encoder
 
 #: The shipped run (architecture: ifskit.neural.model.default_hparams(2)).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ifskit
-from ifskit import IFS, FormatError, OutputError
+from ifskit import IFS, FormatError, OutputError, ParameterError
 from ifskit.analysis import (
     BoxDimension,
     attractor_distance,
@@ -248,7 +248,7 @@ def test_distances_reject_bad_clouds(rng):
         attractor_distance(ifskit.catalog("sierpinski"), rng.random((100, 3)), n_points=1000)
     with pytest.raises(FormatError):
         attractor_distance(rng.random((100, 3)), ifskit.catalog("sierpinski"), n_points=1000)
-    with pytest.raises(FormatError):
+    with pytest.raises(ParameterError, match="n_points"):
         attractor_distance(ifskit.catalog("sierpinski"), ifskit.catalog("sierpinski"), n_points=0)
 
 

@@ -17,7 +17,7 @@ from ifskit.animate import (
     render_movie_frames,
     write_movie,
 )
-from ifskit.errors import FormatError
+from ifskit.errors import FormatError, ParameterError
 from ifskit.render import render_image, tight_bounds
 
 SIZE = (96, 96)
@@ -141,11 +141,11 @@ def test_matching_pairs_like_maps():
 def test_bad_interpolation_input(fern):
     with pytest.raises(FormatError, match="2D IFS .* 3D IFS"):
         interpolate(fern, ifskit.catalog("menger_sponge"), 0.5)
-    with pytest.raises(FormatError, match="method"):
+    with pytest.raises(ParameterError, match="method"):
         interpolate(fern, fern, 0.5, "cubic")
-    with pytest.raises(FormatError, match=r"\[0, 1\]"):
+    with pytest.raises(ParameterError, match=r"\[0, 1\]"):
         interpolate(fern, fern, 1.5)
-    with pytest.raises(FormatError, match="easing"):
+    with pytest.raises(ParameterError, match="easing"):
         KeyframePath([fern, fern], easing="bounce")
 
 

@@ -6,8 +6,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 import ifskit
-from ifskit import IFS, FormatError, NonContractiveError
-from ifskit.render import DeterministicRender, tight_bounds, hutchinson_measure, hutchinson_points, hutchinson_raster
+from ifskit import IFS, NonContractiveError, ParameterError
+from ifskit.render import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster, tight_bounds
 
 SIZE = 256
 
@@ -150,9 +150,9 @@ def test_max_points_warns_and_stops(sierpinski):
 @pytest.mark.parametrize("iterations", [0, -1, 2.5, True])
 def test_bad_iteration_counts(sierpinski, iterations):
     for render in (hutchinson_raster, hutchinson_measure):
-        with pytest.raises(FormatError, match="iterations"):
+        with pytest.raises(ParameterError, match="iterations"):
             render(sierpinski, 16, iterations=iterations)
-    with pytest.raises(FormatError, match="iterations"):
+    with pytest.raises(ParameterError, match="iterations"):
         hutchinson_points(sierpinski, iterations=iterations)
 
 
@@ -177,22 +177,22 @@ def test_non_contractive_ifs_is_refused():
     ],
 )
 def test_bad_start_images(sierpinski, start, message):
-    with pytest.raises(FormatError, match=message):
+    with pytest.raises(ParameterError, match=message):
         hutchinson_raster(sierpinski, 16, start=start)
 
 
 def test_other_bad_input(sierpinski):
     tetra = ifskit.catalog("sierpinski_tetrahedron")
     for render in (hutchinson_raster, hutchinson_measure):
-        with pytest.raises(FormatError, match="hutchinson_points"):
+        with pytest.raises(ParameterError, match="hutchinson_points"):
             render(tetra, 16)
-    with pytest.raises(FormatError, match="supersample"):
+    with pytest.raises(ParameterError, match="supersample"):
         hutchinson_raster(sierpinski, 16, supersample=0)
-    with pytest.raises(FormatError, match="negative"):
+    with pytest.raises(ParameterError, match="negative"):
         hutchinson_measure(sierpinski, 16, start=np.array([[1.0, -1.0]]))
-    with pytest.raises(FormatError, match="window"):  # no mass stays in these bounds
+    with pytest.raises(ParameterError, match="window"):  # no mass stays in these bounds
         hutchinson_measure(sierpinski, 16, bounds=(5, 6, 5, 6))
-    with pytest.raises(FormatError, match="start points"):
+    with pytest.raises(ParameterError, match="start points"):
         hutchinson_points(sierpinski, start=np.zeros((3, 3)))
-    with pytest.raises(FormatError, match="resolution"):
+    with pytest.raises(ParameterError, match="resolution"):
         hutchinson_points(sierpinski, resolution=0)

@@ -118,7 +118,7 @@ def test_bad_clouds_are_one_line_errors(cli, capsys, tmp_path, make, fragments):
     [
         (["--maps", "0"], "--maps"),
         (["--maps", "three"], "--maps"),
-        (["--maps", "3", "--max-contraction", "1.5"], "max_contraction"),
+        (["--maps", "3", "--max-contraction", "1.5"], "--max-contraction"),
         (["--maps", "3", "--steps", "0"], "--steps"),
         (["--maps", "3", "--loss", "l1"], "--loss"),
         (["--maps", "3", "--seed", "-1"], "--seed"),
@@ -140,7 +140,7 @@ def test_bad_device_is_a_one_line_error_before_reading_the_cloud(cli, capsys, tm
 
 def test_bad_setting_is_not_blamed_on_the_cloud(cli, capsys, tmp_path, triangle_npy):
     assert cli("fit", triangle_npy, "--maps", "3", "-o", tmp_path / "fit.yaml", "--max-contraction", "1.5") == 2
-    err = _one_error_line(capsys, "max_contraction")
+    err = _one_error_line(capsys, "--max-contraction")
     assert triangle_npy.name not in err
 
 
@@ -152,7 +152,7 @@ def test_cuda_without_cuda_is_a_one_line_error(cli, capsys, tmp_path, triangle_n
 
 def test_large_cloud_is_subsampled_with_a_note(cli, capsys, tmp_path):
     cloud = tmp_path / "big.npy"
-    np.save(cloud, np.random.default_rng(0).uniform(size=(ifskit.fitting.fitter.MAX_POINTS + 5, 2)))
+    np.save(cloud, np.random.default_rng(0).uniform(size=(ifskit.fitting.checks.MAX_POINTS + 5, 2)))
     assert cli("fit", cloud, "--maps", "2", "-o", tmp_path / "fit.yaml", "--steps", "1", "--quiet", "--json") == 0
     captured = capsys.readouterr()
     assert "ifskit: warning:" in captured.err and "subsampled" in captured.err

@@ -1,17 +1,24 @@
-"""Fractal image compression (PIFS): quality, any-scale decoding, .fic files, ifskit compress/decompress."""
+"""Fractal image compression (PIFS): quality, any-scale decoding, .fic files, ifskit compress/decompress.
+
+Also the modules under the codec: reading images (:mod:`ifskit.image.imagefile`) and ``.fic``
+files (:mod:`ifskit.image.fic`, :mod:`ifskit.image.files`).
+"""
 
 import json
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ifskit.errors import FormatError
-from ifskit.image import CodecParams, compress_image, load_fic, psnr, read_image, sample_image
+from ifskit.errors import FormatError, ParameterError
+from ifskit.image import CodecParams, FractalCode, compress_image, load_code, load_fic, psnr, read_image, sample_image
 from ifskit.image.codec import pifs_from_bytes
 from ifskit.image.fic import unpack
+from ifskit.image.pifs import dequantize_s
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +74,7 @@ def test_decoding_at_four_times_the_size(photo256, code256):
     small, big = code256.decode(), code256.decode(scale=4)
     assert big.shape == (1024, 1024)
     shrunk = big.reshape(256, 4, 256, 4).mean(axis=(1, 3))
-    assert psnr(small, shrunk) > 35  # the same picture, with more detail
+    assert psnr(small, shrunk) > 58  # the same picture, with more detail (60.1 dB measured)
     assert psnr(photo256, shrunk) >= 28
 
 
@@ -77,7 +84,7 @@ def test_colour_and_odd_sizes(photo64):
     out = code.decode()
     assert out.shape == (37, 53, 3) and out.dtype == np.uint8
     assert code.channels == 3
-    assert psnr(odd, out) > 24
+    assert psnr(odd, out) > 24.8  # 25.02 dB measured
     assert code.decode(scale=3).shape == (111, 159, 3)
 
 
@@ -99,8 +106,6 @@ def test_collage_theorem_bounds_the_decoding_error(photo64):
 def test_contrast_is_bounded_and_quantized(photo64):
     params = CodecParams(s_max=0.7, s_bits=5)
     code = compress_image(photo64, params=params)
-    from ifskit.image.pifs import dequantize_s
-
     s = np.concatenate([dequantize_s(level.s_q, params) for plane in code.planes for level in plane.levels])
     assert np.abs(s).max() <= 0.7 + 1e-12
     assert len(np.unique(s)) <= 2**5 - 1
@@ -120,7 +125,7 @@ def test_cli_round_trip_with_json(cli, capsys, photo_png, tmp_path):
     figures = json.loads(capsys.readouterr().out)
     assert figures["bytes"] == fic.stat().st_size
     assert figures["bpp"] == pytest.approx(8 * fic.stat().st_size / 64**2)
-    assert figures["psnr"] > 20 and figures["seconds"] > 0
+    assert figures["psnr"] > 25.2 and figures["seconds"] > 0  # 25.37 dB measured
     assert cli("decompress", fic, "-o", png, "--scale", 2, "--json", "--frames", tmp_path / "steps") == 0
     out = json.loads(capsys.readouterr().out)
     assert Image.open(png).size == (128, 128)
@@ -230,5 +235,48 @@ def test_read_image_gray_and_colour(photo_png):
 def test_sample_images_need_no_download():
     assert sample_image("mri", 128).shape == (128, 128)
     assert sample_image("grace_hopper", 32, gray=False).shape == (32, 32, 3)
-    with pytest.raises(FormatError, match="unknown sample image"):
+    with pytest.raises(ParameterError, match="unknown sample image 'lena'") as error:
         sample_image("lena")
+    assert error.value.parameter == "name"
+
+
+@pytest.mark.parametrize(
+    "call, parameter, message",
+    [
+        (lambda p: compress_image(p, quality=150), "quality", "quality must be within 1..100, got 150"),
+        (lambda p: compress_image(p, bpp=0), "bpp", "bpp must be positive, got 0"),
+        (lambda p: compress_image(p, bpp=0.001), "bpp", "cannot reach bpp 0.001: the coarsest code"),
+        (lambda p: compress_image(p[:3]), "image", "image is 64x3 pixels; need at least 4 on each side"),
+        (lambda p: compress_image(p[..., :2]), "image", r"image must have shape \(H, W\) or \(H, W, 3\)"),
+        (lambda p: compress_image(p - 1.0), "image", "image values must be finite and within 0..255"),
+        (lambda p: compress_image(p[:8, :8]).decode(scale=0), "scale", "scale must be a positive whole number"),
+        (lambda p: compress_image(p[:8, :8]).decode(start=p[:2]), "start", "start is 64x2 pixels"),
+    ],
+    ids=["quality", "bpp", "unreachable-bpp", "small", "two-channels", "negative", "scale", "start"],
+)
+def test_bad_arguments_name_their_parameter(photo64, call, parameter, message):
+    with pytest.raises(ParameterError, match=message) as error:
+        call(photo64)
+    assert error.value.parameter == parameter
+
+
+def test_reading_pifs_codes_needs_no_torch(tmp_path):
+    """Compressing, decompressing and load_code of a PIFS file never import torch (optional, slow to import)."""
+    Image.fromarray(sample_image("grace_hopper", 32)).save(tmp_path / "a.png")
+    script = (
+        "import sys, ifskit, ifskit.image\n"
+        "from ifskit.cli import main\n"
+        "from ifskit.image import FractalCode, load_code\n"
+        f"assert main(['compress', {str(tmp_path / 'a.png')!r}, '-o', {str(tmp_path / 'a.fic')!r}]) == 0\n"
+        f"assert main(['decompress', {str(tmp_path / 'a.fic')!r}, '-o', {str(tmp_path / 'b.png')!r}]) == 0\n"
+        f"assert isinstance(load_code({str(tmp_path / 'a.fic')!r}), FractalCode)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_load_code_reads_a_pifs_file(photo64, tmp_path):
+    code = compress_image(photo64, quality=60)
+    again = load_code(code.save(tmp_path / "a.fic"))
+    assert isinstance(again, FractalCode) and again.to_bytes() == code.to_bytes()

@@ -8,7 +8,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ifskit  # noqa: E402
-from ifskit.errors import FormatError  # noqa: E402
 from ifskit.neural.dataset import make_sample  # noqa: E402
 from ifskit.neural.encoding import encode, load_model  # noqa: E402
 from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint  # noqa: E402
@@ -83,7 +82,7 @@ def test_bad_clouds(tiny_model):
         encode(np.zeros((5, 2)), model=tiny_model)
     with pytest.raises(ifskit.FormatError, match="3D cloud"):
         encode(np.zeros((50, 3)), model=tiny_model)
-    with pytest.raises(ifskit.FormatError, match="not 7"):
+    with pytest.raises(ifskit.ParameterError, match="not 7"):
         encode(np.random.default_rng(0).random((50, 2)), model=tiny_model, n_maps=7)
 
 
@@ -126,7 +125,7 @@ def test_training_resumes_deterministically(tmp_path, monkeypatch):
         assert torch.equal(value, b["state_dict"][name]), name
     with pytest.raises(ifskit.FormatError, match="other settings"):
         tiny_train(stopped, 12, resume=True, seed=4)
-    with pytest.raises(ifskit.FormatError, match="12 steps done already"):
+    with pytest.raises(ifskit.ParameterError, match="12 steps done already"):
         tiny_train(stopped, 10, resume=True)
 
 
@@ -328,7 +327,7 @@ def test_views_are_candidate_starts_of_the_refinement(tiny_model, cloud):
         both = encode([cloud, other], model=tiny_model, n_maps=3, refine=5, views=views)
         assert both == [encode(c, model=tiny_model, n_maps=3, refine=5, views=views) for c in (cloud, other)]
         assert all(ifs.n_maps == 3 and ifs.contraction <= 0.9 + 1e-6 for ifs in both)
-    with pytest.raises(FormatError, match="views"):
+    with pytest.raises(ifskit.ParameterError, match="views"):
         encode(cloud, model=tiny_model, refine=5, views=0)
 
 

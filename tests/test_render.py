@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ifskit
-from ifskit import IFS, FormatError
+from ifskit import IFS, FormatError, ParameterError
 from ifskit.render.chaos import CHUNK, alias_table
 
 
@@ -115,7 +115,7 @@ def test_3d_points_and_view(sierpinski):
     assert agg.depth is not None and agg.depth.shape == (64, 64)
     hit = agg.counts > 0
     assert np.all(agg.depth[hit] > 0) and np.all(agg.depth[~hit] == 0)
-    with pytest.raises(FormatError, match="3D"):
+    with pytest.raises(ParameterError, match="3D"):
         ifskit.aggregate(sierpinski, (8, 8), 1000, view=(20, 30))
 
 
@@ -145,9 +145,9 @@ def test_render_image_options(fern):
     assert smooth.shape == (40, 60, 4)
     colored = ifskit.render_image(fern, (40, 60), 200_000, color="map")
     assert len(np.unique(colored[..., :3].reshape(-1, 3), axis=0)) > 50
-    with pytest.raises(FormatError, match="colormap"):
+    with pytest.raises(ParameterError, match="colormap"):
         ifskit.render_image(fern, 8, 1000, cmap="no_such_map")
-    with pytest.raises(FormatError, match="supersample"):
+    with pytest.raises(ParameterError, match="supersample"):
         ifskit.render_image(fern, 8, 1000, supersample=0)
 
 
@@ -160,8 +160,9 @@ def test_tone_mapping_is_log_density():
 
 @pytest.mark.parametrize("n_points", [0, -5, 2.5])
 def test_bad_point_counts(sierpinski, n_points):
-    with pytest.raises(FormatError):
+    with pytest.raises(ParameterError, match="n_points") as caught:
         ifskit.chaos_game(sierpinski, n_points)
+    assert caught.value.parameter == "n_points"
 
 
 @pytest.mark.slow

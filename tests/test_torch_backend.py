@@ -84,7 +84,7 @@ def test_cli_device_torch_cpu(cli, tmp_path, capsys):
 def test_cli_unknown_device(cli, tmp_path, capsys):
     assert cli("render", "sierpinski", "-o", tmp_path / "out.png", "--device", "gpu") == 2
     err = capsys.readouterr().err
-    assert err.startswith("ifskit: error: device must be one of") and err.count("\n") == 1
+    assert err.startswith("ifskit: error: --device must be one of") and err.count("\n") == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")

@@ -12,7 +12,7 @@ def test_linear_map_convention():
     np.testing.assert_allclose(linear_map(2, 0.5, 90), [[0, -0.5], [0.5, 0]], atol=1e-15)
     np.testing.assert_allclose(linear_map(2, 1.0, 0, shear=0.5, flip="x"), [[-1, 0.5], [0, 1]])
     np.testing.assert_allclose(linear_map(3, 2.0, (0, 0, 90)), [[0, -2, 0], [2, 0, 0], [0, 0, 2]], atol=1e-15)
-    with pytest.raises(ifskit.FormatError, match="2D maps only"):
+    with pytest.raises(ifskit.ParameterError, match="2D maps only"):
         linear_map(3, 1.0, (0, 0, 0), shear=1.0)
 
 

@@ -48,7 +48,7 @@ def ifs_from_cloud(
         Fitter steps.
     seed : int
         Same seed, same IFS.
-    model : str, Path or CollageEncoder, optional
+    model : str, Path or PointCloudEncoder, optional
         Encoder model instead of the shipped weights.
 
     Returns

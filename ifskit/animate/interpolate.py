@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..ifs import IFS
 
 #: Interpolation methods of :func:`interpolate`.
@@ -116,7 +116,7 @@ class Morph:
 
     def __init__(self, a: IFS, b: IFS, method: str = "geometric"):
         if method not in METHODS:
-            raise FormatError(f"unknown interpolation method {method!r}; use one of {', '.join(METHODS)}")
+            raise ParameterError(f"unknown interpolation method {method!r}; use one of {', '.join(METHODS)}", "method")
         self.a, self.b, self.method = a, b, method
         index_a, index_b = match_maps(a, b)
         self.start, self.end = padded(a, index_a), padded(b, index_b)
@@ -133,7 +133,7 @@ class Morph:
         """The IFS at time ``t`` in [0, 1]."""
         t = float(t)
         if not 0.0 <= t <= 1.0:
-            raise FormatError(f"interpolation time must be in [0, 1], got {t}")
+            raise ParameterError(f"t (the interpolation time) must be in [0, 1], got {t}", "t")
         if t == 0.0:
             return self.a
         if t == 1.0:
@@ -200,7 +200,7 @@ class KeyframePath:
         if len(keyframes) < 2:
             raise FormatError("a path needs at least two keyframes")
         if easing not in EASINGS:
-            raise FormatError(f"unknown easing {easing!r}; use one of {', '.join(EASINGS)}")
+            raise ParameterError(f"unknown easing {easing!r}; use one of {', '.join(EASINGS)}", "easing")
         for other in keyframes[1:]:
             _check_same_dim(keyframes[0], other)
         ends = keyframes[1:] + keyframes[:1] if loop else keyframes[1:]
@@ -229,7 +229,7 @@ class KeyframePath:
             ``numerator == 0`` on a keyframe.
         """
         if int(n_frames) != n_frames or n_frames < 1:
-            raise FormatError(f"the number of frames must be a positive integer, got {n_frames}")
+            raise ParameterError(f"the number of frames must be a positive integer, got {n_frames}", "n_frames")
         n_segments = len(self.segments)
         positions = []
         for i in range(n_frames):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, check_output
-from ..errors import FormatError, OutputError
+from ..errors import FormatError, OutputError, ParameterError
 from ..render import aggregate, extent_sample
 from ..render.frame import DEFAULT_VIEW, check_size, fit_window, projection
 from ..render.shade import surface_light, to_uint8
@@ -148,7 +148,7 @@ def plan_movie(
         ifs.check_contractive()
     if path.dim == 2:
         if view is not None or turn:
-            raise FormatError("a camera (elevation, azimuth, turn) applies to 3D IFS only")
+            raise ParameterError("view (a camera's elevation, azimuth, turn) applies to 3D IFS only", "view")
         views = None
     else:
         elev, azim = DEFAULT_VIEW if view is None else view
@@ -238,15 +238,15 @@ def check_shading(cmap: str = "inferno", gamma: float = 2.2, background="black")
     from matplotlib.colors import to_rgb
 
     if not gamma > 0:
-        raise FormatError(f"gamma must be positive, got {gamma}")
+        raise ParameterError(f"gamma must be positive, got {gamma}", "gamma")
     try:
         colormap = matplotlib.colormaps[cmap]
     except KeyError:
-        raise FormatError(f"unknown colormap {cmap!r} (any matplotlib colormap name works)") from None
+        raise ParameterError(f"cmap: unknown colormap {cmap!r} (any matplotlib colormap name works)", "cmap") from None
     try:
         return colormap, np.array(to_rgb(background))
     except ValueError:
-        raise FormatError(f"unknown background colour {background!r}") from None
+        raise ParameterError(f"background: unknown colour {background!r}", "background") from None
 
 
 def shade_frame(
@@ -350,7 +350,7 @@ def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None,
     Path
     """
     if not fps > 0:
-        raise FormatError(f"frames per second must be positive, got {fps}")
+        raise ParameterError(f"fps (frames per second) must be positive, got {fps}", "fps")
     kind = movie_kind(path)
     path = Path(path)
     if progress is None:

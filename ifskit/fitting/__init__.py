@@ -9,8 +9,25 @@ differentiable distances (:mod:`ifskit.ops.losses`)::
     import ifskit
     result = ifskit.fit(points, n_maps=3)      # points: (n, 2) or (n, 3)
     result.ifs, result.collage_error, result.bound, result.attractor_chamfer
+
+Modules, in the order of a fit:
+
+- :mod:`~ifskit.fitting.api`: :func:`fit` and :func:`refine`;
+- :mod:`~ifskit.fitting.checks`: checks of the cloud and of the settings;
+- :mod:`~ifskit.fitting.starts`: starting maps from k-means parts, snapping maps to parts;
+- :mod:`~ifskit.fitting.optimize`: the Adam steps and their loss (:class:`~ifskit.fitting.optimize.OptimizerSettings`);
+- :mod:`~ifskit.fitting.choice`: the restart to go on with, the number of maps;
+- :mod:`~ifskit.fitting.verify`: probabilities and the verification figures;
+- :mod:`~ifskit.fitting.result`: :class:`FitResult`, drawn by :mod:`~ifskit.fitting.plot`.
+
+The names load on first use (torch is imported by the modules that optimize), so a
+module above this one can import the package at its top and stay light.
 """
 
-from .fitter import FitResult, fit, refine
+import lazy_loader
 
-__all__ = ["FitResult", "fit", "refine"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=["api", "checks", "choice", "optimize", "plot", "result", "starts", "verify"],
+    submod_attrs={"api": ["fit", "refine"], "checks": ["check_settings"], "result": ["FitResult"]},
+)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._io import atomic_path, check_output
+from ..render import chaos_game
+
 # Points drawn per panel of the target and the collage: enough to see the shape.
 _PANEL_POINTS = 20_000
 
 
 def plot_fit(result, path=None, overwrite: bool = False, n_points: int = 50_000, seed: int = 0):
-    """Draw a :class:`~ifskit.fit.FitResult`: target, collage (one colour per map), attractor, loss.
+    """Draw a :class:`~ifskit.fitting.FitResult`: target, collage (one colour per map), attractor, loss.
 
     Parameters
     ----------
@@ -25,11 +28,10 @@ def plot_fit(result, path=None, overwrite: bool = False, n_points: int = 50_000,
     -------
     matplotlib.figure.Figure
     """
+    # matplotlib here, not at the top: importing it costs a good part of a second, and
+    # fit imports this module (through FitResult) whether or not a figure is ever drawn
     from matplotlib import colormaps
     from matplotlib.figure import Figure
-
-    from .._io import atomic_path, check_output
-    from ..render import chaos_game
 
     if path is not None:
         check_output(path, overwrite, {".png"})

@@ -29,7 +29,7 @@ import math
 import numpy as np
 import yaml
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..geometry import linear_map
 from ..ifs import IFS
 
@@ -202,7 +202,7 @@ class _Reader:
         flip = self.string(fields["flip"]) if "flip" in fields else None
         try:
             A = linear_map(dim, scale if len(scale) > 1 else scale[0], rotate, shear, flip)
-        except FormatError as exc:
+        except (FormatError, ParameterError) as exc:  # a bad value in the file: say where
             raise self.error(node, exc.message) from None
         b = self.numbers(fields["translate"], (dim,), "translate") if "translate" in fields else [0.0] * dim
         return A, b

@@ -2,7 +2,8 @@
 
 Grayscale images are one plane. Colour images are converted to YCbCr (JPEG's full-range
 matrix) and the chroma planes are halved in each direction before coding, with a looser
-split threshold: the eye forgives chroma error, the bits go to luminance.
+split threshold: the eye forgives chroma error, the bits go to luminance. Reading a
+``.fic`` file of either kind: :mod:`ifskit.image.files`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FormatError, IfskitError
+from ..errors import FormatError, ParameterError
 from . import fic
-from .imagefile import as_image_array
+from .color import resize_plane, rgb_to_ycbcr, ycbcr_to_rgb
+from .imagefile import as_image_array, check_scale
 from .pifs import (
     N_ISOMETRIES,
     CodecParams,
@@ -36,24 +38,11 @@ CHROMA_THRESHOLD_FACTOR = 0.5
 # height, width, channels, min size, max size, s_bits, mean_bits, domain_step, s_max in thousandths
 _HEADER = struct.Struct("<IIBBBBBBH")
 
-_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-_YCC_OFFSET = np.array([0.0, 128.0, 128.0])
-
-
-def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) RGB 0..255 -> (H, W, 3) YCbCr 0..255 (JPEG full range)."""
-    return np.asarray(rgb, np.float64) @ _RGB_TO_YCC.T + _YCC_OFFSET
-
-
-def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
-    """(H, W, 3) YCbCr -> (H, W, 3) RGB, not clipped."""
-    return (ycc - _YCC_OFFSET) @ np.linalg.inv(_RGB_TO_YCC).T
-
 
 def quality_threshold(quality: float) -> float:
     """The quadtree split threshold (block RMS error, 0..255) for a quality 1..100."""
     if not 1 <= quality <= 100:
-        raise IfskitError(f"quality must be within 1..100, got {quality}")
+        raise ParameterError(f"quality must be within 1..100, got {quality}", "quality")
     return 2.0 + 0.5 * (100.0 - quality)
 
 
@@ -99,7 +88,7 @@ class FractalCode(fic.CodeFile):
             payload += struct.pack("<I", len(data)) + data
         return fic.pack(fic.KIND_PIFS, header, payload)
 
-    def decode_steps(self, scale: int = 1, iterations: int | None = None, start=None, coarse_start: bool = False):
+    def decode_steps(self, scale: int = 1, *, iterations: int | None = None, start=None, coarse_start: bool = False):
         """Iterate the decoder; yields the image after each step.
 
         Parameters
@@ -118,8 +107,7 @@ class FractalCode(fic.CodeFile):
         ------
         ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
         """
-        if scale < 1:
-            raise IfskitError(f"scale must be a positive whole number, got {scale}")
+        check_scale(scale)
         if coarse_start and start is None and scale > 1:
             starts = [
                 np.kron(collections.deque(decode_plane(p), maxlen=1)[0], np.ones((scale, scale))) for p in self.planes
@@ -139,11 +127,10 @@ class FractalCode(fic.CodeFile):
                 yield self._assemble(current, scale)
 
     def _start_planes(self, start, scale: int) -> list:
+        """A start image as the code's planes at ``scale``: float64 (h_i * scale, w_i * scale) each, or Nones."""
         if start is None:
             return [None] * self.channels
-        from PIL import Image
-
-        start = as_image_array(start).astype(np.float64)
+        start = as_image_array(start, "start").astype(np.float64)
         if self.channels == 1 and start.ndim == 3:
             start = rgb_to_ycbcr(start)[..., 0]
         elif self.channels == 3 and start.ndim == 2:
@@ -151,23 +138,19 @@ class FractalCode(fic.CodeFile):
         if self.channels == 3:
             start = rgb_to_ycbcr(start)
         planes = [start] if start.ndim == 2 else [start[..., i] for i in range(3)]
-        out = []
-        for code, plane in zip(self.planes, planes):
-            size = (code.width * scale, code.height * scale)
-            out.append(np.asarray(Image.fromarray(plane.astype(np.float32)).resize(size, Image.BILINEAR), np.float64))
-        return out
+        return [
+            resize_plane(plane, code.width * scale, code.height * scale).astype(np.float64)
+            for code, plane in zip(self.planes, planes)
+        ]
 
     def _assemble(self, planes: list, scale: int) -> np.ndarray:
+        """Decoded planes -> uint8 (scale * height, scale * width[, 3]): crop, enlarge chroma, YCbCr -> RGB."""
         h, w = self.height * scale, self.width * scale
         if self.channels == 1:
             return np.clip(np.rint(planes[0][:h, :w]), 0, 255).astype(np.uint8)
-        from PIL import Image
-
         ycc = [planes[0][:h, :w]]
-        for chroma in planes[1:]:
-            ch, cw = -(-self.height // 2) * scale, -(-self.width // 2) * scale
-            small = Image.fromarray(chroma[:ch, :cw].astype(np.float32))
-            ycc.append(np.asarray(small.resize((2 * cw, 2 * ch), Image.BILINEAR))[:h, :w])
+        ch, cw = -(-self.height // 2) * scale, -(-self.width // 2) * scale
+        ycc += [resize_plane(chroma[:ch, :cw], 2 * cw, 2 * ch)[:h, :w] for chroma in planes[1:]]
         return np.clip(np.rint(ycbcr_to_rgb(np.stack(ycc, axis=2))), 0, 255).astype(np.uint8)
 
     def collage_bounds(self, image) -> list:
@@ -195,6 +178,7 @@ def _planes(image: np.ndarray) -> list:
 
 def compress_image(
     image,
+    *,
     quality: float = 80,
     bpp: float | None = None,
     classified: bool = False,
@@ -218,8 +202,16 @@ def compress_image(
     Returns
     -------
     FractalCode
+
+    Raises
+    ------
+    ParameterError
+        A bad ``image`` or ``quality``, a ``bpp`` that is not positive, or one that even the
+        coarsest code of the image exceeds.
     """
     image = as_image_array(image)
+    if bpp is not None and not bpp > 0:
+        raise ParameterError(f"bpp must be positive, got {bpp}", "bpp")
     params = params or CodecParams()
     planes = [pad_plane(p, params) for p in _planes(image)]
     factors = [1.0] + [CHROMA_THRESHOLD_FACTOR] * (len(planes) - 1)
@@ -233,12 +225,12 @@ def compress_image(
         threshold = quality_threshold(quality)
         return build(threshold, [search_plane(p, params, classified, threshold * f) for p, f in zip(planes, factors)])
     searches = [search_plane(p, params, classified) for p in planes]
-    if not bpp > 0:
-        raise IfskitError(f"--bpp must be positive, got {bpp}")
     low, high = 0.0, 256.0  # threshold: low gives the most bits, high the fewest
     best = build(high, searches)
     if best.bpp > bpp:
-        raise IfskitError(f"cannot reach {bpp} bits per pixel: the coarsest code of this image takes {best.bpp:.3f}")
+        raise ParameterError(
+            f"cannot reach bpp {bpp}: the coarsest code of this image takes {best.bpp:.3f} bits per pixel", "bpp"
+        )
     for _ in range(24):
         middle = 0.5 * (low + high)
         code = build(middle, searches)
@@ -315,42 +307,14 @@ def _unpack_plane(data: bytes, height: int, width: int, params: CodecParams, pat
     return code
 
 
-def load_fic(path) -> FractalCode:
-    """Read a ``.fic`` file written by :meth:`FractalCode.save`.
-
-    Raises
-    ------
-    FormatError
-        Not a ``.fic`` file, unsupported version, truncated or corrupted (CRC32), or a
-        neural collage code (read it with :func:`load_code`).
-    """
-    kind, rest = fic.read_fic(path)
-    if kind != fic.KIND_PIFS:
-        raise FormatError(f"holds a {fic.kind_name(kind)} code, not a PIFS code (use load_code)", path)
-    return pifs_from_bytes(rest, path)
-
-
-def load_code(path):
-    """Read any ``.fic`` file: a :class:`FractalCode` or a :class:`~ifskit.image.encoder.NeuralCode`.
-
-    Both decode with ``.decode(scale, iterations, start)`` and ``.decode_steps(...)``;
-    reading a neural code imports torch.
-
-    Raises
-    ------
-    FormatError
-        As :func:`load_fic`.
-    """
-    kind, rest = fic.read_fic(path)
-    if kind == fic.KIND_NEURAL:
-        from .encoder import neural_from_bytes
-
-        return neural_from_bytes(rest, path)
-    return pifs_from_bytes(rest, path)
-
-
 def pifs_from_bytes(rest: bytes, path=None) -> FractalCode:
-    """Parse the header and payload of a PIFS ``.fic`` (after :func:`ifskit.image.fic.unpack`)."""
+    """Parse the header and payload of a PIFS ``.fic`` (after :func:`ifskit.image.fic.unpack`).
+
+    Raises
+    ------
+    FormatError
+        Impossible header fields, a truncated payload, fields out of range, trailing bytes.
+    """
     if len(rest) < _HEADER.size:
         raise FormatError("truncated header", path)
     height, width, channels, min_size, max_size, s_bits, mean_bits, step, s_max = _HEADER.unpack_from(rest)

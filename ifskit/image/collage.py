@@ -26,6 +26,10 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+#: Decoding to the fixed point stops when no pixel moves by more than this: 0.05 gray levels, as
+#: the PIFS decoder (images in [0, 1]).
+DECODE_TOL = 0.05 / 255
+
 
 @dataclass(frozen=True)
 class CollageConfig:
@@ -92,7 +96,7 @@ def contractive_weights(raw: torch.Tensor, s_max: float) -> torch.Tensor:
     return s_max * raw / (1.0 + raw.abs().sum(dim=1, keepdim=True))
 
 
-def limit_weights(weights: torch.Tensor, s_max: float, dim: int = 1) -> torch.Tensor:
+def limit_weights(weights: torch.Tensor, s_max: float, *, dim: int = 1) -> torch.Tensor:
     """Scale each range's weights down, where needed, so that ``sum_i |w_ij| <= s_max``.
 
     Parameters
@@ -139,7 +143,7 @@ def _isometries(patches: torch.Tensor) -> torch.Tensor:
     return torch.cat(views, dim=1)
 
 
-def candidates(config: CollageConfig, z: torch.Tensor, aux: torch.Tensor, scale: int = 1) -> torch.Tensor:
+def candidates(config: CollageConfig, z: torch.Tensor, aux: torch.Tensor, *, scale: int = 1) -> torch.Tensor:
     """The candidate patches of the images ``z``.
 
     Parameters
@@ -171,7 +175,13 @@ def candidates(config: CollageConfig, z: torch.Tensor, aux: torch.Tensor, scale:
 
 
 def collage_step(
-    config: CollageConfig, z: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor, aux: torch.Tensor, scale: int = 1
+    config: CollageConfig,
+    z: torch.Tensor,
+    weights: torch.Tensor,
+    bias: torch.Tensor,
+    aux: torch.Tensor,
+    *,
+    scale: int = 1,
 ) -> torch.Tensor:
     """One application of the collage operator.
 
@@ -182,12 +192,14 @@ def collage_step(
         Already contractive (:func:`contractive_weights`).
     bias : Tensor, shape (B, n_ranges)
     aux : Tensor, shape (n_aux, range_size, range_size)
+    scale : int
+        ``z`` is ``scale`` times the operator's size, and so is every patch (the auxiliary ones resampled).
 
     Returns
     -------
     Tensor, shape (B, 1, crop * scale, crop * scale)
     """
-    cands = candidates(config, z, aux, scale)
+    cands = candidates(config, z, aux, scale=scale)
     return _assemble(config, torch.einsum("bchw,bcr->brhw", cands, weights) + bias[:, :, None, None])
 
 
@@ -205,6 +217,7 @@ def sparse_collage_step(
     weights: torch.Tensor,
     bias: torch.Tensor,
     aux: torch.Tensor,
+    *,
     scale: int = 1,
 ) -> torch.Tensor:
     """:func:`collage_step` with ``k`` weights per range given by candidate index.
@@ -217,12 +230,14 @@ def sparse_collage_step(
         ``sum |w| <= s_max`` per range.
     bias : Tensor, shape (B, n_ranges)
     aux : Tensor, shape (n_aux, range_size, range_size)
+    scale : int
+        As :func:`collage_step`.
 
     Returns
     -------
     Tensor, shape (B, 1, crop * scale, crop * scale)
     """
-    cands = candidates(config, z, aux, scale)  # (B, C, r, r)
+    cands = candidates(config, z, aux, scale=scale)  # (B, C, r, r)
     b, n_ranges, k = index.shape
     r = cands.shape[-1]
     picked = torch.gather(cands, 1, index.reshape(b, n_ranges * k, 1, 1).expand(-1, -1, r, r))
@@ -235,6 +250,7 @@ def decode(
     weights: torch.Tensor,
     bias: torch.Tensor,
     aux: torch.Tensor,
+    *,
     scale: int = 1,
     iterations: int | None = None,
     start: torch.Tensor | None = None,
@@ -267,9 +283,9 @@ def decode(
     z = torch.zeros(len(bias), 1, side, side, dtype=bias.dtype) if start is None else start
     for _ in range(100 if iterations is None else iterations):
         if index is None:
-            new = collage_step(config, z, weights, bias, aux, scale)
+            new = collage_step(config, z, weights, bias, aux, scale=scale)
         else:
-            new = sparse_collage_step(config, z, index, weights, bias, aux, scale)
+            new = sparse_collage_step(config, z, index, weights, bias, aux, scale=scale)
         change = (new - z).abs().max()
         z = new
         yield z

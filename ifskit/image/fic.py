@@ -130,10 +130,10 @@ class CodeFile:
     """What every kind of code shares: its ``.fic`` bytes, their size, saving them, and decoding to the fixed point.
 
     Subclasses define ``height``, ``width`` (the image size), ``to_bytes()`` and
-    ``decode_steps(scale, iterations, start, coarse_start)``, a generator of the decoded images.
+    ``decode_steps(scale, *, iterations, start, coarse_start)``, a generator of the decoded images.
     """
 
-    def decode(self, scale: int = 1, iterations: int | None = None, start=None) -> np.ndarray:
+    def decode(self, scale: int = 1, *, iterations: int | None = None, start=None) -> np.ndarray:
         """The fixed point at ``scale`` times the size (or the image after ``iterations`` steps).
 
         See ``decode_steps``; without ``iterations``, decoding starts from the fixed point at scale 1.
@@ -142,7 +142,7 @@ class CodeFile:
         -------
         ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
         """
-        steps = self.decode_steps(scale, iterations, start, coarse_start=iterations is None)
+        steps = self.decode_steps(scale, iterations=iterations, start=start, coarse_start=iterations is None)
         return collections.deque(steps, maxlen=1)[0]
 
     def save(self, path, overwrite: bool = False) -> Path:

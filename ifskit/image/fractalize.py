@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from ..errors import IfskitError
-from .collage import CollageConfig, collage_step, contractive_weights, decode, fixed_point, range_patches
-from .imagefile import as_image_array
+from ..errors import ParameterError
+from .collage import DECODE_TOL, CollageConfig, collage_step, contractive_weights, decode, fixed_point, range_patches
+from .imagefile import as_image_array, check_scale, psnr
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Fractalized:
 
 def fractalize(
     image,
+    *,
     scale: int = 4,
     seconds: float = 60.0,
     steps: int | None = None,
@@ -85,19 +87,22 @@ def fractalize(
     Returns
     -------
     Fractalized
+
+    Raises
+    ------
+    ParameterError
+        A bad ``image``, ``scale`` below 1, ``s_max`` outside (0, 1), or a ``range_size``
+        larger than half the image's shorter side.
     """
-    from tqdm.auto import tqdm
-
-    from .imagefile import psnr
-
     image = as_image_array(image)
-    if scale < 1:
-        raise IfskitError(f"scale must be a positive whole number, got {scale}")
+    check_scale(scale)
     if not 0 < s_max < 1:
-        raise IfskitError(f"s_max must be within (0, 1), got {s_max}")
+        raise ParameterError(f"s_max must be within (0, 1), got {s_max}", "s_max")
     height, width = image.shape[:2]
     if range_size < 1 or range_size > min(height, width) // 2:
-        raise IfskitError(f"range size {range_size} does not fit a {width}x{height} image (at most half its side)")
+        raise ParameterError(
+            f"range_size {range_size} does not fit a {width}x{height} image (at most half its side)", "range_size"
+        )
     planes = image[None] if image.ndim == 2 else np.moveaxis(image, 2, 0)
     side = -(-max(height, width) // range_size) * range_size
     padded = np.pad(planes, ((0, 0), (0, side - height), (0, side - width)), mode="edge")
@@ -125,8 +130,8 @@ def fractalize(
     elapsed = time.perf_counter() - start
     with torch.no_grad():
         weights = contractive_weights(raw, s_max)
-        small = fixed_point(config, weights, bias, no_aux, tol=0.05 / 255)
-        big = fixed_point(config, weights, bias, no_aux, scale, tol=0.05 / 255)
+        small = fixed_point(config, weights, bias, no_aux, tol=DECODE_TOL)
+        big = fixed_point(config, weights, bias, no_aux, scale=scale, tol=DECODE_TOL)
     fit = _to_image(small, height, width)
     return Fractalized(_to_image(big, scale * height, scale * width), psnr(image, fit), len(losses), elapsed, losses)
 

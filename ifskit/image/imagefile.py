@@ -1,19 +1,21 @@
-"""Reading photos for the codecs, and writing PNGs, with one-line errors."""
+"""Images for the codecs: reading photos and checking arrays (one-line errors), writing PNGs, PSNR."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from .._io import atomic_path, check_output
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 
 #: Smallest image side the codecs accept (pixels).
 MIN_SIDE = 4
 
 
-def read_image(path, gray: bool = False) -> np.ndarray:
+def read_image(path, *, gray: bool = False) -> np.ndarray:
     """Read an 8-bit grayscale or RGB image.
 
     Parameters
@@ -32,8 +34,6 @@ def read_image(path, gray: bool = False) -> np.ndarray:
         Missing or unreadable file, an alpha channel, more than 8 bits per sample,
         fewer than 4 pixels on a side.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     if not path.exists():
         raise FormatError("no such file", path)
@@ -56,22 +56,45 @@ def read_image(path, gray: bool = False) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def as_image_array(image) -> np.ndarray:
-    """Check an in-memory image: ndarray (H, W) or (H, W, 3), values 0..255 (uint8 or float)."""
+def as_image_array(image, parameter: str = "image") -> np.ndarray:
+    """Check an in-memory image argument.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 3)
+        Values 0..255 (uint8 or float), at least :data:`MIN_SIDE` pixels on each side.
+    parameter : str
+        The caller's name of the argument, for the message.
+
+    Returns
+    -------
+    ndarray, shape (H, W) or (H, W, 3)
+
+    Raises
+    ------
+    ParameterError
+        Another shape, too small, or values that are not finite or outside 0..255.
+    """
     array = np.asarray(image)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
-        raise FormatError(f"expected an image of shape (H, W) or (H, W, 3), got {array.shape}")
+        raise ParameterError(f"{parameter} must have shape (H, W) or (H, W, 3), got {array.shape}", parameter)
     if min(array.shape[:2]) < MIN_SIDE:
-        raise FormatError(f"image is {array.shape[1]}x{array.shape[0]} pixels; need at least {MIN_SIDE} on each side")
+        raise ParameterError(
+            f"{parameter} is {array.shape[1]}x{array.shape[0]} pixels; need at least {MIN_SIDE} on each side", parameter
+        )
     if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
-        raise FormatError("image values must be finite and within 0..255")
+        raise ParameterError(f"{parameter} values must be finite and within 0..255", parameter)
     return array
+
+
+def check_scale(scale: int) -> None:
+    """Refuse an output scale below 1 (a :class:`~ifskit.errors.ParameterError` naming ``scale``)."""
+    if scale < 1:
+        raise ParameterError(f"scale must be a positive whole number, got {scale}", "scale")
 
 
 def save_image(image: np.ndarray, path, overwrite: bool = False) -> Path:
     """Write an (H, W) or (H, W, 3) uint8 array as PNG, atomically."""
-    from PIL import Image
-
     check_output(path, overwrite, {".png"})
     with atomic_path(path, overwrite) as tmp:
         Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
@@ -88,7 +111,7 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
 SAMPLE_IMAGES = ("grace_hopper", "mri")
 
 
-def sample_image(name: str = "grace_hopper", size: int = 256, gray: bool = True) -> np.ndarray:
+def sample_image(name: str = "grace_hopper", size: int = 256, *, gray: bool = True) -> np.ndarray:
     """A test photo from matplotlib's sample data, as a centred square.
 
     Parameters
@@ -104,21 +127,25 @@ def sample_image(name: str = "grace_hopper", size: int = 256, gray: bool = True)
     Returns
     -------
     ndarray of uint8, shape (size, size) or (size, size, 3)
-    """
-    import gzip
 
+    Raises
+    ------
+    ParameterError
+        An unknown ``name``.
+    """
+    if name not in SAMPLE_IMAGES:
+        raise ParameterError(f"unknown sample image {name!r}; use one of {', '.join(SAMPLE_IMAGES)}", "name")
+    # matplotlib takes 0.3 s to import, more than the whole image package, and only the
+    # sample photos (tests, examples) need it
     import matplotlib.cbook as cbook
-    from PIL import Image
 
     if name == "grace_hopper":
         with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as photo:
             image = photo.convert("RGB")
-    elif name == "mri":
+    else:  # mri
         with gzip.open(cbook.get_sample_data("s1045.ima.gz", asfileobj=False)) as raw:
             values = np.frombuffer(raw.read(), "<u2").reshape(256, 256).astype(np.float64)
         image = Image.fromarray(np.rint(values / values.max() * 255).astype(np.uint8)).convert("RGB")
-    else:
-        raise FormatError(f"unknown sample image {name!r}; use one of {', '.join(SAMPLE_IMAGES)}")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)

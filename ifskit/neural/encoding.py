@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..fitting import refine as refine_maps
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
@@ -55,7 +55,7 @@ def load_model(path=None, device=None):
 
     Returns
     -------
-    CollageEncoder
+    PointCloudEncoder
 
     Raises
     ------
@@ -65,7 +65,9 @@ def load_model(path=None, device=None):
         ``device="cuda"`` where CUDA is not available.
     """
 
-    return load_checkpoint(shipped.DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[0]
+    return load_checkpoint(shipped.DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[
+        0
+    ]
 
 
 def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0, views: int = 2):
@@ -82,7 +84,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         the encoder's maps, after two rounds of snapping each map to the part of the
         cloud it covers; 0 for the one-shot answer. Clouds of the same size are
         refined together in batches (each gets the answer it would get alone).
-    model : str, Path or CollageEncoder, optional
+    model : str, Path or PointCloudEncoder, optional
         Default: the shipped 2D model (``ifskit/neural/weights/encoder_2d.pt``).
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; default CPU.
@@ -130,12 +132,12 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     for i, cloud in enumerate(clouds):
         check_cloud(cloud, model.dim, f"cloud {i}")
     if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
-        raise FormatError(f"views must be an integer from 1 to {MAX_VIEWS}, got {views!r}")
+        raise ParameterError(f"views must be an integer from 1 to {MAX_VIEWS}, got {views!r}", "views")
     transforms = view_transforms(model.dim)[: views if refine else 1]
     heads = range(len(model.k_values))
     if n_maps is not None:
         if n_maps not in model.k_values:
-            raise FormatError(f"this encoder gives {model.k_values} maps, not {n_maps}")
+            raise ParameterError(f"n_maps: this encoder gives {model.k_values} maps, not {n_maps}", "n_maps")
         heads = [model.k_values.index(n_maps)]
     n_input = model.hparams["n_input"]
     # a fresh stream per cloud: its answer does not depend on its place in the batch

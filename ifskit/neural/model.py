@@ -40,13 +40,13 @@ def default_hparams(dim: int = 2) -> dict:
 
 
 def build_encoder(hparams: dict):
-    """A fresh :class:`CollageEncoder` (torch module) for architecture ``hparams``."""
+    """A fresh :class:`PointCloudEncoder` (torch module) for architecture ``hparams``."""
     import torch
     from torch import nn
 
     from ..ops.contractive import maps_from_params, n_params
 
-    class CollageEncoder(nn.Module):
+    class PointCloudEncoder(nn.Module):
         """Point cloud ``(B, N, d)`` to raw map parameters, one head per number of maps."""
 
         def __init__(self, hparams: dict):
@@ -115,7 +115,7 @@ def build_encoder(hparams: dict):
                 layers.append(nn.ReLU())
         return nn.Sequential(*layers)
 
-    return CollageEncoder(hparams)
+    return PointCloudEncoder(hparams)
 
 
 def normalize(points):
@@ -165,7 +165,7 @@ def save_checkpoint(path, model, *, step: int = 0, extra: dict | None = None, ov
     Parameters
     ----------
     path : str or Path
-    model : CollageEncoder
+    model : PointCloudEncoder
     step : int
         Training steps done.
     extra : dict, optional
@@ -203,7 +203,7 @@ def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
 
     Returns
     -------
-    model : CollageEncoder
+    model : PointCloudEncoder
         In eval mode, on ``device``.
     checkpoint : dict
         Everything the file holds.

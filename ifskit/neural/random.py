@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..ifs import IFS
 
 # Candidate singular-value sets drawn at once by the rejection sampler.
@@ -73,17 +73,19 @@ def random_ifs(
     """
     n_maps, dim = int(n_maps), int(dim)
     if n_maps < 1:
-        raise FormatError(f"n_maps must be at least 1, got {n_maps}")
+        raise ParameterError(f"n_maps must be at least 1, got {n_maps}", "n_maps")
     if dim not in (2, 3):
-        raise FormatError(f"dim must be 2 or 3, got {dim}")
+        raise ParameterError(f"dim must be 2 or 3, got {dim}", "dim")
     lo, hi = (float(v) for v in sigma_range)
     if not 0 < lo <= hi < 1:
-        raise FormatError(f"sigma_range must satisfy 0 < lo <= hi < 1, got {sigma_range}")
+        raise ParameterError(f"sigma_range must satisfy 0 < lo <= hi < 1, got {sigma_range}", "sigma_range")
     if not fixed_point_box > 0:
-        raise FormatError(f"fixed_point_box must be positive, got {fixed_point_box}")
+        raise ParameterError(f"fixed_point_box must be positive, got {fixed_point_box}", "fixed_point_box")
     if isinstance(sigma_factor, str):
         if sigma_factor != "default":
-            raise FormatError(f"sigma_factor must be (lo, hi), None or 'default', got {sigma_factor!r}")
+            raise ParameterError(
+                f"sigma_factor must be (lo, hi), None or 'default', got {sigma_factor!r}", "sigma_factor"
+            )
         sigma_factor = default_sigma_factor(n_maps) if dim == 2 else None
     rng = np.random.default_rng(seed)
     sigmas = _singular_values(rng, n_maps, dim, lo, hi, sigma_factor)

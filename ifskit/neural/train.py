@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from .._io import check_output
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..ops.device import resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares
 from .dataset import make_sample
@@ -98,7 +98,7 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
 
     Parameters
     ----------
-    model : CollageEncoder
+    model : PointCloudEncoder
     clouds : Tensor, shape (B, N, d)
         Clouds in any frame (normalized here).
     attractor_weight : float
@@ -228,7 +228,9 @@ def train_encoder(
             raise FormatError(f"cannot resume this checkpoint with other settings ({what})", output)
         start_step = checkpoint["step"]
         if steps < start_step:
-            raise FormatError(f"this checkpoint has {start_step} steps done already, more than --steps {steps}", output)
+            raise ParameterError(
+                f"{output}: this checkpoint has {start_step} steps done already, more than steps {steps}", "steps"
+            )
         history = list(checkpoint.get("history", []))
     else:
         if not resume:

@@ -78,8 +78,25 @@ def smooth_hausdorff(x, y, temperature: float):
     """
     if not temperature > 0:
         raise ValueError(f"the temperature must be positive, got {temperature}")
-    both = torch.cat([nearest_distances(x, y), nearest_distances(y, x)], dim=-1)
-    return temperature * (torch.logsumexp(both / temperature, dim=-1) - math.log(both.shape[-1]))
+    return soft_maximum(torch.cat([nearest_distances(x, y), nearest_distances(y, x)], dim=-1), temperature)
+
+
+def soft_maximum(distances, temperature: float):
+    """Log-sum-exp soft maximum ``t * log(mean(exp(d / t)))`` of distances, over the last axis.
+
+    Between their mean and their maximum; tends to the maximum as ``t -> 0``.
+
+    Parameters
+    ----------
+    distances : Tensor, shape (..., N)
+    temperature : float
+        ``t > 0``, in the units of the distances.
+
+    Returns
+    -------
+    Tensor, shape (...)
+    """
+    return temperature * (torch.logsumexp(distances / temperature, dim=-1) - math.log(distances.shape[-1]))
 
 
 def collage(points, A, b):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._parallel import default_threads
-from ..errors import FormatError, IfskitError, ParameterError
+from ..errors import IfskitError, ParameterError
 from ..ifs import IFS
 from . import kernels
 from .chaos import BURN_IN, alias_table, chain_start, check_count, chunk_counts, kernel_arrays, progress_bar, run_tasks
@@ -132,7 +132,9 @@ def aggregate(
     n_points = check_count(n_points)
     height, width = check_size(size)
     if client is not None and device is not None:
-        raise FormatError("choose one of a Dask client (--scheduler) and a torch device (--device)")
+        raise ParameterError(
+            "client (a Dask cluster) and device (the torch backend) exclude each other: choose one", "client"
+        )
     rotation = projection(ifs, view)
     frame = window(ifs, (height, width), bounds, rotation)
     A, b = kernel_arrays(ifs)

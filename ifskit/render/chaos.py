@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .._parallel import default_threads
-from ..errors import FormatError
+from ..errors import FormatError, ParameterError
 from ..ifs import IFS
 from . import kernels
 
@@ -28,6 +28,8 @@ CHUNK = 1 << 20
 BURN_IN = 128
 # Renders this large show a progress bar by default (when stderr is a terminal).
 _PROGRESS_FROM = 200_000_000
+
+
 def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walker/Vose alias table for choosing map ``i`` with probability ``p[i]``.
 
@@ -82,7 +84,7 @@ def chunk_counts(n_points: int) -> np.ndarray:
 
 def check_count(n_points) -> int:
     if int(n_points) != n_points or n_points < 1:
-        raise FormatError(f"the number of points must be a positive integer, got {n_points}")
+        raise ParameterError(f"n_points must be a positive integer, got {n_points}", "n_points")
     return int(n_points)
 
 

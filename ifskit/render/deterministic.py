@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._parallel import default_threads
-from ..errors import FormatError, IfskitWarning, NonContractiveError
+from ..errors import IfskitWarning, NonContractiveError, ParameterError
 from ..ifs import IFS
 from . import kernels
 from .chaos import kernel_arrays
@@ -140,7 +140,7 @@ def hutchinson_raster(
     height, width = check_size(size)
     factor = _check_supersample(supersample, height, width)
     if not 0 <= tol < 1:
-        raise FormatError(f"tol must be in [0, 1), got {tol}")
+        raise ParameterError(f"tol must be in [0, 1), got {tol}", "tol")
     frame = window(ifs, (height, width), bounds)
     fine_size = (height * factor, width * factor)
     maps = _pixel_maps(ifs, Frame(frame.bounds, fine_size))
@@ -254,7 +254,9 @@ def _markov(ifs: IFS, frame: Frame, state: np.ndarray, iterations, tol, run) -> 
         run(kernels.markov_push, (state, row_start, cols, maps, widths, p, out), (state.shape[0] + 7) // 8)
         total, change = kernels.finish_measure(out, state)
         if total <= 0:
-            raise FormatError(f"the measure leaves the window {frame.bounds}: it does not contain the attractor")
+            raise ParameterError(
+                f"the measure leaves the window {frame.bounds} (bounds): it does not contain the attractor", "bounds"
+            )
         state, out = out, state
         if iterations is None and change < tol:
             break
@@ -314,13 +316,13 @@ def hutchinson_points(
     _check_ifs(ifs, "the deterministic point set", allow_3d=True)
     iterations = _check_iterations(iterations)
     if int(max_points) != max_points or max_points < 1:
-        raise FormatError(f"max_points must be a positive integer, got {max_points}")
+        raise ParameterError(f"max_points must be a positive integer, got {max_points}", "max_points")
     max_points = int(max_points)
     if resolution is None:
         extent = np.ptp(np.asarray(tight_bounds(ifs)).reshape(-1, 2), axis=1).max()
         resolution = max(extent, 1e-12) / (1000 if ifs.dim == 2 else 128)
     if not (np.isfinite(resolution) and resolution > 0):
-        raise FormatError(f"resolution must be a positive number, got {resolution}")
+        raise ParameterError(f"resolution must be a positive number, got {resolution}", "resolution")
     centre, radius = ifs.bounding_ball()
     if start is None:
         points = np.array(ifs.fixed_points)
@@ -328,7 +330,9 @@ def hutchinson_points(
     else:
         points = np.array(start, dtype=float, ndmin=2)
         if points.ndim != 2 or points.shape[1] != ifs.dim or len(points) == 0 or not np.all(np.isfinite(points)):
-            raise FormatError(f"start points must be a non-empty ({ifs.dim}-column) array of finite numbers")
+            raise ParameterError(
+                f"start points must be a non-empty ({ifs.dim}-column) array of finite numbers", "start"
+            )
         on_attractor = False
     grid = _Grid(ifs, centre, 1.0 / resolution, max_points)
     if iterations is not None:
@@ -456,10 +460,11 @@ def _pool(threads: int | None):
 
 def _check_ifs(ifs: IFS, what: str, allow_3d: bool = False) -> None:
     if not isinstance(ifs, IFS):
-        raise FormatError(f"{what} needs an IFS, got {type(ifs).__name__}")
+        raise ParameterError(f"{what} needs an IFS, got {type(ifs).__name__}", "ifs")
     if ifs.dim == 3 and not allow_3d:
-        raise FormatError(
-            f"{what} works on 2D IFS; for a 3D IFS use deterministic points (hutchinson_points) or the chaos game"
+        raise ParameterError(
+            f"{what} works on 2D IFS; for a 3D IFS use deterministic points (hutchinson_points) or the chaos game",
+            "ifs",
         )
     if not ifs.is_contractive:
         raise NonContractiveError(
@@ -472,7 +477,7 @@ def _check_iterations(iterations) -> int | None:
     if iterations is None:
         return None
     if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
-        raise FormatError(f"the number of iterations must be a positive integer, got {iterations}")
+        raise ParameterError(f"iterations must be a positive integer, got {iterations}", "iterations")
     return int(iterations)
 
 
@@ -480,7 +485,7 @@ def _check_supersample(supersample, height: int, width: int) -> int:
     if supersample is None:
         return int(np.clip(_FINE_PIXELS // max(height, width), 1, 4))
     if isinstance(supersample, bool) or int(supersample) != supersample or not 1 <= supersample <= 8:
-        raise FormatError(f"supersample must be an integer from 1 to 8, got {supersample}")
+        raise ParameterError(f"supersample must be an integer from 1 to 8, got {supersample}", "supersample")
     return int(supersample)
 
 
@@ -512,7 +517,7 @@ def _start_raster(start, size: tuple, factor: int, seed: int) -> np.ndarray:
             r, c = height // 2 * factor, width // 2 * factor
             raster[r : r + factor, c : c + factor] = 1
             return raster
-        raise FormatError(f"unknown start {start!r}: use one of {', '.join(STARTS)} or an image")
+        raise ParameterError(f"unknown start {start!r}: use one of {', '.join(STARTS)} or an image", "start")
     image = _start_image(start)
     return _resample(image > 0.5 * image.max(), fine).astype(np.uint8)
 
@@ -521,15 +526,15 @@ def _start_image(start) -> np.ndarray:
     try:
         image = np.asarray(start, dtype=float)
     except (TypeError, ValueError):
-        raise FormatError("a start image must be a 2D array of numbers") from None
+        raise ParameterError("a start image must be a 2D array of numbers", "start") from None
     if image.ndim != 2:
-        raise FormatError(f"a start image must be a 2D (grey) array, got shape {image.shape}")
+        raise ParameterError(f"a start image must be a 2D (grey) array, got shape {image.shape}", "start")
     if image.size == 0:
-        raise FormatError("the start image is empty (no pixels)")
+        raise ParameterError("the start image is empty (no pixels)", "start")
     if not np.all(np.isfinite(image)):
-        raise FormatError("the start image contains NaN or infinite values")
+        raise ParameterError("the start image contains NaN or infinite values", "start")
     if not image.max() > 0:
-        raise FormatError("the start image is blank: no pixel is set")
+        raise ParameterError("the start image is blank: no pixel is set", "start")
     return image
 
 
@@ -546,10 +551,10 @@ def _start_mass(start, fine: tuple) -> np.ndarray:
         return np.full(fine, 1.0 / (fine[0] * fine[1]))
     image = _start_image(start)
     if image.min() < 0:
-        raise FormatError("a start measure must not be negative")
+        raise ParameterError("a start measure must not be negative", "start")
     rows = np.arange(fine[0]) * image.shape[0] // fine[0]
     cols = np.arange(fine[1]) * image.shape[1] // fine[1]
     mass = np.ascontiguousarray(image[np.ix_(rows, cols)])
     if not mass.sum() > 0:
-        raise FormatError("the start measure is zero on the raster")
+        raise ParameterError("the start measure is zero on the raster", "start")
     return mass / mass.sum()

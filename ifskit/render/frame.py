@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import ParameterError
 from ..ifs import IFS
 from .extent import extent_sample, tight_bounds
 
@@ -27,7 +27,7 @@ def projection(ifs: IFS, view=None) -> np.ndarray | None:
     """
     if ifs.dim == 2:
         if view is not None:
-            raise FormatError("a camera view (--elev/--azim) applies to 3D IFS only")
+            raise ParameterError("view (a camera's elevation and azimuth) applies to 3D IFS only", "view")
         return None
     elev, azim = np.radians(DEFAULT_VIEW if view is None else view)
     towards = [np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)]
@@ -89,7 +89,9 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
     if bounds is not None:
         bounds = tuple(float(v) for v in bounds)
         if len(bounds) != 4 or not all(np.isfinite(bounds)) or bounds[0] >= bounds[1] or bounds[2] >= bounds[3]:
-            raise FormatError(f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}")
+            raise ParameterError(
+                f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}", "bounds"
+            )
         return Frame(bounds, tuple(size), depth_range)
     if box is None:
         box = np.asarray(tight_bounds(ifs)).reshape(-1, 2)
@@ -128,7 +130,7 @@ def check_size(size) -> tuple[int, int]:
     try:
         height, width = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
     except (TypeError, ValueError, IndexError):
-        raise FormatError(f"size must be N or (H, W), got {size!r}") from None
+        raise ParameterError(f"size must be N or (H, W), got {size!r}", "size") from None
     if height < 1 or width < 1 or height * width > 2**31:
-        raise FormatError(f"image size {height}x{width} is out of range")
+        raise ParameterError(f"image size {height}x{width} is out of range", "size")
     return height, width

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._io import atomic_path
-from ..errors import FormatError
+from ..errors import ParameterError
 from ..ifs import IFS
 from .aggregate import Aggregate, aggregate
 from .frame import check_size
@@ -37,7 +37,7 @@ def tone_map(counts: np.ndarray, gamma: float = 2.2) -> np.ndarray:
         0 where nothing was hit, 1 at the densest pixel.
     """
     if not gamma > 0:
-        raise FormatError(f"gamma must be positive, got {gamma}")
+        raise ParameterError(f"gamma must be positive, got {gamma}", "gamma")
     counts = np.asarray(counts, dtype=float)
     hit = counts > 0
     if not hit.any():
@@ -108,7 +108,7 @@ def shade(
     try:
         back = np.array(to_rgb(background))
     except ValueError:
-        raise FormatError(f"unknown background colour {background!r}") from None
+        raise ParameterError(f"background: unknown colour {background!r}", "background") from None
     out = alpha[..., None] * rgb + (1.0 - alpha[..., None]) * back
     return np.concatenate([out, np.ones_like(alpha)[..., None]], axis=-1)
 
@@ -204,9 +204,9 @@ def render_image(
     ndarray, shape (H, W, 4), uint8
     """
     if color not in ("density", "map"):
-        raise FormatError(f"color must be 'density' or 'map', got {color!r}")
+        raise ParameterError(f"color must be 'density' or 'map', got {color!r}", "color")
     if int(supersample) != supersample or not 1 <= supersample <= 8:
-        raise FormatError(f"supersample must be an integer from 1 to 8, got {supersample}")
+        raise ParameterError(f"supersample must be an integer from 1 to 8, got {supersample}", "supersample")
     height, width = check_size(size)
     factor = int(supersample)
     colors = map_colors(ifs, cmap) if color == "map" else None
@@ -239,4 +239,4 @@ def _colormap(name: str):
     try:
         return matplotlib.colormaps[name]
     except KeyError:
-        raise FormatError(f"unknown colormap {name!r} (any matplotlib colormap name works)") from None
+        raise ParameterError(f"cmap: unknown colormap {name!r} (any matplotlib colormap name works)", "cmap") from None

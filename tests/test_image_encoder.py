@@ -1,10 +1,10 @@
-"""Neural image collage: contractivity, fixed points at any scale, .fic codes, training, CLI."""
+"""The neural image collage encoder (ifskit.image.encoder): its search, codes at any scale, .fic files,
+training, model files and the command line."""
 
 import dataclasses
 import json
+import re
 import struct
-import subprocess
-import sys
 import zlib
 
 import numpy as np
@@ -13,37 +13,32 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from ifskit.errors import FormatError  # noqa: E402
-from ifskit.image import load_code, psnr, sample_image  # noqa: E402
-from ifskit.image.collage import (  # noqa: E402
-    CollageConfig,
-    collage_step,
-    contractive_weights,
-    limit_weights,
-    sparse_collage_step,
-)
+from ifskit.errors import FormatError, OutputError, ParameterError  # noqa: E402
+from ifskit.image import load_code, load_fic, psnr, sample_image  # noqa: E402
+from ifskit.image.collage import CollageConfig, candidates, collage_step, range_patches, sparse_collage_step  # noqa: E402
 from ifskit.image.encoder import (  # noqa: E402
     CONTRAST_COSTS,
     CollageEncoder,
-    collage_loss,
+    TrainSettings,
     encode_image,
-    image_tiles,
     load_encoder,
-    random_crops,
+    neural_code,
     save_encoder,
     train_encoder,
 )
+from ifskit.image.encoder.neural_code import image_tiles  # noqa: E402
+from ifskit.image.encoder.search import best_sizes  # noqa: E402
+from ifskit.image.encoder.training import collage_loss, random_crops  # noqa: E402
+from ifskit.ops.device import one_torch_thread  # noqa: E402
 
 SMALL = CollageConfig(crop=16, range_size=4, n_aux=2, augment=True)
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
+def one_thread():
     """Tiny tensors: one thread is fastest, and spares a loaded machine (pytest -n) from thread contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -60,40 +55,6 @@ def model():
 @pytest.fixture(scope="module")
 def code(model, photo):
     return encode_image(model, photo[:50, :70])
-
-
-def test_import_and_pifs_commands_do_not_import_torch(tmp_path):
-    Image.fromarray(sample_image("grace_hopper", 32)).save(tmp_path / "a.png")
-    script = (
-        "import sys, ifskit, ifskit.image, ifskit.commands.image\n"
-        "from ifskit.cli import main\n"
-        f"assert main(['compress', {str(tmp_path / 'a.png')!r}, '-o', {str(tmp_path / 'a.fic')!r}]) == 0\n"
-        f"assert main(['decompress', {str(tmp_path / 'a.fic')!r}, '-o', {str(tmp_path / 'b.png')!r}]) == 0\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-
-
-def test_weights_are_contractive_by_construction():
-    raw = torch.randn(4, 30, 50) * torch.logspace(-2, 3, 50)  # from tiny to huge free parameters
-    for s_max in (0.5, 0.9, 0.99):
-        sums = contractive_weights(raw, s_max).abs().sum(dim=1)
-        assert sums.max() < s_max < 1
-        assert limit_weights(raw, s_max).abs().sum(dim=1).max() <= s_max * (1 + 1e-6)
-    small = torch.full((1, 3, 2), 0.1)
-    assert torch.equal(limit_weights(small, 0.9), small)  # already contractive: unchanged
-
-
-def test_collage_operator_is_a_contraction_in_the_sup_norm():
-    generator = torch.Generator().manual_seed(1)
-    weights = contractive_weights(torch.randn(3, SMALL.n_candidates, SMALL.n_ranges, generator=generator) * 5, 0.9)
-    bias, aux = torch.rand(3, SMALL.n_ranges, generator=generator), torch.rand(2, 4, 4, generator=generator)
-    a, b = (torch.rand(3, 1, 32, 32, generator=generator) for _ in range(2))
-    for scale in (1, 2):
-        x, y = a[..., : 16 * scale, : 16 * scale], b[..., : 16 * scale, : 16 * scale]
-        moved = collage_step(SMALL, x, weights, bias, aux, scale) - collage_step(SMALL, y, weights, bias, aux, scale)
-        assert moved.abs().max() <= 0.9 * (x - y).abs().max() + 1e-6
 
 
 def test_encoder_output_is_sparse_and_contractive(model, photo):
@@ -118,9 +79,6 @@ def test_encoder_output_is_sparse_and_contractive(model, photo):
 )
 def test_the_fast_search_equals_correlating_every_candidate(config):
     """Partial products in parity coordinates give each base's best isometry and its exact correlation."""
-    from ifskit.image.collage import candidates, range_patches
-    from ifskit.image.encoder import _best_sizes
-
     torch.manual_seed(3)
     model = CollageEncoder(config).eval()
     x, aux = torch.rand(2, 1, config.crop, config.crop), model.aux().detach()
@@ -129,8 +87,8 @@ def test_the_fast_search_equals_correlating_every_candidate(config):
         b, _, n_ranges, mm = tiles.residual.shape
         partial = torch.bmm(tiles.residual.view(b * 4, n_ranges, mm), tiles.table.view(b * 4, mm, -1))
         partial = partial.view(b, 2, 2, n_ranges, -1)
-        signed, slot, _, _ = model._orient(partial, None)
-        sizes = _best_sizes(partial, config.n_domains if config.augment else 0)
+        signed, slot, _, _ = model.orient(partial, None)
+        sizes = best_sizes(partial, config.n_domains if config.augment else 0)
     cands = candidates(config, x, aux).flatten(2)
     ranges = range_patches(config, x).flatten(2)
     direct = (ranges - ranges.mean(-1, keepdim=True)) @ (cands - cands.mean(-1, keepdim=True)).transpose(1, 2)
@@ -192,13 +150,14 @@ def test_decoding_at_any_scale(code, photo):
         big = code.decode(scale=scale)
         assert big.shape == (50 * scale, 70 * scale)
         shrunk = big[: 48 * scale, : 69 * scale].reshape(48, scale, 69, scale).mean(axis=(1, 3))
-        assert psnr(small[:48, :69], np.rint(shrunk)) > 28  # the same picture, more pixels
+        assert psnr(small[:48, :69], np.rint(shrunk)) > 42.5  # the same picture, more pixels (43.2, 44.5 dB)
 
 
 def test_greedy_code_is_better_than_its_block_means(code, photo):
     image = photo[:50, :70]
     blocks = np.kron(image[:48, :68].reshape(12, 4, 17, 4).mean(axis=(1, 3)), np.ones((4, 4)))
-    assert psnr(image[:48, :68], code.decode()[:48, :68]) > psnr(image[:48, :68], np.rint(blocks)) + 1
+    # 19.64 dB against 15.49 dB measured
+    assert psnr(image[:48, :68], code.decode()[:48, :68]) > psnr(image[:48, :68], np.rint(blocks)) + 3.9
 
 
 def test_neural_code_round_trips_through_the_fic_file(code, tmp_path):
@@ -207,17 +166,13 @@ def test_neural_code_round_trips_through_the_fic_file(code, tmp_path):
     assert again.to_bytes() == code.to_bytes() and path.stat().st_size == code.n_bytes
     np.testing.assert_array_equal(again.decode(), code.decode())
     assert code.bpp == pytest.approx(8 * code.n_bytes / (50 * 70))
-    with pytest.raises(FormatError, match="not a PIFS code"):
-        from ifskit.image import load_fic
-
+    with pytest.raises(FormatError, match="holds a neural collage code, not a PIFS code"):
         load_fic(path)
 
 
 def test_large_images_are_encoded_in_chunks_of_tiles(model, photo, monkeypatch):
-    import ifskit.image.encoder as encoder
-
     whole = encode_image(model, photo).to_bytes()  # 36 tiles in one pass
-    monkeypatch.setattr(encoder, "_TILES_PER_PASS", 5)
+    monkeypatch.setattr(neural_code, "_TILES_PER_PASS", 5)
     assert encode_image(model, photo).to_bytes() == whole
 
 
@@ -238,7 +193,7 @@ def test_model_file_round_trip(model, tmp_path, photo):
     again = load_encoder(path)
     assert again.config == model.config and again.top_k == model.top_k
     assert encode_image(again, photo).to_bytes() == encode_image(model, photo).to_bytes()
-    with pytest.raises(Exception, match="exists already"):
+    with pytest.raises(OutputError, match=f"^{re.escape(str(path))}: exists already"):
         save_encoder(model, path)
 
 
@@ -257,6 +212,38 @@ def test_a_tiny_training_run_lowers_the_loss(photo):
     for steps in (1, 3, 10):  # any step count (10 once broke the learning-rate schedule)
         again = train_encoder(images, SMALL, steps=steps, batch=4, seed=0)
         assert again.losses == train_encoder(images, SMALL, steps=steps, batch=4, seed=0).losses  # same seed
+    by_keywords = train_encoder(images, SMALL, steps=3, batch=4, lr=3e-2)
+    settings = TrainSettings(steps=3, batch=4, lr=3e-2)  # the same run, its settings as one value
+    assert train_encoder(images, SMALL, settings=settings).losses == by_keywords.losses
+
+
+@pytest.mark.parametrize(
+    "call, parameter, message",
+    [
+        (lambda m, p: encode_image(m, np.stack([p] * 3, -1)), "image", r"image must be grayscale, shape \(H, W\)"),
+        (lambda m, p: encode_image(m, p, weight_bits=9), "weight_bits", "weight_bits must be within 2..8, got 9"),
+        (lambda m, p: encode_image(m, p[:16, :16]).decode(scale=0), "scale", "scale must be a positive whole"),
+        (lambda m, p: encode_image(m, p[:16, :16]).decode(start=p[:3]), "start", "start is 96x3 pixels"),
+        (
+            lambda m, p: CollageEncoder(dataclasses.replace(SMALL, whole_domain=True)),
+            "config",
+            "the encoder works on domain patches",
+        ),
+        (lambda m, p: train_encoder([p[:15]], SMALL), "images", "no image in images has both sides of at least 16"),
+        (lambda m, p: train_encoder([p], SMALL, steps=0), "steps", "steps must be at least 1, got 0"),
+        (lambda m, p: TrainSettings(lr=0), "lr", "lr must be positive, got 0"),
+    ],
+    ids=["colour", "weight-bits", "scale", "start", "whole-domain", "small-images", "steps", "lr"],
+)
+def test_bad_arguments_name_their_parameter(model, photo, call, parameter, message):
+    with pytest.raises(ParameterError, match=message) as error:
+        call(model, photo)
+    assert error.value.parameter == parameter
+
+
+def test_train_encoder_refuses_unknown_settings(photo):
+    with pytest.raises(TypeError, match="stpes"):
+        train_encoder([photo], SMALL, stpes=3)
 
 
 # ---- files and the command line -------------------------------------------------------------------
@@ -284,36 +271,14 @@ def test_cli_train_compress_decompress(cli, capsys, image_folder, tmp_path, phot
     fic, png = tmp_path / "p.fic", tmp_path / "p.png.png"
     assert cli("compress", source, "-o", fic, "--neural", model, "--json") == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["kind"] == "neural" and out["bytes"] == fic.stat().st_size and out["psnr"] > 15
+    assert out["kind"] == "neural" and out["bytes"] == fic.stat().st_size
+    assert out["psnr"] > 19.5  # 20.05 dB measured
     assert cli("decompress", fic, "-o", png, "--scale", 3, "--json", "--frames", tmp_path / "steps") == 0
     out = json.loads(capsys.readouterr().out)
     assert Image.open(png).size == (120, 120)
     assert len(out["frames"]) == out["iterations"] == len(list((tmp_path / "steps").glob("step_*.png")))
     assert cli("compress", source, "-o", tmp_path / "q.fic", "--neural", model, "--bpp", 1) == 2
     assert "do not apply to --neural" in capsys.readouterr().err
-
-
-def test_cli_fractalize(cli, capsys, tmp_path):
-    source = tmp_path / "p.png"
-    Image.fromarray(sample_image("grace_hopper", 32, gray=False)[:, :24]).save(source)
-    out = tmp_path / "f.png"
-    assert cli("fractalize", source, "-o", out, "--steps", 5, "--scale", 3, "--range-size", 4, "--json") == 0
-    figures = json.loads(capsys.readouterr().out)
-    assert figures["steps"] == 5 and Image.open(out).size == (72, 96) and Image.open(out).mode == "RGB"
-    assert cli("fractalize", source, "-o", out, "--steps", 5) == 2
-    assert "exists already" in capsys.readouterr().err
-    assert cli("fractalize", source, "-o", tmp_path / "g.png", "--range-size", 16) == 2
-    assert "does not fit" in capsys.readouterr().err
-
-
-def test_fractalize_fits_the_picture_and_is_reproducible():
-    from ifskit.image.fractalize import fractalize
-
-    image = sample_image("grace_hopper", 32)
-    short, longer = fractalize(image, 2, steps=2, range_size=4), fractalize(image, 2, steps=60, range_size=4)
-    assert longer.losses[-1] < longer.losses[0] and longer.psnr > short.psnr
-    np.testing.assert_array_equal(longer.image, fractalize(image, 2, steps=60, range_size=4).image)
-    assert longer.image.shape == (64, 64)
 
 
 def _neural_bytes(code) -> bytes:

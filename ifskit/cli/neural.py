@@ -1,14 +1,29 @@
-"""``ifskit dataset``, ``ifskit train-encoder`` and ``ifskit encode``: the Neural Collage encoder."""
+"""``ifskit dataset``, ``ifskit train-encoder`` and ``ifskit encode``: the Neural Collage encoder.
+
+:mod:`ifskit.neural` imports the renderer (numba), and its training and encoding torch: the
+commands import them when they run (``train-encoder`` also when it is parsed, for a default),
+so that ``ifskit --help`` and the other commands start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-from ..cli import _add_output_options, _count, _make_folder, _number_in, _report, _whole
+from .._io import check_output
 from ..errors import FormatError, OutputError
-from ..neural.train import ATTRACTOR_WEIGHT
+from ..formats import load_points
+from ..io import save
+from ._common import (
+    add_output_options,
+    count,
+    dask_client,
+    make_folder,
+    number_in,
+    report,
+    show_progress,
+    whole,
+)
 
 
 def _maps_range(text: str) -> tuple[int, int]:
@@ -22,12 +37,12 @@ def _maps_range(text: str) -> tuple[int, int]:
     return parts[0], parts[-1]
 
 
-_learning_rate = _number_in(0, 10, "a positive learning rate")
-_weight = _number_in(0, 1e6, "a non-negative weight", low_included=True)
+_learning_rate = number_in(0, 10, "a positive learning rate")
+_weight = number_in(0, 1e6, "a non-negative weight", low_included=True)
 
 
 def _formats(text: str) -> tuple:
-    from ..neural.dataset import SAMPLE_FORMATS
+    from ..neural.dataset import SAMPLE_FORMATS  # imports numba: only to check a given --format
 
     formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in formats if f not in SAMPLE_FORMATS]
@@ -36,9 +51,13 @@ def _formats(text: str) -> tuple:
     return formats
 
 
-def register(commands) -> None:
-    """Add ``dataset``, ``train-encoder`` and ``encode`` to the ``ifskit`` sub-parsers."""
-    dataset = commands.add_parser(
+def register(commands, name: str) -> None:
+    """Add the parser of command ``name`` (dataset, train-encoder or encode) to the sub-parser group ``commands``."""
+    _PARSERS[name](commands)
+
+
+def _dataset_parser(commands) -> None:
+    parser = commands.add_parser(
         "dataset",
         help="a synthetic dataset of random IFS and their point clouds (FractalDB style)",
         description=(
@@ -50,44 +69,46 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit dataset -o fractals --count 10000 --maps 2-4 --points 2048 --seed 0",
     )
-    dataset.add_argument("-o", "--output", required=True, metavar="DIR", help="folder (created if missing)")
-    dataset.add_argument("--count", type=_count, required=True, metavar="N", help="number of samples")
-    dataset.add_argument(
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder (created if missing)")
+    parser.add_argument("--count", type=count, required=True, metavar="N", help="number of samples")
+    parser.add_argument(
         "--maps",
         type=_maps_range,
         default=(2, 4),
         metavar="K|K1-K2",
         help="maps per IFS, drawn uniformly (default 2-4)",
     )
-    dataset.add_argument("--points", type=_count, default=2048, metavar="P", help="points per cloud (default 2048)")
-    dataset.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
-    dataset.add_argument("--seed", type=_whole, default=0, help="dataset seed (default 0)")
-    dataset.add_argument(
+    parser.add_argument("--points", type=count, default=2048, metavar="P", help="points per cloud (default 2048)")
+    parser.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
+    parser.add_argument("--seed", type=whole, default=0, help="dataset seed (default 0)")
+    parser.add_argument(
         "--format",
         type=_formats,
         default=("yaml", "npy"),
         metavar="LIST",
         help="files per sample, comma-separated among yaml,npy,ply,png (default yaml,npy)",
     )
-    dataset.add_argument("--size", type=int, default=256, metavar="N", help="size of the density PNGs (default 256)")
-    dataset.add_argument(
+    parser.add_argument("--size", type=int, default=256, metavar="N", help="size of the density PNGs (default 256)")
+    parser.add_argument(
         "--shard-size",
-        type=_count,
+        type=count,
         metavar="S",
         help=(
             "write shards of S samples (DIR/shard_NNNNNN.npz: clouds and IFS parameters, and DIR/manifest.json) "
             "instead of files per sample; resumable shard by shard (default 1000 with --scheduler)"
         ),
     )
-    dataset.add_argument(
+    parser.add_argument(
         "--scheduler",
         metavar="local:N|tcp://HOST:PORT",
         help="write the shards on a Dask cluster, one task per shard; the same shards whatever the workers",
     )
-    _add_output_options(dataset, quiet=True)
-    dataset.set_defaults(run=cmd_dataset)
+    add_output_options(parser, quiet=True)
+    parser.set_defaults(run=cmd_dataset)
 
-    train = commands.add_parser(
+
+def _train_encoder_parser(commands) -> None:
+    commands.add_parser(
         "train-encoder",
         help="train a point-cloud encoder on random IFS (self-supervised, collage theorem)",
         description=(
@@ -100,39 +121,50 @@ def register(commands) -> None:
             "Same seed, same weights. The shipped 2D model: scripts/train_encoder.py."
         ),
         epilog="Example: ifskit train-encoder -o model.pt --steps 9000 --seed 0",
+        arguments=_train_encoder_arguments,
     )
-    train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint file")
-    train.add_argument("--steps", type=_count, required=True, metavar="N", help="total optimizer steps")
-    train.add_argument(
+
+
+def _train_encoder_arguments(parser) -> None:
+    """The arguments of ``train-encoder``, added when it is parsed (:class:`~ifskit.cli._common.Parser`)."""
+    from ..neural.train import ATTRACTOR_WEIGHT  # the default of --attractor-weight; imports torch
+
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint file")
+    parser.add_argument("--steps", type=count, required=True, metavar="N", help="total optimizer steps")
+    parser.add_argument(
         "--resume", action="store_true", help="continue the run saved in OUT (same settings, --steps may grow)"
     )
-    train.add_argument("--seed", type=_whole, default=0, help="initial weights and training data (default 0)")
-    train.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
-    train.add_argument("--device", metavar="cpu|cuda[:N]", help="where to train (default: cuda when present, else cpu)")
-    train.add_argument("--batch", type=_count, default=32, metavar="B", help="clouds per step (default 32)")
-    train.add_argument(
+    parser.add_argument("--seed", type=whole, default=0, help="initial weights and training data (default 0)")
+    parser.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
+    parser.add_argument(
+        "--device", metavar="cpu|cuda[:N]", help="where to train (default: cuda when present, else cpu)"
+    )
+    parser.add_argument("--batch", type=count, default=32, metavar="B", help="clouds per step (default 32)")
+    parser.add_argument(
         "--lr", type=_learning_rate, default=3e-3, help="Adam learning rate, cosine-decayed (default 3e-3)"
     )
-    train.add_argument(
+    parser.add_argument(
         "--maps", type=_maps_range, default=(2, 4), metavar="K1-K2", help="maps of the training IFS (default 2-4)"
     )
-    train.add_argument(
+    parser.add_argument(
         "--attractor-weight",
         type=_weight,
         default=ATTRACTOR_WEIGHT,
         metavar="W",
         help=f"weight of the attractor term; 0: the collage bound alone (default {ATTRACTOR_WEIGHT:g})",
     )
-    train.add_argument(
+    parser.add_argument(
         "--init", metavar="CKPT.pt", help="start from this checkpoint's weights (fine-tuning; fresh optimizer)"
     )
-    train.add_argument(
-        "--checkpoint-every", type=_count, default=250, metavar="N", help="steps between checkpoints (default 250)"
+    parser.add_argument(
+        "--checkpoint-every", type=count, default=250, metavar="N", help="steps between checkpoints (default 250)"
     )
-    _add_output_options(train, overwrite="start afresh, replacing OUT", quiet=True)
-    train.set_defaults(run=cmd_train_encoder)
+    add_output_options(parser, overwrite="start afresh, replacing OUT", quiet=True)
+    parser.set_defaults(run=cmd_train_encoder)
 
-    encode = commands.add_parser(
+
+def _encode_parser(commands) -> None:
+    parser = commands.add_parser(
         "encode",
         help="a point cloud to an IFS in one forward pass of the neural encoder",
         description=(
@@ -144,38 +176,41 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
     )
-    encode.add_argument("cloud", metavar="CLOUD", help="point cloud file")
-    encode.add_argument("-o", "--output", required=True, metavar="OUT.yaml", help="IFS file (.yaml .ifs .json)")
-    encode.add_argument(
+    parser.add_argument("cloud", metavar="CLOUD", help="point cloud file")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.yaml", help="IFS file (.yaml .ifs .json)")
+    parser.add_argument(
         "--refine",
-        type=_whole,
+        type=whole,
         default=0,
         metavar="STEPS",
         help="refine the encoder's maps: snap them to their parts, then STEPS fitter steps (default 0: one shot)",
     )
-    encode.add_argument(
+    parser.add_argument(
         "--views",
         type=int,
         default=2,
         metavar="V",
         help="with --refine: candidate starts from the cloud as given, mirrored, turned, axes swapped (1-4, default 2)",
     )
-    encode.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
-    encode.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
-    encode.add_argument(
+    parser.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
+    parser.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
+    parser.add_argument(
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where the encoder runs: cpu (default) or a CUDA GPU"
     )
-    encode.add_argument("--seed", type=_whole, default=0, help="subsampling and chaos-game seed (default 0)")
-    _add_output_options(encode, overwrite="replace OUT")
-    encode.set_defaults(run=cmd_encode)
+    parser.add_argument("--seed", type=whole, default=0, help="subsampling and chaos-game seed (default 0)")
+    add_output_options(parser, overwrite="replace OUT")
+    parser.set_defaults(run=cmd_encode)
+
+
+_PARSERS = {"dataset": _dataset_parser, "train-encoder": _train_encoder_parser, "encode": _encode_parser}
 
 
 def cmd_dataset(args) -> int:
-    from ..neural.dataset import generate_dataset
+    from ..neural.dataset import generate_dataset  # imports numba
 
     if not 8 <= args.size <= 8192:
         raise OutputError(f"--size must be between 8 and 8192 pixels, got {args.size}")
-    folder = _make_folder(args.output)
+    folder = make_folder(args.output)
     start = time.perf_counter()
     if args.shard_size is not None or args.scheduler is not None:
         counts = _dataset_shards(folder, args)
@@ -189,7 +224,7 @@ def cmd_dataset(args) -> int:
             dim=args.dim,
             formats=args.format,
             png_size=args.size,
-            progress=not args.quiet and sys.stderr.isatty(),
+            progress=show_progress(args),
         )
     figures = {
         "count": args.count,
@@ -197,32 +232,31 @@ def cmd_dataset(args) -> int:
         "output": str(folder),
         "seconds": round(time.perf_counter() - start, 3),
     }
-    _report(args, figures, f"wrote {counts['written']} samples to {folder} ({counts['skipped']} existed already)")
+    report(args, figures, f"wrote {counts['written']} samples to {folder} ({counts['skipped']} existed already)")
     return 0
 
 
 def _dataset_shards(folder, args) -> dict:
     """``dataset --shard-size/--scheduler``: shards written by Dask tasks (:func:`ifskit.distributed.write_shards`)."""
-    from ..cli import _dask_client
-    from ..distributed import write_shards
+    from ..distributed import write_shards  # imports numba, and dask with a scheduler
 
     if set(args.format) - {"yaml", "npy"}:
         raise FormatError("shards hold the clouds and IFS parameters; --format png/ply needs files per sample")
-    with _dask_client(args.scheduler) as client:
+    with dask_client(args.scheduler) as client:
         return write_shards(
-            folder, args.count, args.shard_size or 1000, args.seed, args.maps, args.points, args.dim,
-            client=client, progress=not args.quiet and sys.stderr.isatty(),
+            folder, args.count, shard_size=args.shard_size or 1000, seed=args.seed, maps=args.maps,
+            n_points=args.points, dim=args.dim,
+            client=client, progress=show_progress(args),
         )  # fmt: skip
 
 
 def cmd_train_encoder(args) -> int:
-    from .._io import check_output
-    from ..neural.train import train_encoder
+    from ..neural.train import train_encoder  # imports torch
 
     if args.resume and args.overwrite:
         raise OutputError("--resume and --overwrite contradict each other")
     if not args.resume:
-        check_output(args.output, args.overwrite, suffixes={".pt"})
+        check_output(args.output, overwrite=args.overwrite, suffixes={".pt"})
     figures = train_encoder(
         args.output,
         args.steps,
@@ -237,21 +271,19 @@ def cmd_train_encoder(args) -> int:
         attractor_weight=args.attractor_weight,
         init=args.init,
         checkpoint_every=args.checkpoint_every,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=show_progress(args),
     )
-    _report(args, figures, f"trained {figures['steps']} steps, loss {figures['loss']:.4g}: {figures['output']}")
+    report(args, figures, f"trained {figures['steps']} steps, loss {figures['loss']:.4g}: {figures['output']}")
     return 0
 
 
 def cmd_encode(args) -> int:
-    from .._io import check_output
+    # the encoder imports torch, the distance and the chaos game numba
     from ..analysis import chamfer_distance
-    from ..formats import load_points
-    from ..io import save
     from ..neural.encoding import check_cloud, encode, load_model
     from ..render import chaos_game
 
-    check_output(args.output, args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
+    check_output(args.output, overwrite=args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
     points = load_points(args.cloud)
     model = load_model(args.model, device=args.device)
     check_cloud(points, model.dim, args.cloud)
@@ -268,7 +300,7 @@ def cmd_encode(args) -> int:
     seconds = time.perf_counter() - start
     attractor = chaos_game(ifs, max(len(points), 2048), seed=args.seed, progress=False)
     distance = chamfer_distance(attractor, points)
-    save(ifs, args.output, args.overwrite)
+    save(ifs, args.output, overwrite=args.overwrite)
     figures = {
         "maps": ifs.n_maps,
         "contraction": ifs.contraction,
@@ -276,5 +308,5 @@ def cmd_encode(args) -> int:
         "seconds": round(seconds, 4),
         "output": str(args.output),
     }
-    _report(args, figures, f"{ifs.n_maps} maps, attractor Chamfer {distance:.4g}, {seconds:.3f} s: {args.output}")
+    report(args, figures, f"{ifs.n_maps} maps, attractor Chamfer {distance:.4g}, {seconds:.3f} s: {args.output}")
     return 0

@@ -1,18 +1,29 @@
-"""``ifskit interpolate``: a movie of the interpolation through two or more IFS."""
+"""``ifskit interpolate``: a movie of the interpolation through two or more IFS.
+
+:mod:`ifskit.animate` imports the renderer (numba): the command imports it when it is parsed
+(its choices and defaults) and when it runs, so that ``ifskit --help`` and the other commands
+start fast.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
-from ..animate.interpolate import EASINGS, METHODS
-from ..cli import _add_output_options, _count, _report, _size, _whole
+from ..errors import FormatError, ParameterError
+from ..formats import POINT_SUFFIXES, load_points, read_fractint
+from ..ifs import IFS
+from ..io import load
+from ._common import add_output_options, count, pixel_size, report, whole
 
 
-def register(commands) -> None:
-    """Add the ``interpolate`` command to the ``ifskit`` sub-parser group."""
-    parser = commands.add_parser(
+def register(commands, name: str) -> None:
+    """Add the parser of command ``name`` (interpolate) to the sub-parser group ``commands``."""
+    _PARSERS[name](commands)
+
+
+def _interpolate_parser(commands) -> None:
+    commands.add_parser(
         "interpolate",
         help="a movie (MP4, GIF or PNG frames) morphing between two or more IFS",
         description=(
@@ -23,7 +34,17 @@ def register(commands) -> None:
             "same random streams, one framing and one tone mapping, so points move rather than flicker."
         ),
         epilog="Example: ifskit interpolate barnsley_fern maple_leaf heighway_dragon --loop -o morph.mp4",
+        arguments=_interpolate_arguments,
+        parameters={"method": ("clouds",), "steps": ("fit_steps",)},  # of ifs_from_cloud
     )
+
+
+def _interpolate_arguments(parser) -> None:
+    """The arguments of ``interpolate``, added when it is parsed (:class:`~ifskit.cli._common.Parser`)."""
+    # their choices and defaults are ifskit.animate's, which imports the renderer (numba)
+    from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
+    from ..animate.interpolate import EASINGS, METHODS
+
     parser.add_argument(
         "sources",
         nargs="+",
@@ -37,13 +58,13 @@ def register(commands) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="OUT.mp4 (H.264), OUT.gif, or a folder DIR/ for PNG frames"
     )
-    parser.add_argument("--frames", type=_count, default=120, metavar="N", help="frames in the movie (default 120)")
+    parser.add_argument("--frames", type=count, default=120, metavar="N", help="frames in the movie (default 120)")
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     parser.add_argument(
-        "--size", type=_size, default=(512, 512), metavar="N|WxH", help="frame size in pixels (default 512)"
+        "--size", type=pixel_size, default=(512, 512), metavar="N|WxH", help="frame size in pixels (default 512)"
     )
-    parser.add_argument("--seed", type=_whole, default=0, help="random seed, the same for every frame (default 0)")
-    parser.add_argument("--points", type=_count, default=2_000_000, metavar="N", help="points per frame (default 2e6)")
+    parser.add_argument("--seed", type=whole, default=0, help="random seed, the same for every frame (default 0)")
+    parser.add_argument("--points", type=count, default=2_000_000, metavar="N", help="points per frame (default 2e6)")
     parser.add_argument(
         "--method",
         choices=METHODS,
@@ -66,12 +87,12 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--maps",
-        type=_count,
+        type=count,
         metavar="K",
         help=f"point-cloud keyframes: number of maps (default: the encoder's choice; {DEFAULT_FIT_MAPS} when fitted)",
     )
     parser.add_argument(
-        "--fit-steps", type=_count, default=300, metavar="N", help="point-cloud keyframes: fitter steps (default 300)"
+        "--fit-steps", type=count, default=300, metavar="N", help="point-cloud keyframes: fitter steps (default 300)"
     )
     parser.add_argument("--cmap", default="inferno", metavar="NAME", help="matplotlib colormap (default inferno)")
     parser.add_argument("--gamma", type=float, default=2.2, help="gamma of the log-density tone mapping (default 2.2)")
@@ -88,16 +109,18 @@ def register(commands) -> None:
     parser.add_argument(
         "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
     )
-    _add_output_options(parser, overwrite="replace an existing movie (or non-empty folder)", quiet=True)
+    add_output_options(parser, overwrite="replace an existing movie (or non-empty folder)", quiet=True)
     parser.set_defaults(run=cmd_interpolate)
+
+
+_PARSERS = {"interpolate": _interpolate_parser}
 
 
 def cmd_interpolate(args) -> int:
     """Check every input, then plan, render and write the movie."""
+    # ifskit.animate imports the renderer (numba)
     from ..animate import KeyframePath, check_movie_output, check_shading, plan_movie, render_movie_frames, write_movie
     from ..animate.clouds import ifs_from_cloud
-    from ..errors import FormatError
-    from ..ifs import IFS
 
     start = time.perf_counter()
     if len(args.sources) < 2:
@@ -106,8 +129,8 @@ def cmd_interpolate(args) -> int:
         raise FormatError("--loop and --pingpong exclude each other: choose one way back to the start")
     if not args.fps > 0:
         raise FormatError(f"--fps must be positive, got {args.fps:g}")
-    kind = check_movie_output(args.output, args.size, args.overwrite)
-    check_shading(args.cmap, args.gamma, args.background)
+    kind = check_movie_output(args.output, size=args.size, overwrite=args.overwrite)
+    check_shading(cmap=args.cmap, gamma=args.gamma, background=args.background)
     loaded = [_load_keyframe(source) for source in args.sources]
     dims = [item.dim if isinstance(item, IFS) else item.shape[1] for item in loaded]
     if len(set(dims)) > 1:
@@ -132,19 +155,21 @@ def cmd_interpolate(args) -> int:
             ifs, how = ifs_from_cloud(item, method=args.clouds, n_maps=args.maps, steps=args.fit_steps, seed=args.seed)
         except FormatError as exc:
             raise FormatError(exc.message, source) from None
+        except ParameterError as exc:  # e.g. --clouds encode without the encoder: name the cloud
+            raise ParameterError(f"{source}: {exc.message}", exc.parameter) from None
         keyframes.append(ifs)
         origins.append(how)
-    path = KeyframePath(keyframes, args.method, args.loop, args.easing)
+    path = KeyframePath(keyframes, method=args.method, loop=args.loop, easing=args.easing)
     plan = plan_movie(
-        path, args.frames, args.size, args.points, args.seed,
+        path, n_frames=args.frames, size=args.size, n_points=args.points, seed=args.seed,
         pingpong=args.pingpong, view=view, turn=args.turn, threads=args.threads,
     )  # fmt: skip
     frames = render_movie_frames(
-        plan, args.size, args.points, args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,
+        plan, size=args.size, n_points=args.points, seed=args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,
         threads=args.threads,
     )  # fmt: skip
     output = write_movie(
-        frames, args.output, args.fps, n_frames=args.frames, overwrite=args.overwrite,
+        frames, args.output, fps=args.fps, n_frames=args.frames, overwrite=args.overwrite,
         progress=False if args.quiet else None,
     )  # fmt: skip
     seconds = round(time.perf_counter() - start, 3)
@@ -163,23 +188,19 @@ def cmd_interpolate(args) -> int:
     }
     clouds = [f"{how} {source}" for how, source in zip(origins, args.sources) if how != "ifs"]
     note = f"; {', '.join(clouds)}" if clouds else ""
-    _report(args, figures, f"wrote {output} ({args.frames} frames {width}x{height} in {seconds:.2f} s{note})")
+    report(args, figures, f"wrote {output} ({args.frames} frames {width}x{height} in {seconds:.2f} s{note})")
     return 0
 
 
 def _load_keyframe(source: str):
     """An IFS from a file or catalog name (``FILE.ifs:ENTRY`` picks an entry of a Fractint
     file), or the points of a point-cloud file, shape (n, d)."""
-    from ..errors import FormatError
-    from ..formats import POINT_SUFFIXES, load_points, read_fractint
-    from ..io import load
-
     if Path(source).suffix.lower() in POINT_SUFFIXES:
         return load_points(source)
 
     file, _, entry = source.rpartition(":")
     if file and Path(file).suffix.lower() == ".ifs" and Path(file).is_file():
-        return load(file, entry)
+        return load(file, name=entry)
     if Path(source).suffix.lower() == ".ifs" and Path(source).is_file():
         library = read_fractint(source)
         names = list(library.entries) + list(library.errors)

@@ -1,15 +1,28 @@
-"""``ifskit fit``: learn IFS maps whose attractor covers a point cloud (collage theorem)."""
+"""``ifskit fit``: learn IFS maps whose attractor covers a point cloud (collage theorem).
+
+The fitter (:mod:`ifskit.fitting`) imports torch: the command imports it when it runs, so that
+``ifskit --help`` and the other commands start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..cli import _add_output_options, _count, _report, _whole
+from .._io import check_output
+from ..errors import FormatError, ParameterError
+from ..formats import IFS_SUFFIXES, load_points
+from ..ifs import IFS
+from ..io import save
+from ._common import add_output_options, count, report, whole
 
 
-def register(commands) -> None:
-    """Add the ``fit`` command to the ``ifskit`` sub-parser group."""
+def register(commands, name: str) -> None:
+    """Add the parser of command ``name`` (fit) to the sub-parser group ``commands``."""
+    _PARSERS[name](commands)
+
+
+def _fit_parser(commands) -> None:
     parser = commands.add_parser(
         "fit",
         help="fit contractive maps to a point cloud with the collage theorem",
@@ -33,8 +46,8 @@ def register(commands) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
     )
-    parser.add_argument("--steps", type=_count, default=400, metavar="N", help="optimizer steps (default 400)")
-    parser.add_argument("--seed", type=_whole, default=0, help="random seed: same seed, same fit (default 0)")
+    parser.add_argument("--steps", type=count, default=400, metavar="N", help="optimizer steps (default 400)")
+    parser.add_argument("--seed", type=whole, default=0, help="random seed: same seed, same fit (default 0)")
     parser.add_argument(
         "--loss",
         choices=["chamfer", "hausdorff"],
@@ -52,8 +65,11 @@ def register(commands) -> None:
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where to optimize: cpu (default) or a CUDA GPU"
     )
     parser.add_argument("--plot", metavar="OUT.png", help="also draw target, collage, attractor and loss history")
-    _add_output_options(parser, overwrite="replace existing output files", quiet=True)
+    add_output_options(parser, overwrite="replace existing output files", quiet=True)
     parser.set_defaults(run=cmd_fit)
+
+
+_PARSERS = {"fit": _fit_parser}
 
 
 def _maps(text: str):
@@ -70,38 +86,35 @@ def _maps(text: str):
 
 def cmd_fit(args) -> int:
     """Check the outputs, read the cloud, fit, write the IFS (and the plot)."""
-    from .._io import check_output
-    from ..errors import FormatError
-    from ..fitting import fit
-    from ..fitting.fitter import _check_settings
-    from ..formats import IFS_SUFFIXES, load_points
-    from ..ifs import IFS
-    from ..io import save
+    # the fitter and the device resolver import torch
+    from ..fitting import check_settings, fit
     from ..ops.device import resolve_device
 
-    check_output(args.output, args.overwrite, IFS_SUFFIXES)
+    check_output(args.output, overwrite=args.overwrite, suffixes=IFS_SUFFIXES)
     if args.plot:
-        check_output(args.plot, args.overwrite, {".png"})
+        check_output(args.plot, overwrite=args.overwrite, suffixes={".png"})
     # bad settings are errors before any work, not problems of the cloud's file
-    _check_settings(args.loss, args.steps, args.max_contraction, 1, None)
+    check_settings(args.loss, args.steps, args.max_contraction, 1, None)
     device = resolve_device(args.device)
     points = load_points(args.cloud)
     try:
         result = fit(
-            points, args.maps, loss=args.loss, steps=args.steps, seed=args.seed,
+            points, n_maps=args.maps, loss=args.loss, steps=args.steps, seed=args.seed,
             max_contraction=args.max_contraction, device=device, progress=False if args.quiet else None,
         )  # fmt: skip
     except FormatError as error:
         if error.path is None:  # a problem of the cloud's content: name the file
             raise FormatError(error.message, args.cloud) from None
         raise
+    except ParameterError as error:  # the settings are checked above: --maps against the cloud's size
+        raise ParameterError(f"{args.cloud}: {error.message}", error.parameter) from None
     ifs = result.ifs
-    save(IFS(ifs.A, ifs.b, ifs.p, name=f"fit of {Path(args.cloud).stem}"), args.output, args.overwrite)
+    save(IFS(ifs.A, ifs.b, ifs.p, name=f"fit of {Path(args.cloud).stem}"), args.output, overwrite=args.overwrite)
     if args.plot:
-        result.plot(args.plot, args.overwrite)
+        result.plot(args.plot, overwrite=args.overwrite)
     figures = {**result.figures(), "output": str(args.output)}
     chosen = f" (auto: {result.n_maps} maps won)" if args.maps == "auto" else ""
-    _report(
+    report(
         args,
         figures,
         f"wrote {args.output}: {result.n_maps} maps{chosen}, collage error {result.collage_error:.4g}, "

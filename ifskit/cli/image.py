@@ -1,15 +1,19 @@
 """Image collages: ``ifskit compress`` / ``decompress`` (PIFS or neural codes), ``train-image-encoder``, ``fractalize``.
 
-torch is imported only by the neural options and commands.
+The image package imports numba, and its neural parts torch: the commands import them when
+they run, and torch only for the neural options and commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
-from ..cli import _add_output_options, _count, _make_folder, _number_in, _report, _whole
+from .._io import check_output
+from ..errors import FormatError, IfskitError
+from ._common import add_output_options, count, make_folder, number_in, report, show_progress, whole
 
 #: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
 MAX_OUTPUT_PIXELS = 2**28
@@ -17,12 +21,12 @@ MAX_OUTPUT_PIXELS = 2**28
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
 
-_quality = _number_in(1, 100, "a quality within 1..100", low_included=True, high_included=True)
-_positive = _number_in(0, 1e6, "a positive number")
+_quality = number_in(1, 100, "a quality within 1..100", low_included=True, high_included=True)
+_positive = number_in(0, 1e6, "a positive number")
 
 
 def _block(text: str) -> int:
-    value = _count(text)
+    value = count(text)
     if value < 2 or value > 128 or value & (value - 1):
         raise argparse.ArgumentTypeError(f"expected a power of two within 2..128, got {text!r}")
     return value
@@ -32,7 +36,7 @@ def _add_threads(parser, what: str = "") -> None:
     """The torch thread count of a neural command (one by default)."""
     parser.add_argument(
         "--threads",
-        type=_count,
+        type=count,
         default=1,
         metavar="N",
         help=f"torch threads{' ' + what if what else ''} (default 1: its tensors are small, "
@@ -40,9 +44,14 @@ def _add_threads(parser, what: str = "") -> None:
     )
 
 
-def register(commands) -> None:
-    """Add ``compress`` and ``decompress`` to the ``ifskit`` sub-parsers."""
-    compress = commands.add_parser(
+def register(commands, name: str) -> None:
+    """Add the parser of command ``name`` (compress, decompress, train-image-encoder or fractalize)
+    to the sub-parser group ``commands``."""
+    _PARSERS[name](commands)
+
+
+def _compress_parser(commands) -> None:
+    parser = commands.add_parser(
         "compress",
         help="fractal image compression (partitioned IFS) of a PNG/JPEG to a .fic file",
         description=(
@@ -53,24 +62,24 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit compress photo.png -o photo.fic --bpp 0.5 --json",
     )
-    compress.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (PNG, JPEG, ...; no alpha)")
-    compress.add_argument("-o", "--output", required=True, metavar="OUT.fic", help="the code file to write")
-    rate = compress.add_mutually_exclusive_group()
+    parser.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (PNG, JPEG, ...; no alpha)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.fic", help="the code file to write")
+    rate = parser.add_mutually_exclusive_group()
     rate.add_argument(
         "--quality", type=_quality, default=80, metavar="Q", help="1..100: higher splits more blocks (default 80)"
     )
     rate.add_argument(
         "--bpp", type=_positive, metavar="B", help="target bits per pixel: the best code whose file fits (bisection)"
     )
-    compress.add_argument("--gray", action="store_true", help="code the luminance only")
-    compress.add_argument(
+    parser.add_argument("--gray", action="store_true", help="code the luminance only")
+    parser.add_argument(
         "--classified",
         action="store_true",
         help="classified search (domains with the same quadrant brightness order only): faster, a little worse",
     )
-    compress.add_argument("--min-block", type=_block, default=4, metavar="N", help="smallest range block (default 4)")
-    compress.add_argument("--max-block", type=_block, default=32, metavar="N", help="largest range block (default 32)")
-    compress.add_argument(
+    parser.add_argument("--min-block", type=_block, default=4, metavar="N", help="smallest range block (default 4)")
+    parser.add_argument("--max-block", type=_block, default=32, metavar="N", help="largest range block (default 32)")
+    parser.add_argument(
         "--neural",
         metavar="MODEL.pt",
         help=(
@@ -78,11 +87,13 @@ def register(commands) -> None:
             "one forward pass, luminance only; --quality/--bpp/--classified/--min-block/--max-block do not apply"
         ),
     )
-    _add_threads(compress, "for --neural")
-    _add_output_options(compress, overwrite="replace an existing output")
-    compress.set_defaults(run=cmd_compress)
+    _add_threads(parser, "for --neural")
+    add_output_options(parser, overwrite="replace an existing output")
+    parser.set_defaults(run=cmd_compress)
 
-    decompress = commands.add_parser(
+
+def _decompress_parser(commands) -> None:
+    parser = commands.add_parser(
         "decompress",
         help="decode a .fic file to PNG, at any scale",
         description=(
@@ -92,24 +103,26 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit decompress photo.fic -o big.png --scale 4",
     )
-    decompress.add_argument("input", metavar="IN.fic", help="a file written by 'ifskit compress' (PIFS or neural)")
-    decompress.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
-    decompress.add_argument("--scale", type=_count, default=1, metavar="K", help="output K times larger (default 1)")
-    decompress.add_argument(
+    parser.add_argument("input", metavar="IN.fic", help="a file written by 'ifskit compress' (PIFS or neural)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
+    parser.add_argument("--scale", type=count, default=1, metavar="K", help="output K times larger (default 1)")
+    parser.add_argument(
         "--iterations",
-        type=_count,
+        type=count,
         metavar="N",
         help="apply the operator N times (default: until no pixel changes by more than 0.05)",
     )
-    decompress.add_argument(
+    parser.add_argument(
         "--start", metavar="IMAGE", help="start from this image (default: mid-grey, black for a neural code)"
     )
-    decompress.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
-    _add_threads(decompress, "for a neural code")
-    _add_output_options(decompress, overwrite="replace existing outputs")
-    decompress.set_defaults(run=cmd_decompress)
+    parser.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
+    _add_threads(parser, "for a neural code")
+    add_output_options(parser, overwrite="replace existing outputs")
+    parser.set_defaults(run=cmd_decompress)
 
-    train = commands.add_parser(
+
+def _train_image_encoder_parser(commands) -> None:
+    parser = commands.add_parser(
         "train-image-encoder",
         help="train a neural collage image encoder on random crops of a folder of images",
         description=(
@@ -122,22 +135,24 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit train-image-encoder photos/ -o model.pt --steps 300 --seed 0",
     )
-    train.add_argument("folder", metavar="DIR", help="folder of training images (each at least --crop pixels)")
-    train.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
-    train.add_argument("--steps", type=_count, default=300, metavar="N", help="optimizer steps (default 300)")
-    train.add_argument("--batch", type=_count, default=16, metavar="B", help="crops per step (default 16)")
-    train.add_argument(
+    parser.add_argument("folder", metavar="DIR", help="folder of training images (each at least --crop pixels)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
+    parser.add_argument("--steps", type=count, default=300, metavar="N", help="optimizer steps (default 300)")
+    parser.add_argument("--batch", type=count, default=16, metavar="B", help="crops per step (default 16)")
+    parser.add_argument(
         "--lr", type=_positive, default=3e-3, help="Adam learning rate, warm-up and cosine decay (default 3e-3)"
     )
-    train.add_argument("--seed", type=_whole, default=0, help="crops and initial weights (default 0)")
-    train.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
-    train.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
-    train.add_argument("--top-k", type=_count, default=2, metavar="K", help="weights per range (default 2)")
-    _add_threads(train)
-    _add_output_options(train, overwrite="replace an existing model file", quiet=True)
-    train.set_defaults(run=cmd_train_image_encoder)
+    parser.add_argument("--seed", type=whole, default=0, help="crops and initial weights (default 0)")
+    parser.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
+    parser.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
+    parser.add_argument("--top-k", type=count, default=2, metavar="K", help="weights per range (default 2)")
+    _add_threads(parser)
+    add_output_options(parser, overwrite="replace an existing model file", quiet=True)
+    parser.set_defaults(run=cmd_train_image_encoder)
 
-    fractal = commands.add_parser(
+
+def _fractalize_parser(commands) -> None:
+    parser = commands.add_parser(
         "fractalize",
         help="creative mode: an image as a collage of copies of itself, with fractal detail when enlarged",
         description=(
@@ -148,28 +163,34 @@ def register(commands) -> None:
         ),
         epilog="Example: ifskit fractalize photo.png -o fractal.png --scale 4 --seconds 60",
     )
-    fractal.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (no alpha)")
-    fractal.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
-    fractal.add_argument("--scale", type=_count, default=4, metavar="K", help="output K times larger (default 4)")
-    fractal.add_argument(
+    parser.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (no alpha)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
+    parser.add_argument("--scale", type=count, default=4, metavar="K", help="output K times larger (default 4)")
+    parser.add_argument(
         "--seconds", type=_positive, default=60.0, metavar="S", help="optimization time budget (default 60)"
     )
-    fractal.add_argument(
-        "--steps", type=_count, metavar="N", help="a fixed number of optimizer steps instead (reproducible output)"
+    parser.add_argument(
+        "--steps", type=count, metavar="N", help="a fixed number of optimizer steps instead (reproducible output)"
     )
-    fractal.add_argument("--range-size", type=_count, default=8, metavar="N", help="range patch side (default 8)")
-    fractal.add_argument("--gray", action="store_true", help="luminance only")
-    _add_threads(fractal)
-    _add_output_options(fractal, overwrite="replace an existing output", quiet=True)
-    fractal.set_defaults(run=cmd_fractalize)
+    parser.add_argument("--range-size", type=count, default=8, metavar="N", help="range patch side (default 8)")
+    parser.add_argument("--gray", action="store_true", help="luminance only")
+    _add_threads(parser)
+    add_output_options(parser, overwrite="replace an existing output", quiet=True)
+    parser.set_defaults(run=cmd_fractalize)
+
+
+_PARSERS = {
+    "compress": _compress_parser,
+    "decompress": _decompress_parser,
+    "train-image-encoder": _train_image_encoder_parser,
+    "fractalize": _fractalize_parser,
+}
 
 
 def cmd_compress(args) -> int:
-    from .._io import check_output
-    from ..errors import IfskitError
-    from ..image import CodecParams, compress_image, psnr, read_image
+    from ..image import CodecParams, compress_image, psnr, read_image  # imports numba
 
-    check_output(args.output, args.overwrite, {".fic"})
+    check_output(args.output, overwrite=args.overwrite, suffixes={".fic"})
     if args.neural:
         return _compress_neural(args)
     if args.min_block > args.max_block:
@@ -182,7 +203,7 @@ def cmd_compress(args) -> int:
     data = code.to_bytes()
     decoded = code.decode()
     bound = code.collage_bounds(image)[0]
-    code.save(args.output, args.overwrite)
+    code.save(args.output, overwrite=args.overwrite)
     height, width = image.shape[:2]
     figures = {
         "output": str(args.output),
@@ -205,16 +226,14 @@ def cmd_compress(args) -> int:
         f"collage theorem (luminance): RMS(x - W(x)) = {bound.collage_rmse:.2f}; "
         f"decoding error <= RMS(x - W^{bound.steps}(x)) / (1 - ||L^{bound.steps}||) = {bound.bound_rmse:.2f}"
     )
-    _report(args, figures, text)
+    report(args, figures, text)
     return 0
 
 
 def cmd_decompress(args) -> int:
-    from .._io import check_output
-    from ..errors import IfskitError
-    from ..image import FractalCode, load_code, read_image, save_image
+    from ..image import FractalCode, load_code, read_image, save_image  # imports numba
 
-    check_output(args.output, args.overwrite, {".png"})
+    check_output(args.output, overwrite=args.overwrite, suffixes={".png"})
     frames_dir = None
     if args.frames:
         frames_dir = Path(args.frames)
@@ -226,9 +245,11 @@ def cmd_decompress(args) -> int:
     _check_output_size(code.height, code.width, args.scale)
     start_image = None if args.start is None else read_image(args.start)
     if frames_dir is not None:
-        frames_dir = _make_folder(frames_dir)
+        frames_dir = make_folder(frames_dir)
     start = time.perf_counter()
-    steps = code.decode_steps(args.scale, args.iterations, start_image, coarse_start=frames_dir is None)
+    steps = code.decode_steps(
+        args.scale, iterations=args.iterations, start=start_image, coarse_start=frames_dir is None
+    )
     frames, image, count = [], None, 0
     for count, image in enumerate(steps, 1):
         if frames_dir is not None:
@@ -236,7 +257,7 @@ def cmd_decompress(args) -> int:
             save_image(image, path, overwrite=True)  # checked above: only our own frames are replaced
             frames.append(str(path))
     seconds = time.perf_counter() - start
-    save_image(image, args.output, args.overwrite)
+    save_image(image, args.output, overwrite=args.overwrite)
     figures = {
         "output": str(args.output),
         "seconds": round(seconds, 4),
@@ -247,7 +268,7 @@ def cmd_decompress(args) -> int:
     }
     if frames_dir is not None:
         figures["frames"] = frames
-    _report(
+    report(
         args,
         figures,
         f"wrote {args.output} ({image.shape[1]}x{image.shape[0]}, {count} iterations, {seconds:.2f} s)",
@@ -256,8 +277,6 @@ def cmd_decompress(args) -> int:
 
 
 def _check_output_size(height: int, width: int, scale: int) -> None:
-    from ..errors import IfskitError
-
     if height * width * scale**2 > MAX_OUTPUT_PIXELS:
         raise IfskitError(
             f"--scale {scale} makes a {width * scale}x{height * scale} image; at most {MAX_OUTPUT_PIXELS:,} pixels"
@@ -266,20 +285,13 @@ def _check_output_size(height: int, width: int, scale: int) -> None:
 
 def _use_threads(args) -> None:
     """Set torch's thread count for this command (imports torch)."""
-    import torch
+    import torch  # only for the neural commands and options
 
     torch.set_num_threads(args.threads)
 
 
-def _progress(args) -> bool:
-    import sys
-
-    return not args.quiet and sys.stderr.isatty()
-
-
 def _compress_neural(args) -> int:
-    from ..errors import IfskitError
-    from ..image import psnr, read_image
+    from ..image import psnr, read_image  # imports numba
 
     given = [
         flag
@@ -293,7 +305,7 @@ def _compress_neural(args) -> int:
     ]
     if given:
         raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
-    from ..image.encoder import encode_image, load_encoder
+    from ..image.encoder import encode_image, load_encoder  # imports torch
 
     _use_threads(args)
     model = load_encoder(args.neural)
@@ -302,7 +314,7 @@ def _compress_neural(args) -> int:
     code = encode_image(model, image)
     seconds = time.perf_counter() - start
     data = code.to_bytes()
-    code.save(args.output, args.overwrite)
+    code.save(args.output, overwrite=args.overwrite)
     height, width = image.shape
     figures = {
         "output": str(args.output),
@@ -319,16 +331,14 @@ def _compress_neural(args) -> int:
         f"wrote {args.output}: neural collage code of the luminance, {len(data):,} bytes, {figures['bpp']:.3f} bpp, "
         f"PSNR {figures['psnr']:.2f} dB, encoded in {seconds:.3f} s"
     )
-    _report(args, figures, text)
+    report(args, figures, text)
     return 0
 
 
 def cmd_train_image_encoder(args) -> int:
-    from .._io import check_output
-    from ..errors import FormatError, IfskitError
-    from ..image import read_image
+    from ..image import read_image  # imports numba
 
-    check_output(args.output, args.overwrite, {".pt"})
+    check_output(args.output, overwrite=args.overwrite, suffixes={".pt"})
     folder = Path(args.folder)
     if not folder.is_dir():
         raise FormatError("no such folder" if not folder.exists() else "is a file, not a folder of images", folder)
@@ -338,16 +348,21 @@ def cmd_train_image_encoder(args) -> int:
     if not files:
         raise FormatError(f"holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})", folder)
     images = [read_image(path, gray=True) for path in files]
-    import dataclasses
-
-    from ..image.encoder import DEFAULT_CONFIG, save_encoder, train_encoder
+    from ..image.encoder import DEFAULT_CONFIG, save_encoder, train_encoder  # imports torch
 
     _use_threads(args)
     config = dataclasses.replace(DEFAULT_CONFIG, crop=args.crop, range_size=args.range_size)
     result = train_encoder(
-        images, config, args.steps, args.batch, args.lr, top_k=args.top_k, seed=args.seed, progress=_progress(args)
+        images,
+        config,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        top_k=args.top_k,
+        seed=args.seed,
+        progress=show_progress(args),
     )
-    save_encoder(result.model, args.output, args.overwrite)
+    save_encoder(result.model, args.output, overwrite=args.overwrite)
     figures = {
         "output": str(args.output),
         "images": len(files),
@@ -364,16 +379,14 @@ def cmd_train_image_encoder(args) -> int:
         f"decode at {result.psnr:.2f} dB (untrained {result.psnr_before:.2f} dB; contrast cost "
         f"{figures['contrast_cost']:g})"
     )
-    _report(args, figures, text)
+    report(args, figures, text)
     return 0
 
 
 def cmd_fractalize(args) -> int:
-    from .._io import check_output
-    from ..errors import IfskitError
-    from ..image import read_image, save_image
+    from ..image import read_image, save_image  # imports numba
 
-    check_output(args.output, args.overwrite, {".png"})
+    check_output(args.output, overwrite=args.overwrite, suffixes={".png"})
     image = read_image(args.image, gray=args.gray)
     height, width = image.shape[:2]
     _check_output_size(height, width, args.scale)
@@ -381,11 +394,14 @@ def cmd_fractalize(args) -> int:
         raise IfskitError(
             f"--range-size {args.range_size} does not fit a {width}x{height} image (at most half its side)"
         )
-    from ..image.fractalize import fractalize
+    from ..image.fractalize import fractalize  # imports torch
 
     _use_threads(args)
-    result = fractalize(image, args.scale, args.seconds, args.steps, args.range_size, progress=_progress(args))
-    save_image(result.image, args.output, args.overwrite)
+    result = fractalize(
+        image, scale=args.scale, seconds=args.seconds, steps=args.steps, range_size=args.range_size,
+        progress=show_progress(args),
+    )  # fmt: skip
+    save_image(result.image, args.output, overwrite=args.overwrite)
     figures = {
         "output": str(args.output),
         "width": result.image.shape[1],
@@ -399,5 +415,5 @@ def cmd_fractalize(args) -> int:
         f"wrote {args.output} ({result.image.shape[1]}x{result.image.shape[0]}): {result.steps} steps in "
         f"{result.seconds:.1f} s, the fixed point at scale 1 is {result.psnr:.2f} dB from the image"
     )
-    _report(args, figures, text)
+    report(args, figures, text)
     return 0

@@ -1,0 +1,354 @@
+"""The fitter's entry points: :func:`fit` (an IFS and its figures from a cloud) and :func:`refine` (steps alone).
+
+Outline of :func:`fit`:
+
+1. The cloud is checked (:mod:`~ifskit.fitting.checks`), centred and scaled into the
+   unit ball (results are mapped back).
+2. Starting maps (:mod:`~ifskit.fitting.starts`): k-means parts of the cloud and the
+   maps sending the whole cloud onto them; several restarts.
+3. Adam with a cosine learning-rate schedule (:mod:`~ifskit.fitting.optimize`) on the
+   raw parameters of :mod:`ifskit.ops.contractive` (contractive by construction),
+   minimizing the Chamfer (or smooth Hausdorff) distance between the collage of a
+   random subset of the cloud and the cloud, a fresh subset every step. The restarts
+   go together for the first fifth of the steps; the one whose attractor is nearest
+   the cloud goes on alone (:mod:`~ifskit.fitting.choice`).
+4. Probabilities: the share of the cloud each map's image covers.
+5. Figures (:mod:`~ifskit.fitting.verify`): the exact collage Hausdorff distance ``e``
+   (KD-tree), the contraction ``s``, the collage-theorem bound ``e / (1 - s)``, and the
+   Chamfer and Hausdorff distances between the fitted attractor (chaos game) and the cloud.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import FormatError, ParameterError
+from ..ifs import IFS
+from ..ops.contractive import entries_from_maps
+from ..ops.device import one_torch_thread, resolve_device
+from .checks import (
+    check_cloud,
+    check_contraction,
+    check_integer,
+    check_n_maps,
+    check_positive,
+    check_settings,
+    check_step_points,
+    subsample,
+)
+from .choice import auto_scores
+from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
+from .result import FitResult
+from .starts import snap_to_parts, starting_params
+from .verify import coverage_probabilities, verify
+
+#: Largest number of maps tried by ``n_maps="auto"``.
+MAX_AUTO_MAPS = 6
+#: Adam's (beta1, beta2) of refinement steps: moment estimates of shorter memory suit
+#: runs of a few dozen steps; on 96 clouds (seeds 777, 778) after 10 / 20 / 30 steps,
+#: mean Chamfer 0.0190 / 0.0178 / 0.0173 with torch's (0.9, 0.999), 0.0186 / 0.0175 / 0.0169 with these.
+REFINE_BETAS = (0.8, 0.99)
+# Most clouds refined together in one batch (memory grows with it; the saving is made by ~10).
+_REFINE_BATCH = 64
+
+
+def fit(
+    points,
+    n_maps=None,
+    *,
+    loss: str = "chamfer",
+    steps: int = 400,
+    seed: int = 0,
+    max_contraction: float = 0.9,
+    init=None,
+    restarts: int = 4,
+    lr: float = 0.03,
+    device=None,
+    progress: bool | None = None,
+    auto_penalty: float = 0.05,
+) -> FitResult:
+    """Fit an IFS to a point cloud with the collage theorem.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+        The target cloud ``T``, d = 2 or 3. Clouds above 20,000 points are subsampled.
+    n_maps : int or "auto", optional
+        Number of maps ``K``; default that of ``init``, else 3. ``"auto"`` fits K = 1 ... 6 and keeps the K with the
+        smallest ``collage chamfer * (1 + auto_penalty * K)``; ``FitResult.n_maps`` says
+        which K won and ``FitResult.auto_scores`` holds every score.
+    loss : {"chamfer", "hausdorff"}
+        Training loss between the collage and the cloud: Chamfer (mean distances, both
+        directions) or a smooth (log-sum-exp) Hausdorff distance.
+    steps : int
+        Optimizer steps.
+    seed : int
+        Same seed, same result.
+    max_contraction : float
+        Bound on every singular value of every map, in (0, 1).
+    init : IFS or "random", optional
+        Start from this IFS (its number of maps; no restarts), or from random maps (the
+        plain baseline); default: the k-means starts of :mod:`ifskit.fitting.starts`.
+    restarts : int
+        Starting points optimized together for the first fifth of the steps.
+    lr : float
+        Initial Adam learning rate (cosine decay to 2% of it).
+    device : str or torch.device, optional
+        Where the optimization runs: the CPU (default, float64) or ``"cuda"`` /
+        ``"cuda:N"`` (float32). The verification figures are computed on the CPU.
+    progress : bool, optional
+        Progress bar; default only on a terminal.
+    auto_penalty : float
+        Relative penalty per map for ``n_maps="auto"``.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FormatError
+        An empty cloud, too few points, NaN/inf, all points identical, not 2D/3D.
+    ParameterError
+        A bad ``n_maps`` (or one the starting IFS does not have), ``loss``, ``steps``,
+        ``max_contraction``, ``restarts``, ``init``, ``lr``, ``seed``, ``auto_penalty``,
+        an unknown ``device`` name.
+    IfskitError
+        ``device="cuda"`` where CUDA is not available.
+    """
+    start = time.perf_counter()
+    check_integer(seed, "seed")  # before the cloud, which it subsamples
+    cloud, notes = check_cloud(points, seed)
+    check_settings(loss, steps, max_contraction, restarts, init)
+    check_positive(lr, "lr")
+    check_positive(auto_penalty, "auto_penalty", zero=True)
+    settings = OptimizerSettings(
+        steps=steps,
+        lr=lr,
+        max_contraction=max_contraction,
+        device=resolve_device(device, "fit"),
+        loss=loss,
+        progress=progress,
+    )
+    if isinstance(init, IFS):
+        if n_maps not in (None, "auto", init.n_maps):
+            raise ParameterError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS", "n_maps")
+        if init.dim != cloud.shape[1]:
+            raise ParameterError(
+                f"init is a {init.dim}D starting IFS; it cannot be fitted to a {cloud.shape[1]}D cloud", "init"
+            )
+        candidates = [init.n_maps]
+    elif n_maps is None:
+        candidates = [3]
+    elif n_maps == "auto":
+        candidates = list(range(1, MAX_AUTO_MAPS + 1))
+    else:
+        candidates = [check_n_maps(n_maps, len(cloud))]
+    if len(cloud) < 4 * cloud.shape[1]:
+        raise FormatError(f"a {cloud.shape[1]}D fit needs at least {4 * cloud.shape[1]} points, got {len(cloud)}")
+    candidates = [k for k in candidates if k <= len(cloud)] or [1]
+
+    centre, scale, unit = _unit_ball(cloud)
+    unit_init = init.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale) if isinstance(init, IFS) else init
+    fits = {}
+    with one_torch_thread():
+        for k in candidates:
+            rng = np.random.default_rng([seed, k])  # the starts draw from it first, then the steps' subsets
+            starts = starting_params(unit, k, unit_init, restarts, rng, max_contraction)
+            fits[k] = optimize_maps(unit, starts, settings, rng, seed)
+    scores = auto_scores(unit, fits, auto_penalty) if len(candidates) > 1 or n_maps == "auto" else {}
+    best = min(candidates, key=lambda k: (scores.get(k, 0.0), k))
+    A, b, history = fits[best]
+
+    # back to the cloud's coordinates: x = scale * u + centre
+    unit_ifs = IFS(A, b, coverage_probabilities(unit, A, b))
+    ifs = unit_ifs.conjugate(scale * np.eye(cloud.shape[1]), centre)
+    return FitResult(
+        ifs=ifs,
+        history=history * scale,
+        n_maps=best,
+        seconds=time.perf_counter() - start,
+        points=cloud,
+        auto_scores=scores if n_maps == "auto" else {},
+        notes=notes,
+        **verify(ifs, cloud, seed),
+    )
+
+
+def refine(
+    points,
+    ifs,
+    steps: int,
+    *,
+    seed: int = 0,
+    lr: float = 0.03,
+    max_contraction: float = 0.9,
+    device=None,
+    attractor_weight: float = 0.0,
+    snap_rounds: int = 0,
+    step_points: tuple[int, int] = STEP_POINTS,
+):
+    """Improve maps you have with ``steps`` of the fitter's optimization, and nothing else.
+
+    The fitter's normalization, loss (Chamfer), Adam with its cosine schedule, and
+    probabilities, without its input report and verification figures (a 200,000-point
+    chaos game and exact Hausdorff distances), which cost more than a few dozen steps:
+    this is what :func:`ifskit.encode` runs after the encoder. Unlike
+    ``fit(points, init=ifs)``, the steps move the maps' matrix entries (projected back
+    onto the contraction bound after each step) with Adam moments of shorter memory
+    (:data:`REFINE_BETAS`), not the fitter's angles and singular values, whose coupling
+    slows the last part of the way down: from the encoder's maps, 20 such steps reach
+    the quality of 30 of the fitter's parametrization (see :mod:`ifskit.ops.contractive`).
+    Optionally the maps are first snapped to the parts of the cloud they cover.
+
+    Many clouds at once: clouds with the same number of points and maps are optimized
+    together, as one batch of independent problems (each draws its own random subsets,
+    so each gets the answer it would get alone), which shares the fixed cost of a step.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d), or a list of such arrays
+        Clouds already checked (finite, not all identical); subsampled above 20,000 points.
+    ifs : IFS, or a list with one IFS or one list of IFS per cloud
+        Starting maps, in the cloud's coordinates, d-dimensional. A list of candidate
+        starts for a cloud (the same number of maps each): all are snapped and take the
+        first fifth of the steps, then the one whose attractor is nearest the cloud goes
+        on, as :func:`fit` picks among its restarts (with no steps: at once).
+    steps : int
+    seed : int
+    lr : float
+        Initial Adam learning rate.
+    max_contraction : float
+    device : str or torch.device, optional
+    attractor_weight : float
+        Weight of the attractor term added to the collage loss: the Chamfer distance
+        between the cloud and short chaos-game chains started from it
+        (:func:`ifskit.ops.losses.attractor_chamfer`). 0 (default) is the fitter's loss;
+        from maps already near the answer (the encoder's) the term steers the steps
+        towards a closer attractor rather than only a closer collage.
+    snap_rounds : int
+        Rounds of snapping before the steps: every map is re-derived from the part of
+        the cloud it covers (the points whose nearest collage point is its image), by
+        the frame matching of the fitter's starting maps, where that part is covered
+        better. 0 (default): the maps are the starting point as given.
+    step_points : (int, int)
+        Cloud points whose images make each step's collage (and start its chains), and
+        cloud points checked for coverage; a fresh random subset every step. Default
+        the fitter's (1024, 2048); fewer make cheaper, noisier steps.
+
+    Returns
+    -------
+    IFS, or list of IFS
+        As many maps as each starting IFS, in its cloud's coordinates; a list for a list.
+
+    Raises
+    ------
+    ParameterError
+        Negative ``steps``, ``max_contraction`` outside (0, 1), a bad ``seed``, ``lr``,
+        ``attractor_weight``, ``snap_rounds`` or ``step_points``, an unknown ``device``
+        name; lists of clouds and of IFS of different lengths, candidate starts with
+        different numbers of maps (``ifs``).
+    IfskitError
+        ``device="cuda"`` where CUDA is not available.
+    """
+    single = not isinstance(points, (list, tuple)) and np.ndim(points) == 2
+    clouds = [points] if single else list(points)
+    systems = [ifs] if single else list(ifs)
+    if len(clouds) != len(systems):
+        raise ParameterError(f"{len(clouds)} clouds but {len(systems)} starting IFS in ifs", "ifs")
+    candidates = [[system] if isinstance(system, IFS) else list(system) for system in systems]
+    for i, starts in enumerate(candidates):
+        if not starts or len({start.n_maps for start in starts}) > 1:
+            raise ParameterError(
+                f"the candidate starts of cloud {i} in ifs must be one or more IFS with the same number of maps", "ifs"
+            )
+    check_integer(steps, "steps")
+    check_contraction(max_contraction)
+    check_integer(seed, "seed")
+    check_positive(lr, "lr")
+    check_positive(attractor_weight, "attractor_weight", zero=True)
+    check_integer(snap_rounds, "snap_rounds")
+    check_step_points(step_points)
+    settings = OptimizerSettings(
+        steps=steps,
+        lr=lr,
+        max_contraction=max_contraction,
+        device=resolve_device(device, "fit"),
+        parametrization="entries",
+        betas=REFINE_BETAS,
+        attractor_weight=attractor_weight,
+        step_points=step_points,
+        progress=False,
+    )
+    with one_torch_thread():
+        problems = [
+            _refine_problem(cloud, starts, seed, max_contraction, snap_rounds)
+            for cloud, starts in zip(clouds, candidates)
+        ]
+        batches = {}
+        for i, problem in enumerate(problems):
+            batches.setdefault((len(problem.unit), problem.starts[0].n_maps), []).append(i)
+        refined = [None] * len(problems)
+        for (_, k), indices in batches.items():
+            for chunk in _chunks(indices, [len(problems[i].starts) for i in indices], _REFINE_BATCH):
+                part = [problems[i] for i in chunk]
+                rows = [(g, start) for g, problem in enumerate(part) for start in problem.starts]
+                A, b, _ = optimize_maps(
+                    np.stack([part[g].unit for g, _ in rows]),
+                    [entries_from_maps(start.A, start.b, max_contraction) for _, start in rows],
+                    settings,
+                    np.random.default_rng([seed, k]),
+                    seed,
+                    groups=[g for g, _ in rows],
+                )
+                for i, problem, A_i, b_i in zip(chunk, part, A, b):
+                    unit_ifs = IFS(A_i, b_i, coverage_probabilities(problem.unit, A_i, b_i))
+                    refined[i] = unit_ifs.conjugate(problem.scale * np.eye(A_i.shape[-1]), problem.centre)
+    return refined[0] if single else refined
+
+
+def _chunks(indices, sizes, limit):
+    """Consecutive runs of ``indices`` whose ``sizes`` add up to at most ``limit`` (or a single index)."""
+    chunk, total = [], 0
+    for index, size in zip(indices, sizes):
+        if chunk and total + size > limit:
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(index)
+        total += size
+    if chunk:
+        yield chunk
+
+
+class _RefineProblem(NamedTuple):
+    """One cloud of :func:`refine`: ``cloud = scale * unit + centre``, and its candidate starting maps in the unit ball."""
+
+    centre: np.ndarray
+    scale: float
+    unit: np.ndarray
+    starts: list
+
+
+def _refine_problem(points, candidates, seed, max_contraction, snap_rounds) -> _RefineProblem:
+    """The cloud (:func:`~ifskit.fitting.checks.subsample`) in the unit ball, and each candidate there, snapped if asked."""
+    cloud = subsample(np.asarray(points, dtype=float), seed)
+    centre, scale, unit = _unit_ball(cloud)
+    starts = []
+    for ifs in candidates:
+        start = ifs.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale)
+        if snap_rounds:
+            rng = np.random.default_rng([seed, ifs.n_maps])
+            start = IFS(*snap_to_parts(unit, start.A, start.b, max_contraction, rng, snap_rounds))
+        starts.append(start)
+    return _RefineProblem(centre, scale, unit, starts)
+
+
+def _unit_ball(cloud: np.ndarray) -> tuple:
+    """``(centre, scale, unit)``: the cloud (n, d) moved and scaled into the unit ball,
+    ``cloud = scale * unit + centre``."""
+    centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
+    scale = float(np.linalg.norm(cloud - centre, axis=1).max())
+    return centre, scale, (cloud - centre) / scale

@@ -1,0 +1,90 @@
+"""Choices among fits: the restart (or candidate start) to go on with, and the number of maps.
+
+A restart is judged by its attractor, which is what the user gets: with a contraction
+near the bound, ``e / (1 - s)`` is loose and the start with the smallest collage error
+is often not the one with the closest attractor, while a chaos game of a few thousand
+points costs milliseconds. The number of maps (``n_maps="auto"``) is judged by the
+collage of the whole cloud, with a penalty per map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..analysis import chamfer_distance
+from ..ifs import IFS
+from ..ops.losses import chamfer, collage
+from ..render import chaos_game
+from .verify import coverage_probabilities
+
+
+def nearest_attractor_rows(A: np.ndarray, b: np.ndarray, clouds, groups: np.ndarray, seed: int) -> list[int]:
+    """Per group of rows, the row whose attractor is nearest its cloud (:func:`attractor_distances`).
+
+    Parameters
+    ----------
+    A : ndarray, shape (B, k, d, d)
+    b : ndarray, shape (B, k, d)
+    clouds : sequence of B ndarrays, shapes (n, d)
+        The normalized cloud of each row.
+    groups : ndarray of int, shape (B,)
+        The problem 0 .. G-1 each row belongs to.
+    seed : int
+
+    Returns
+    -------
+    list of G ints
+        Row indices, in the order of the groups.
+    """
+    scores = attractor_distances(A, b, clouds, seed)
+    return [int(np.flatnonzero(groups == g)[np.argmin(scores[groups == g])]) for g in np.unique(groups)]
+
+
+def attractor_distances(A: np.ndarray, b: np.ndarray, clouds, seed: int) -> np.ndarray:
+    """Chamfer distance between each IFS ``(A[i], b[i])`` and its normalized cloud ``clouds[i]``.
+
+    A chaos game of as many points as the cloud, with the maps' coverage shares as
+    probabilities.
+
+    Parameters
+    ----------
+    A : ndarray, shape (B, k, d, d)
+    b : ndarray, shape (B, k, d)
+    clouds : sequence of B ndarrays, shapes (n, d)
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (B,)
+    """
+    scores = []
+    for A_i, b_i, cloud in zip(A, b, clouds):
+        ifs = IFS(A_i, b_i, coverage_probabilities(cloud, A_i, b_i))
+        scores.append(chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud))
+    return np.array(scores)
+
+
+def auto_scores(unit: np.ndarray, fits: dict, penalty: float) -> dict:
+    """Score of each number of maps: ``collage chamfer * (1 + penalty * k)``, the smallest wins.
+
+    Parameters
+    ----------
+    unit : ndarray, shape (n, d)
+        The normalized cloud.
+    fits : dict of int to (A, b, history)
+        The maps fitted with each number of maps ``k``: A (k, d, d), b (k, d).
+    penalty : float
+        Relative penalty per map.
+
+    Returns
+    -------
+    dict of int to float
+    """
+    whole = torch.as_tensor(unit)
+    scores = {}
+    for k, (A_k, b_k, _) in fits.items():
+        # the Chamfer distance between the whole cloud and its collage
+        chamfer_k = float(chamfer(collage(whole, torch.as_tensor(A_k)[None], torch.as_tensor(b_k)[None]), whole)[0])
+        scores[k] = chamfer_k * (1 + penalty * k)
+    return scores
