@@ -1,7 +1,7 @@
 """Image collages: ``ifskit compress`` / ``decompress`` (PIFS or neural codes), ``train-image-encoder``, ``fractalize``.
 
-The image package imports numba, and its neural parts torch: the commands import them when
-they run, and torch only for the neural options and commands.
+The commands import the image package when they run (Pillow and the codecs: 0.14 s that the
+other commands need not pay), and torch only for the neural options and commands.
 """
 
 from __future__ import annotations
@@ -188,7 +188,12 @@ _PARSERS = {
 
 
 def cmd_compress(args) -> int:
-    from ..image import CodecParams, compress_image, psnr, read_image  # imports numba
+    from ..image import (
+        CodecParams,
+        compress_image,
+        psnr,
+        read_image,
+    )  # on use: see above
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".fic"})
     if args.neural:
@@ -231,7 +236,12 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
-    from ..image import FractalCode, load_code, read_image, save_image  # imports numba
+    from ..image import (
+        FractalCode,
+        load_code,
+        read_image,
+        save_image,
+    )  # on use: see above
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".png"})
     frames_dir = None
@@ -291,7 +301,7 @@ def _use_threads(args) -> None:
 
 
 def _compress_neural(args) -> int:
-    from ..image import psnr, read_image  # imports numba
+    from ..image import psnr, read_image  # on use: see above
 
     given = [
         flag
@@ -336,7 +346,7 @@ def _compress_neural(args) -> int:
 
 
 def cmd_train_image_encoder(args) -> int:
-    from ..image import read_image  # imports numba
+    from ..image import read_image  # on use: see above
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".pt"})
     folder = Path(args.folder)
@@ -384,7 +394,10 @@ def cmd_train_image_encoder(args) -> int:
 
 
 def cmd_fractalize(args) -> int:
-    from ..image import read_image, save_image  # imports numba
+    from ..image import (
+        read_image,
+        save_image,
+    )  # on use: see above
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".png"})
     image = read_image(args.image, gray=args.gray)
