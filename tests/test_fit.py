@@ -1,5 +1,6 @@
 """ifskit.fit: the collage-theorem fitter through its Python API."""
 
+import matplotlib
 import numpy as np
 import pytest
 
@@ -322,7 +323,14 @@ def test_plot_draws_every_panel_and_writes_a_png(sierpinski_fit, tmp_path):
     _, result = sierpinski_fit
     figure = result.plot(tmp_path / "fit.png")
     assert len(figure.axes) == 4
-    assert len(figure.axes[1].collections) == 3  # one colour per map
+    # the collage is drawn filled, each map's image in its own colour (tab10, blended on white)
+    collage = np.asarray(figure.axes[1].images[0].get_array())
+    colours = matplotlib.colormaps["tab10"](np.arange(3))[:, :3]
+    for colour in colours:
+        assert np.isclose(collage, 0.55 + 0.45 * colour).all(axis=-1).sum() > 100
+    # the target is filled: its cells closed over the gaps between its points
+    target = np.asarray(figure.axes[0].images[0].get_array())
+    assert 0.1 < target.mean() < 0.5  # dots alone would light 2% of the cells; the triangle with its holes ~18%
     assert (tmp_path / "fit.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ifskit.OutputError, match="exists"):
         result.plot(tmp_path / "fit.png")
