@@ -16,8 +16,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import nn
 
+from .._io import atomic_path
 from ..errors import FormatError
+from ..ops.contractive import maps_from_params, n_params
 
 #: Checkpoint format name and version; :func:`load_checkpoint` refuses anything else.
 CHECKPOINT_FORMAT = "ifskit-neural-collage-encoder"
@@ -39,82 +43,77 @@ def default_hparams(dim: int = 2) -> dict:
     }
 
 
-def build_encoder(hparams: dict):
-    """A fresh :class:`PointCloudEncoder` (torch module) for architecture ``hparams``."""
-    import torch
-    from torch import nn
+class PointCloudEncoder(nn.Module):
+    """Point cloud ``(B, N, d)`` to raw map parameters, one head per number of maps."""
 
-    from ..ops.contractive import maps_from_params, n_params
+    def __init__(self, hparams: dict):
+        super().__init__()
+        self.hparams = dict(hparams)
+        dim = hparams["dim"]
+        self.dim = dim
+        self.k_values = [int(k) for k in hparams["k_values"]]
+        self.max_contraction = float(hparams["max_contraction"])
+        self.n_params = n_params(dim)
+        self.fourier = int(hparams["fourier"])
+        # coordinates plus sin/cos at 2^0 .. 2^(F-1) times pi per axis
+        self.register_buffer(
+            "frequencies", math.pi * 2.0 ** torch.arange(self.fourier, dtype=torch.float32), persistent=False
+        )
+        n_in = dim * (1 + 2 * self.fourier)
+        self.point_mlp = _mlp([n_in, *hparams["point_widths"]], last_activation=True)
+        pooled = 2 * hparams["point_widths"][-1]
+        self.global_mlp = _mlp([pooled, *hparams["global_widths"]], last_activation=True)
+        self.heads = nn.ModuleList(nn.Linear(hparams["global_widths"][-1], k * self.n_params) for k in self.k_values)
 
-    class PointCloudEncoder(nn.Module):
-        """Point cloud ``(B, N, d)`` to raw map parameters, one head per number of maps."""
+    def features(self, points):
+        """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
+        if self.fourier:
+            angles = (points[..., None] * self.frequencies).flatten(-2)
+            points = torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
+        per_point = self.point_mlp(points)
+        return self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
 
-        def __init__(self, hparams: dict):
-            super().__init__()
-            self.hparams = dict(hparams)
-            dim = hparams["dim"]
-            self.dim = dim
-            self.k_values = [int(k) for k in hparams["k_values"]]
-            self.max_contraction = float(hparams["max_contraction"])
-            self.n_params = n_params(dim)
-            self.fourier = int(hparams["fourier"])
-            # coordinates plus sin/cos at 2^0 .. 2^(F-1) times pi per axis
-            self.register_buffer(
-                "frequencies", math.pi * 2.0 ** torch.arange(self.fourier, dtype=torch.float32), persistent=False
-            )
-            n_in = dim * (1 + 2 * self.fourier)
-            self.point_mlp = _mlp([n_in, *hparams["point_widths"]], last_activation=True)
-            pooled = 2 * hparams["point_widths"][-1]
-            self.global_mlp = _mlp([pooled, *hparams["global_widths"]], last_activation=True)
-            self.heads = nn.ModuleList(
-                nn.Linear(hparams["global_widths"][-1], k * self.n_params) for k in self.k_values
-            )
+    def head_maps(self, feature, head: int):
+        """Maps of head ``head`` (index into ``k_values``) from global features ``(B, F)``.
 
-        def features(self, points):
-            """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
-            if self.fourier:
-                angles = (points[..., None] * self.frequencies).flatten(-2)
-                points = torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
-            per_point = self.point_mlp(points)
-            return self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
+        Returns
+        -------
+        A : Tensor, shape (B, K, d, d)
+            ``||A_i||_2 <= max_contraction``.
+        b : Tensor, shape (B, K, d)
+        """
+        raw = self.heads[head](feature).reshape(len(feature), self.k_values[head], self.n_params)
+        return maps_from_params(raw, self.dim, self.max_contraction)
 
-        def head_maps(self, feature, head: int):
-            """Maps of head ``head`` (index into ``k_values``) from global features ``(B, F)``.
+    def forward(self, points):
+        """Maps for every head, in the normalized frame.
 
-            Returns
-            -------
-            A : Tensor, shape (B, K, d, d)
-                ``||A_i||_2 <= max_contraction``.
-            b : Tensor, shape (B, K, d)
-            """
-            raw = self.heads[head](feature).reshape(len(feature), self.k_values[head], self.n_params)
-            return maps_from_params(raw, self.dim, self.max_contraction)
+        Parameters
+        ----------
+        points : Tensor, shape (B, N, d)
+            Normalized clouds.
 
-        def forward(self, points):
-            """Maps for every head, in the normalized frame.
+        Returns
+        -------
+        list of (A, b)
+            One pair per entry of ``k_values``: ``A`` shape (B, K, d, d),
+            ``b`` shape (B, K, d).
+        """
+        feature = self.features(points)
+        return [self.head_maps(feature, head) for head in range(len(self.k_values))]
 
-            Parameters
-            ----------
-            points : Tensor, shape (B, N, d)
-                Normalized clouds.
 
-            Returns
-            -------
-            list of (A, b)
-                One pair per entry of ``k_values``: ``A`` shape (B, K, d, d),
-                ``b`` shape (B, K, d).
-            """
-            feature = self.features(points)
-            return [self.head_maps(feature, head) for head in range(len(self.k_values))]
+def _mlp(widths, last_activation):
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if last_activation or i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
 
-    def _mlp(widths, last_activation):
-        layers = []
-        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(nn.Linear(n_in, n_out))
-            if last_activation or i < len(widths) - 2:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
 
+def build_encoder(hparams: dict) -> PointCloudEncoder:
+    """A fresh :class:`PointCloudEncoder` for architecture ``hparams`` (see :func:`default_hparams`)."""
     return PointCloudEncoder(hparams)
 
 
@@ -172,10 +171,6 @@ def save_checkpoint(path, model, *, step: int = 0, extra: dict | None = None, ov
         More entries (optimizer state, training settings).
     overwrite : bool
     """
-    import torch
-
-    from .._io import atomic_path
-
     state = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -214,8 +209,6 @@ def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
         Missing, truncated or foreign file; another format version; weights that do
         not match the stated architecture; another dimension than ``dim``.
     """
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise FormatError("no such checkpoint file", path)
