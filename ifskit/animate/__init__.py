@@ -8,23 +8,45 @@ turns a point cloud into a keyframe (neural encoder or fitter).
 """
 
 from .clouds import CLOUD_METHODS, ifs_from_cloud
+from .framing import FRAMINGS, normalized
 from .interpolate import EASINGS, METHODS, KeyframePath, Morph, interpolate, match_maps, padded
 from .movie import (
+    COLORINGS,
     MOVIE_SUFFIXES,
+    PACINGS,
     MoviePlan,
     check_movie_output,
     check_shading,
     make_movie,
     movie_kind,
     plan_movie,
+    render_frame,
     render_movie_frames,
     shade_frame,
     tone_figures,
     write_movie,
 )
+from .pacing import BLUR_WEIGHTS, frame_times, survey
+from .palette import DEFAULT_PALETTE, colored_keyframes, palette_colors
+from .quality import frame_change, frame_changes, lit_span, movie_figures
 
 __all__ = [
+    "BLUR_WEIGHTS",
     "CLOUD_METHODS",
+    "COLORINGS",
+    "DEFAULT_PALETTE",
+    "FRAMINGS",
+    "PACINGS",
+    "colored_keyframes",
+    "frame_change",
+    "frame_changes",
+    "frame_times",
+    "lit_span",
+    "movie_figures",
+    "normalized",
+    "palette_colors",
+    "render_frame",
+    "survey",
     "EASINGS",
     "METHODS",
     "MOVIE_SUFFIXES",

@@ -4,7 +4,9 @@ Maps of the two IFS are paired by a Hungarian assignment; the smaller IFS is pad
 by duplicating maps and splitting their probability, which changes neither its
 attractor nor its invariant measure. Each paired map is then interpolated
 geometrically (rotation along the shorter arc, log singular values, fixed points)
-or linearly (entries of ``A`` and ``b``).
+, in log-polar form per column (flam3's "log" interpolation: each column of ``A``
+turns along the shorter arc while its log length moves linearly), or linearly (entries
+of ``A`` and ``b``). Every in-between map is contractive when both ends are.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..errors import FormatError, ParameterError
 from ..ifs import IFS
 
 #: Interpolation methods of :func:`interpolate`.
-METHODS = ("geometric", "linear")
+METHODS = ("geometric", "log", "linear")
 
 #: Easing functions of a path: local time ``t`` in [0, 1] to eased time in [0, 1].
 EASINGS = {
@@ -100,7 +102,7 @@ class Morph:
     ----------
     a, b : IFS
         Of the same dimension.
-    method : {"geometric", "linear"}
+    method : {"geometric", "log", "linear"}
         ``geometric``: each matrix is written ``A = R S`` with ``R`` a rotation and
         ``S = V diag(sigma) V^T`` a symmetric stretch (the smallest singular value
         negative for a reflection), so ``A = (R V) diag(sigma) V^T`` is rotation ·
@@ -109,7 +111,11 @@ class Morph:
         the sign of its determinant changes), and the translation follows the map's
         fixed point (where both maps have one). ``||A(t)||_2`` never exceeds the
         larger of the two end contractions, so every in-between map is contractive
-        when both ends are. ``linear``: entries of ``A`` and ``b`` interpolated
+        when both ends are. ``log``: each column of ``A`` (the image of a basis
+        vector) as a direction, turned along the shorter arc, and a log length (linear
+        where a column vanishes), the translation following the fixed point as in
+        ``geometric``; a matrix whose norm would exceed the larger end contraction is
+        scaled back to it, so every in-between map is contractive. ``linear``: entries of ``A`` and ``b`` interpolated
         linearly (also contractive, by convexity of the norm, but a rotation shrinks
         on the way).  Probabilities and colours are interpolated linearly either way.
     """
@@ -128,6 +134,12 @@ class Morph:
             fixed_a, fixed_b = self.start.fixed_points, self.end.fixed_points
             self._use_fixed = np.all(np.isfinite(fixed_a), axis=1) & np.all(np.isfinite(fixed_b), axis=1)
             self._fixed_a, self._fixed_b = np.nan_to_num(fixed_a), np.nan_to_num(fixed_b)
+        if method == "log":
+            fixed_a, fixed_b = self.start.fixed_points, self.end.fixed_points
+            self._use_fixed = np.all(np.isfinite(fixed_a), axis=1) & np.all(np.isfinite(fixed_b), axis=1)
+            self._fixed_a, self._fixed_b = np.nan_to_num(fixed_a), np.nan_to_num(fixed_b)
+            # the bound of every in-between map: the larger of its two end contractions
+            self._bound = np.maximum(self.start.contraction_factors, self.end.contraction_factors)
 
     def __call__(self, t: float) -> IFS:
         """The IFS at time ``t`` in [0, 1]."""
@@ -145,8 +157,13 @@ class Morph:
             colors = (1 - t) * start.colors + t * end.colors
         if self.method == "linear":
             return IFS((1 - t) * start.A + t * end.A, (1 - t) * start.b + t * end.b, p, colors=colors)
-        rotation = self._rotation_a @ _rotation_power(self._turn, t)
-        A = rotation @ np.stack([stretch(t) for stretch in self._stretch])
+        if self.method == "log":
+            A = _log_polar_columns(start.A, end.A, t)
+            norms = np.linalg.norm(A, ord=2, axis=(1, 2))
+            A = A * np.minimum(1.0, self._bound / np.maximum(norms, 1e-300))[:, None, None]
+        else:
+            rotation = self._rotation_a @ _rotation_power(self._turn, t)
+            A = rotation @ np.stack([stretch(t) for stretch in self._stretch])
         fixed = (1 - t) * self._fixed_a + t * self._fixed_b
         through_fixed = fixed - np.einsum("kij,kj->ki", A, fixed)  # b = (I - A) f
         b = np.where(self._use_fixed[:, None], through_fixed, (1 - t) * start.b + t * end.b)
@@ -245,6 +262,24 @@ class KeyframePath:
             positions.append((segment, rest, denominator))
         return positions
 
+    def at(self, u: float, matched: bool = False) -> IFS:
+        """The IFS at global path time ``u`` in ``[0, n_segments]``: segment ``floor(u)``, local time ``u mod 1``.
+
+        No easing; whole numbers are the keyframes, exactly as given, or with
+        ``matched`` as padded for their segment (same attractor and measure, and the
+        same map order as the frames beside them, so a chaos game with the same seed
+        moves its points instead of drawing new ones).
+        """
+        n_segments = len(self.segments)
+        u = float(u)
+        if not 0.0 <= u <= n_segments:
+            raise ParameterError(f"u (the path time) must be in [0, {n_segments}], got {u}", "u")
+        segment = min(int(np.floor(u)), n_segments - 1)
+        local = min(max(u - segment, 0.0), 1.0)
+        if matched and local in (0.0, 1.0):
+            return self.segments[segment].start if local == 0.0 else self.segments[segment].end
+        return self.segments[segment](local)
+
     def eased(self, numerator: int, denominator: int) -> float:
         """Eased local time of a frame position."""
         if numerator in (0, denominator):  # exactly on a keyframe
@@ -257,6 +292,54 @@ class KeyframePath:
             self.segments[segment](self.eased(numerator, denominator))
             for segment, numerator, denominator in self.frame_positions(n_frames, pingpong)
         ]
+
+
+def _log_polar_columns(A_a: np.ndarray, A_b: np.ndarray, t: float) -> np.ndarray:
+    """Each column of the matrices as direction (slerp, shorter arc) and log length, at time ``t``.
+
+    Parameters
+    ----------
+    A_a, A_b : ndarray, shape (k, d, d)
+
+    Returns
+    -------
+    ndarray, shape (k, d, d)
+    """
+    length_a, length_b = np.linalg.norm(A_a, axis=1), np.linalg.norm(A_b, axis=1)  # (k, d): per column
+    scale = np.maximum(np.maximum(length_a, length_b), 1e-300)
+    # a vanishing column (the fern's stem) has no log: its length moves linearly
+    positive = (length_a > _SINGULAR * scale) & (length_b > _SINGULAR * scale)
+    log_length = np.exp(
+        (1 - t) * np.log(np.where(positive, length_a, 1.0)) + t * np.log(np.where(positive, length_b, 1.0))
+    )
+    length = np.where(positive, log_length, (1 - t) * length_a + t * length_b)
+    u_a = A_a / np.maximum(length_a, 1e-300)[:, None, :]
+    u_b = A_b / np.maximum(length_b, 1e-300)[:, None, :]
+    # a vanishing column's direction is the other end's
+    u_a = np.where((length_a > 1e-300)[:, None, :], u_a, u_b)
+    u_b = np.where((length_b > 1e-300)[:, None, :], u_b, u_a)
+    cos = np.clip(np.sum(u_a * u_b, axis=1), -1.0, 1.0)  # (k, d)
+    opposite = cos < -1.0 + 1e-9
+    if np.any(opposite):  # opposite directions: half a turn through a perpendicular
+        if A_a.shape[1] == 2:
+            perpendicular = np.stack([-u_a[:, 1], u_a[:, 0]], axis=1)
+        else:
+            axis = np.zeros_like(u_a)
+            axis[:, 0] = np.abs(u_a[:, 0]) < 0.9
+            axis[:, 1] = ~(np.abs(u_a[:, 0]) < 0.9)
+            perpendicular = np.cross(u_a, axis, axis=1)
+            perpendicular /= np.linalg.norm(perpendicular, axis=1, keepdims=True)
+        half_turn = np.cos(t * np.pi) * u_a + np.sin(t * np.pi) * perpendicular
+    angle = np.arccos(cos)
+    sine = np.sin(angle)
+    small = sine < 1e-9
+    weight_a = np.where(small, 1 - t, np.sin((1 - t) * angle) / np.where(small, 1.0, sine))
+    weight_b = np.where(small, t, np.sin(t * angle) / np.where(small, 1.0, sine))
+    direction = weight_a[:, None, :] * u_a + weight_b[:, None, :] * u_b
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-300)
+    if np.any(opposite):
+        direction = np.where(opposite[:, None, :], half_turn, direction)
+    return direction * length[:, None, :]
 
 
 def _check_same_dim(a: IFS, b: IFS) -> None:

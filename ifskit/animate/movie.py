@@ -1,10 +1,12 @@
 """Movies of an interpolation path: coherent frames, and MP4, GIF or PNG-folder output.
 
 Temporal coherence: every frame draws its points with the same seed (the chains'
-random streams are the same, so points move rather than flicker), one window frames
-all frames (the union of their extents), and the tone mapping's two figures (the
-mean count of hit pixels and the top log level) come from the keyframes and are
-interpolated between them instead of being taken from each frame.
+random streams are the same, so points move rather than flicker). A cheap
+low-resolution pass (:mod:`ifskit.animate.pacing`) places the frames so the visible
+change per frame is even and frames each one by its own picture, the camera gliding
+between them (:mod:`ifskit.animate.framing`). Brightness is each frame's own flam3
+tone mapping: normalized by the mean count of the pixels hit, it does not jump when
+the lit area grows or shrinks.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import struct
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +26,20 @@ import numpy as np
 
 from .._io import atomic_path, check_output
 from ..errors import FormatError, OutputError, ParameterError
-from ..render import aggregate, extent_sample
-from ..render.frame import DEFAULT_VIEW, check_size, fit_window, projection
+from ..render import Aggregate, aggregate, tone_map
+from ..render.frame import DEFAULT_VIEW, check_size
 from ..render.shade import surface_light, to_uint8
+from .framing import check_framing, normalized, union_window, windows_at
 from .interpolate import KeyframePath
+from .pacing import Survey, frame_times, survey
+from .palette import DEFAULT_PALETTE, colored_keyframes, palette_colors
 
 #: Movie outputs by suffix; any other path without a suffix (or ending in '/') is a PNG folder.
 MOVIE_SUFFIXES = {".mp4": "mp4", ".gif": "gif"}
-# Frames at most whose extents are measured to frame a movie (see _framing_sample).
-_FRAMING_FRAMES = 40
+#: Pacing of a movie's frames along its path (see :func:`plan_movie`).
+PACINGS = ("even", "linear")
+#: Colouring of a movie's frames.
+COLORINGS = ("density", "map")
 
 
 @dataclass
@@ -40,24 +49,31 @@ class MoviePlan:
     Attributes
     ----------
     frames : list of IFS
-        The IFS of each frame.
-    bounds : (xmin, xmax, ymin, ymax)
-        The window of every frame (in the picture plane of 3D views).
+        The IFS of each frame (the middle of its shutter).
+    bounds : list of (xmin, xmax, ymin, ymax)
+        The window of each frame (in the picture plane of 3D views).
     views : list of (elev, azim) or None
         Camera of each frame (3D), else None.
-    tone : ndarray, shape (n_frames, 2)
-        ``(expected, top)`` of each frame's tone mapping: brightness is
-        ``(log(1 + counts / expected) / top) ** (1 / gamma)``, clipped to [0, 1].
-    keyframe_renders : dict
-        Frame index -> its :class:`~ifskit.render.aggregate.Aggregate`, for frames on a keyframe
-        (rendered while planning the tone mapping, not rendered twice).
+    times : ndarray, shape (n_frames,)
+        Path time of each frame (``0 .. n_segments``; whole numbers are keyframes).
+    subframes : list of list of IFS
+        Motion blur: the IFS of each sub-frame of each frame (one per frame without blur).
+    weights : ndarray, shape (motion_blur,)
+        Weight of each sub-frame, summing to 1.
+    survey : Survey
+        The low-resolution pass (:func:`ifskit.animate.pacing.survey`).
+    map_colors : bool
+        Colour by map (the frames' IFS carry colours).
     """
 
     frames: list
-    bounds: tuple
+    bounds: list
     views: list | None
-    tone: np.ndarray
-    keyframe_renders: dict
+    times: np.ndarray
+    subframes: list
+    weights: np.ndarray
+    survey: Survey
+    map_colors: bool = False
 
 
 def movie_kind(path) -> str:
@@ -115,90 +131,97 @@ def plan_movie(
     pingpong: bool = False,
     view=None,
     turn: float = 0.0,
+    framing: str = "follow",
+    pacing: str = "even",
+    motion_blur: int = 1,
+    blur: str = "box",
+    gamma: float = 2.2,
     threads: int | None = None,
 ) -> MoviePlan:
-    """Frame IFS, framing, cameras and tone mapping of a movie along ``path``.
+    """Frame IFS, times, framing and cameras of a movie along ``path``.
 
     Parameters
     ----------
     path : KeyframePath
+        Its easing applies on top of the pacing. With ``framing="normalize"`` the
+        keyframes should be :func:`~ifskit.animate.framing.normalized` (as
+        :func:`make_movie` does).
     n_frames : int
     size : (H, W)
     n_points : int
-        Points per frame.
+        Points per frame (shared by its motion-blur sub-frames).
     seed : int
         The same for every frame.
     pingpong : bool
-        See :meth:`KeyframePath.frame_positions`.
+        Go through the keyframes and back within ``n_frames``.
     view : (elev, azim) in degrees, optional
         3D: camera of the first frame (default (30, -60)).
     turn : float
         3D: degrees the camera turns about the z axis over the movie (seamless for 360
         with a looped path).
+    framing : {"follow", "fixed", "normalize"}
+        See :mod:`ifskit.animate.framing`.
+    pacing : {"even", "linear"}
+        ``even``: the same visible change per frame (measured on a low-resolution
+        pass); ``linear``: the same step of path time.
+    motion_blur : int
+        Sub-frames per frame, spread over one frame interval.
+    blur : {"box", "gaussian"}
+        Weights of the sub-frames.
+    gamma : float
+        Tone mapping of the pacing's change measure (as the shading's).
     threads : int, optional
+        Unused by planning (kept for the callers' symmetry with rendering).
 
     Raises
     ------
     NonContractiveError
         When a frame's IFS is not contractive on average (its chaos game diverges).
+    ParameterError
+        Unknown framing, pacing or blur weights; ``motion_blur`` below 1.
     """
-    positions = path.frame_positions(n_frames, pingpong)
-    frames = [path.segments[s](path.eased(num, den)) for s, num, den in positions]
-    for ifs in frames:
-        ifs.check_contractive()
+    check_framing(framing)
+    if pacing not in PACINGS:
+        raise ParameterError(f"unknown pacing {pacing!r}; use one of {', '.join(PACINGS)}", "pacing")
+    if int(n_frames) != n_frames or n_frames < 1:
+        raise ParameterError(f"the number of frames must be a positive integer, got {n_frames}", "n_frames")
+    if int(motion_blur) != motion_blur or motion_blur < 1:
+        raise ParameterError(f"motion_blur (sub-frames per frame) must be a positive integer, got {motion_blur}",
+                             "motion_blur")  # fmt: skip
+    if motion_blur > n_points:
+        raise ParameterError(f"motion_blur ({motion_blur}) exceeds the points per frame ({n_points})", "motion_blur")
+    n_segments = len(path.segments)
     if path.dim == 2:
         if view is not None or turn:
             raise ParameterError("view (a camera's elevation, azimuth, turn) applies to 3D IFS only", "view")
-        views = None
+        view_at = None
     else:
         elev, azim = DEFAULT_VIEW if view is None else view
-        views = [(elev, azim + turn * i / n_frames) for i in range(n_frames)]
-    lows, highs = [], []
-    for i in _framing_sample(positions):
-        ifs = frames[i]
-        sample = extent_sample(ifs)
-        if views is not None:
-            sample = sample @ projection(ifs, views[i]).T
-        low, high = ifs.extent_of(sample[:, :2])
-        lows.append(low)
-        highs.append(high)
-    low, high = np.min(lows, axis=0), np.max(highs, axis=0)
-    bounds = fit_window((low[0], high[0]), (low[1], high[1]), size)
+        # the survey's camera at a path time: that of the frame there if paced linearly
+        span = n_frames if (path.loop or pingpong) else max(n_frames - 1, 1)
 
-    # tone figures of the keyframes, then interpolated (log-linearly) at every frame; a keyframe
-    # that is a frame is rendered as that frame, one between frames where it is passed
-    n_keys = len(path.keyframes)
-    ends = [(segment, (segment + 1) % n_keys) for segment, _, _ in positions]
-    keyframe_renders, keyframe_tone = {}, {}
-    on_keyframe = [(i, ends[i][0], 0) for i, (_, num, _) in enumerate(positions) if num == 0]
-    on_keyframe += [(i, ends[i][1], 1) for i, (_, num, den) in enumerate(positions) if num == den]
-    passed = [(i, key, t) for i, (first, second) in enumerate(ends) for key, t in ((first, 0), (second, 1))]
-    for i, key, t in on_keyframe + passed:
-        if key in keyframe_tone:
-            continue
-        keyframe = path.segments[positions[i][0]](t)
-        frame_view = None if views is None else views[i]
-        agg = aggregate(keyframe, size, n_points, seed, bounds, view=frame_view, threads=threads, progress=False)
-        keyframe_tone[key] = tone_figures(agg.counts)
-        if (i, key, t) in on_keyframe:
-            keyframe_renders[i] = agg
-    tone = np.empty((n_frames, 2))
-    for i, (_, numerator, denominator) in enumerate(positions):
-        t = path.eased(numerator, denominator)
-        log_start, log_end = np.log(keyframe_tone[ends[i][0]]), np.log(keyframe_tone[ends[i][1]])
-        tone[i] = np.exp((1 - t) * log_start + t * log_end)
-    return MoviePlan(frames, bounds, views, tone, keyframe_renders)
+        def view_at(u):
+            return (elev, azim + turn * (u / n_segments) * span / n_frames)
 
-
-def _framing_sample(positions) -> list[int]:
-    """Frames whose extents frame the movie: every keyframe on a frame, and evenly spaced others.
-
-    An extent sample costs tens of milliseconds; the extent changes smoothly between
-    keyframes and the window has a margin, so at most :data:`_FRAMING_FRAMES` frames are measured.
-    """
-    stride = max(1, len(positions) // _FRAMING_FRAMES)
-    keys = {i for i, (_, num, den) in enumerate(positions) if num in (0, den)}
-    return sorted(keys | set(range(0, len(positions), stride)) | {len(positions) - 1})
+    found = survey(path, size, seed=seed, gamma=gamma, view_at=view_at)
+    times, sub_times, weights = frame_times(
+        found, n_frames, easing=path.easing, pingpong=pingpong, even=pacing == "even", motion_blur=motion_blur,
+        blur=blur,
+    )  # fmt: skip
+    frames = [path.at(u, matched=True) for u in times]
+    subframes = (
+        [[path.at(u, matched=True) for u in row] for row in sub_times] if motion_blur > 1 else [[f] for f in frames]
+    )
+    for row in subframes:
+        for ifs in row:
+            ifs.check_contractive()
+    views = None if view_at is None else [(elev, azim + turn * i / n_frames) for i in range(n_frames)]
+    if framing == "follow":
+        bounds = windows_at(times, found.u, found.low, found.high, size)
+    else:
+        bounds = [union_window(found.raw_low, found.raw_high, size)] * n_frames
+    colored = all(k.colors is not None for k in path.keyframes)
+    return MoviePlan(frames, bounds, views, times, subframes, weights, found, colored)
 
 
 def tone_figures(counts: np.ndarray) -> tuple[float, float]:
@@ -250,40 +273,96 @@ def check_shading(cmap: str = "inferno", gamma: float = 2.2, background="black")
 
 
 def shade_frame(
-    agg, expected: float, top: float, cmap: str = "inferno", gamma: float = 2.2, background="black"
+    agg, *, cmap: str = "inferno", gamma: float = 2.2, background="black", bit_depth: int = 8
 ) -> np.ndarray:
-    """Shade an aggregate with given tone figures (figures interpolated between keyframes, not the frame's own).
+    """Shade an aggregate as :func:`ifskit.render.shade` does, to 8- or 16-bit RGB.
 
-    As :func:`ifskit.render.shade` (density through ``cmap``; 3D views coloured by depth
-    and lit), except that brightness is ``(log(1 + counts / expected) / top) ** (1 / gamma)``
-    with the given figures instead of the frame's own.
+    Brightness is the frame's own flam3 tone mapping (:func:`ifskit.render.tone_map`):
+    ``log(1 + counts / expected)`` with ``expected`` the mean count of the pixels hit,
+    so a frame whose lit area grows or shrinks keeps its brightness. Density through
+    ``cmap``; with ``agg.color`` the map colours; 3D views coloured by depth and lit.
 
     Parameters
     ----------
     agg : Aggregate
-    expected, top : float
-        From :func:`tone_figures`, interpolated between keyframes.
+        ``counts`` may be float (weighted motion-blur sub-frames).
     cmap, gamma, background
         As in :func:`ifskit.render.shade`.
+    bit_depth : {8, 16}
 
     Returns
     -------
-    ndarray, shape (H, W, 3), uint8
+    ndarray, shape (H, W, 3), uint8 or uint16
     """
     colormap, back = check_shading(cmap, gamma, background)
     counts = np.asarray(agg.counts, dtype=float)
-    alpha = np.clip(np.log1p(counts / expected) / top, 0.0, 1.0) ** (1.0 / gamma)
+    alpha = tone_map(counts, gamma)
+    hit = counts > 0
     # the colormap's own table, indexed as Colormap.__call__ indexes it (much faster than the call)
     table = colormap(np.arange(colormap.N))[:, :3]
-    if agg.depth is None:
+    if agg.color is not None:
+        rgb = np.asarray(agg.color, dtype=float)
+    elif agg.depth is None:
         rgb = table[np.minimum((alpha * colormap.N).astype(np.intp), colormap.N - 1)]
-    else:  # as shade(): colour by nearness, faint surfaces lifted, lit from the upper left
-        hit = counts > 0
-        nearness = np.minimum(((0.2 + 0.8 * agg.depth) * colormap.N).astype(np.intp), colormap.N - 1)
-        rgb = table[nearness] * surface_light(agg.depth, agg.depth_scale, hit)[..., None]
+    else:  # as shade(): colour by nearness
+        rgb = table[np.minimum(((0.2 + 0.8 * agg.depth) * colormap.N).astype(np.intp), colormap.N - 1)]
+    if agg.depth is not None:  # as shade(): faint surfaces lifted, lit from the upper left
+        rgb = rgb * surface_light(agg.depth, agg.depth_scale, hit)[..., None]
         alpha = np.where(hit, np.sqrt(alpha), 0.0)
     out = alpha[..., None] * rgb + (1.0 - alpha[..., None]) * back
+    if bit_depth == 16:
+        return np.round(np.clip(out, 0.0, 1.0) * 65535.0).astype(np.uint16)
     return to_uint8(out)
+
+
+def sub_seed(seed: int, index: int) -> int:
+    """Seed of motion-blur sub-frame ``index``: ``seed`` itself for the first, the same in every frame."""
+    if index == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+
+
+def render_frame(plan: MoviePlan, i: int, size, n_points: int, seed: int = 0, *, threads: int | None = None):
+    """The aggregate of frame ``i``: its sub-frames' counts weighted, same points in all.
+
+    Returns
+    -------
+    Aggregate
+        Float counts with motion blur (scaled to a full frame's points).
+    """
+    view = None if plan.views is None else plan.views[i]
+    row = plan.subframes[i]
+    n = len(row)
+    shares = [n_points // n + (j < n_points % n) for j in range(n)]
+    parts = [
+        aggregate(
+            ifs,
+            size,
+            share,
+            sub_seed(seed, j),
+            plan.bounds[i],
+            view=view,
+            threads=threads,
+            progress=False,
+            map_colors=ifs.colors if plan.map_colors else None,
+        )  # fmt: skip
+        for j, (ifs, share) in enumerate(zip(row, shares))
+    ]
+    if n == 1:
+        return parts[0]
+    # weighted so that a full frame's worth of points lands, whatever the weights
+    scales = [w * n_points / share for w, share in zip(plan.weights, shares)]
+    counts = sum(scale * part.counts.astype(float) for scale, part in zip(scales, parts))
+    color = None
+    if plan.map_colors:
+        total = sum(scale * part.counts[..., None] * part.color for scale, part in zip(scales, parts))
+        color = total / np.maximum(counts, 1e-300)[..., None]
+    depth = None
+    if parts[0].depth is not None:  # the nearest surface of any sub-frame
+        depth = np.max([part.depth for part in parts], axis=0)
+    first = parts[0]
+    return Aggregate(counts=counts, bounds=first.bounds, n_points=n_points, depth=depth, color=color,
+                     depth_scale=first.depth_scale)  # fmt: skip
 
 
 def render_movie_frames(
@@ -295,24 +374,23 @@ def render_movie_frames(
     cmap: str = "inferno",
     gamma: float = 2.2,
     background="black",
+    bit_depth: int = 8,
     threads: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Render the frames of a planned movie, one at a time.
 
     Yields
     ------
-    ndarray, shape (H, W, 3), uint8
+    ndarray, shape (H, W, 3), uint8 (uint16 with ``bit_depth=16``)
         RGB frames in order.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    if bit_depth not in (8, 16):
+        raise ParameterError(f"bit_depth must be 8 or 16, got {bit_depth}", "bit_depth")
+
     def render(i):
-        agg = plan.keyframe_renders.pop(i, None)
-        if agg is None:
-            view = None if plan.views is None else plan.views[i]
-            agg = aggregate(plan.frames[i], size, n_points, seed, plan.bounds, view=view, threads=threads,
-                            progress=False)  # fmt: skip
-        return agg
+        return render_frame(plan, i, size, n_points, seed, threads=threads)
 
     # the chaos game of the next frame runs (without the GIL) while this one is shaded and encoded
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -321,7 +399,7 @@ def render_movie_frames(
             agg = pending.result()
             if i + 1 < len(plan.frames):
                 pending = pool.submit(render, i + 1)
-            yield shade_frame(agg, *plan.tone[i], cmap=cmap, gamma=gamma, background=background)
+            yield shade_frame(agg, cmap=cmap, gamma=gamma, background=background, bit_depth=bit_depth)
 
 
 def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None, overwrite: bool = False,
@@ -361,9 +439,17 @@ def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None,
         frames = tqdm(frames, total=n_frames, desc="frames", unit="frame", leave=False)
     if kind == "png":
         return _write_png_folder(frames, path, overwrite)
+    frames = (_as_8bit(frame) for frame in frames)
     with atomic_path(path, overwrite) as tmp:
         (_write_mp4 if kind == "mp4" else _write_gif)(frames, tmp, fps)
     return path
+
+
+def _as_8bit(frame: np.ndarray) -> np.ndarray:
+    """MP4 and GIF hold 8 bits a channel: a 16-bit frame is rounded to them."""
+    if frame.dtype == np.uint16:
+        return ((frame.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    return frame
 
 
 def _write_mp4(frames, path: Path, fps: float) -> None:
@@ -407,7 +493,10 @@ def _write_png_folder(frames, path: Path, overwrite: bool) -> Path:
     try:
         count = 0
         for count, frame in enumerate(frames, start=1):
-            Image.fromarray(frame, mode="RGB").save(tmp / f"frame_{count - 1:05d}.png", format="PNG")
+            if frame.dtype == np.uint16:
+                _write_png16(frame, tmp / f"frame_{count - 1:05d}.png")
+            else:
+                Image.fromarray(frame, mode="RGB").save(tmp / f"frame_{count - 1:05d}.png", format="PNG")
         if count == 0:
             raise FormatError("a movie needs at least one frame")
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; an output is an ordinary folder
@@ -424,6 +513,20 @@ def _write_png_folder(frames, path: Path, overwrite: bool) -> Path:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
     return path
+
+
+def _write_png16(frame: np.ndarray, path: Path) -> None:
+    """A 16-bit RGB PNG (Pillow writes 16 bits for grey images only), shape (H, W, 3) uint16."""
+    height, width = frame.shape[:2]
+    rows = np.ascontiguousarray(frame.astype(">u2")).reshape(height, width * 3)
+    raw = np.concatenate([np.zeros((height, 1), dtype=np.uint8), rows.view(np.uint8)], axis=1).tobytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # 16 bits, truecolour
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    path.write_bytes(data)
 
 
 def _umask() -> int:
@@ -445,6 +548,13 @@ def make_movie(
     easing: str = "linear",
     loop: bool = False,
     pingpong: bool = False,
+    framing: str = "follow",
+    pacing: str = "even",
+    motion_blur: int = 1,
+    blur: str = "box",
+    color: str = "density",
+    palette: str = DEFAULT_PALETTE,
+    bit_depth: int = 8,
     view=None,
     turn: float = 0.0,
     cmap: str = "inferno",
@@ -466,10 +576,18 @@ def make_movie(
         Frames in the movie.
     fps, size, n_points, seed
         Frames per second, frame size (H, W) or N, points per frame, the seed of every frame.
-    method, easing, loop
-        See :class:`KeyframePath`.
-    pingpong, view, turn
-        See :func:`plan_movie`.
+    method : {"geometric", "log", "linear"}
+        Interpolation of the maps, see :class:`Morph`.
+    easing, loop
+        See :class:`KeyframePath`; easing applies on top of the pacing.
+    pingpong, framing, pacing, motion_blur, blur, view, turn
+        See :func:`plan_movie`; ``normalize`` conjugates each keyframe into the unit box first.
+    color : {"density", "map"}
+        ``map``: each map's colour (from ``palette``) stays with it through the matching.
+    palette : str
+        Colours of the maps (any matplotlib colormap name; default tab10).
+    bit_depth : {8, 16}
+        16: 16-bit PNG frames (a folder output only).
     cmap, gamma, background
         Shading, as in :func:`ifskit.render.shade`.
     threads : int, optional
@@ -488,11 +606,30 @@ def make_movie(
     >>> ifskit.make_movie(keys, "morph.mp4", 60, size=256, n_points=500_000)  # doctest: +SKIP
     """
     size = check_size(size)
-    check_movie_output(output, size, overwrite)
+    kind = check_movie_output(output, size, overwrite)
     check_shading(cmap, gamma, background)
+    check_framing(framing)
+    if color not in COLORINGS:
+        raise ParameterError(f"unknown colouring {color!r}; use one of {', '.join(COLORINGS)}", "color")
+    palette_colors(palette, 1)
+    if bit_depth not in (8, 16):
+        raise ParameterError(f"bit_depth must be 8 or 16, got {bit_depth}", "bit_depth")
+    if bit_depth == 16 and kind != "png":
+        raise ParameterError(f"16-bit frames need a folder of PNGs, not {kind.upper()}", "bit_depth")
+    keyframes = list(keyframes)
+    if loop and len(keyframes) < 2:
+        raise ParameterError("a loop needs at least two keyframes", "loop")
+    if framing == "normalize":
+        keyframes = [normalized(k) for k in keyframes]
+    if color == "map":
+        keyframes = colored_keyframes(keyframes, palette)
     path = KeyframePath(keyframes, method, loop, easing)
-    plan = plan_movie(path, n_frames, size, n_points, seed, pingpong=pingpong, view=view, turn=turn, threads=threads)
+    plan = plan_movie(
+        path, n_frames, size, n_points, seed, pingpong=pingpong, view=view, turn=turn, framing=framing,
+        pacing=pacing, motion_blur=motion_blur, blur=blur, gamma=gamma, threads=threads,
+    )  # fmt: skip
     frames = render_movie_frames(
-        plan, size, n_points, seed, cmap=cmap, gamma=gamma, background=background, threads=threads
-    )
+        plan, size, n_points, seed, cmap=cmap, gamma=gamma, background=background, bit_depth=bit_depth,
+        threads=threads,
+    )  # fmt: skip
     return write_movie(frames, output, fps, n_frames=n_frames, overwrite=overwrite, progress=progress)

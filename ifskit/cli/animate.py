@@ -43,7 +43,11 @@ def _interpolate_arguments(parser) -> None:
     """The arguments of ``interpolate``, added when it is parsed (:class:`~ifskit.cli._common.Parser`)."""
     # their choices and defaults are ifskit.animate's, which imports the renderer (numba)
     from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
+    from ..animate.framing import FRAMINGS
     from ..animate.interpolate import EASINGS, METHODS
+    from ..animate.movie import COLORINGS, PACINGS
+    from ..animate.pacing import BLUR_WEIGHTS
+    from ..animate.palette import DEFAULT_PALETTE
 
     parser.add_argument(
         "sources",
@@ -66,10 +70,50 @@ def _interpolate_arguments(parser) -> None:
     parser.add_argument("--seed", type=whole, default=0, help="random seed, the same for every frame (default 0)")
     parser.add_argument("--points", type=count, default=2_000_000, metavar="N", help="points per frame (default 2e6)")
     parser.add_argument(
+        "--interpolation",
         "--method",
+        dest="method",
         choices=METHODS,
         default="geometric",
-        help="geometric: rotations, log singular values, fixed points (default); linear: matrix entries",
+        help="geometric: rotations, log singular values, fixed points (default); log: each matrix column's "
+        "direction (shorter arc) and log length, as flam3; linear: matrix entries",
+    )
+    parser.add_argument(
+        "--framing",
+        choices=FRAMINGS,
+        default="follow",
+        help="follow: each frame framed by its picture, the camera gliding (default); fixed: one window for all; "
+        "normalize: every keyframe scaled into the unit box first",
+    )
+    parser.add_argument(
+        "--pacing",
+        choices=PACINGS,
+        default="even",
+        help="even: the same visible change per frame, measured on a low-resolution pass (default); "
+        "linear: even steps of interpolation time",
+    )
+    parser.add_argument(
+        "--motion-blur",
+        type=count,
+        default=1,
+        metavar="N",
+        help="sub-frames per frame, sharing its points (default 1: no blur)",
+    )
+    parser.add_argument("--blur", choices=BLUR_WEIGHTS, default="box", help="motion-blur weights (default box)")
+    parser.add_argument(
+        "--color",
+        choices=COLORINGS,
+        default="density",
+        help="density: brightness through --cmap (default); map: each map's colour, kept through the matching",
+    )
+    parser.add_argument(
+        "--palette",
+        default=DEFAULT_PALETTE,
+        metavar="NAME",
+        help=f"colours of the maps with --color map: a matplotlib colormap (default {DEFAULT_PALETTE})",
+    )
+    parser.add_argument(
+        "--bit-depth", type=int, choices=(8, 16), default=8, help="16: 16-bit PNG frames (folder output only)"
     )
     parser.add_argument(
         "--easing", choices=list(EASINGS), default="linear", help="timing within each segment (default linear)"
@@ -121,6 +165,8 @@ def cmd_interpolate(args) -> int:
     # ifskit.animate imports the renderer (numba)
     from ..animate import KeyframePath, check_movie_output, check_shading, plan_movie, render_movie_frames, write_movie
     from ..animate.clouds import ifs_from_cloud
+    from ..animate.framing import normalized
+    from ..animate.palette import colored_keyframes, palette_colors
 
     start = time.perf_counter()
     if len(args.sources) < 2:
@@ -131,6 +177,9 @@ def cmd_interpolate(args) -> int:
         raise FormatError(f"--fps must be positive, got {args.fps:g}")
     kind = check_movie_output(args.output, size=args.size, overwrite=args.overwrite)
     check_shading(cmap=args.cmap, gamma=args.gamma, background=args.background)
+    palette_colors(args.palette, 1)
+    if args.bit_depth == 16 and kind != "png":
+        raise FormatError(f"--bit-depth 16 needs a folder of PNG frames, not {kind.upper()}")
     loaded = [_load_keyframe(source) for source in args.sources]
     dims = [item.dim if isinstance(item, IFS) else item.shape[1] for item in loaded]
     if len(set(dims)) > 1:
@@ -159,14 +208,19 @@ def cmd_interpolate(args) -> int:
             raise ParameterError(f"{source}: {exc.message}", exc.parameter) from None
         keyframes.append(ifs)
         origins.append(how)
+    if args.framing == "normalize":
+        keyframes = [normalized(k) for k in keyframes]
+    if args.color == "map":
+        keyframes = colored_keyframes(keyframes, args.palette)
     path = KeyframePath(keyframes, method=args.method, loop=args.loop, easing=args.easing)
     plan = plan_movie(
         path, n_frames=args.frames, size=args.size, n_points=args.points, seed=args.seed,
-        pingpong=args.pingpong, view=view, turn=args.turn, threads=args.threads,
+        pingpong=args.pingpong, view=view, turn=args.turn, framing=args.framing, pacing=args.pacing,
+        motion_blur=args.motion_blur, blur=args.blur, gamma=args.gamma, threads=args.threads,
     )  # fmt: skip
     frames = render_movie_frames(
         plan, size=args.size, n_points=args.points, seed=args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,
-        threads=args.threads,
+        bit_depth=args.bit_depth, threads=args.threads,
     )  # fmt: skip
     output = write_movie(
         frames, args.output, fps=args.fps, n_frames=args.frames, overwrite=args.overwrite,
