@@ -251,7 +251,8 @@ def test_hausdorff_loss_fits_too():
 
 def test_auto_chooses_three_maps_for_the_triangle_and_says_so():
     result = ifskit.fit(_cloud("sierpinski", 1500), "auto", steps=40, restarts=2, progress=False)
-    assert sorted(result.auto_scores) == [1, 2, 3, 4, 5, 6]
+    # dust, not a filled shape: the k-means fits of 1 ... 6 maps ran beside the coverage fits (issue 18)
+    assert {1, 2, 3, 4, 5, 6} <= set(result.auto_scores)
     assert result.n_maps == 3 == min(result.auto_scores, key=result.auto_scores.get)
     assert result.figures()["auto_scores"]["3"] == result.auto_scores[3]
 

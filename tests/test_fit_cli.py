@@ -55,7 +55,7 @@ def test_auto_says_which_number_of_maps_won(cli, capsys, tmp_path, triangle_npy)
     assert cli("fit", triangle_npy, "--maps", "auto", "-o", tmp_path / "fit.yaml", "--steps", "5", "--json") == 0
     figures = json.loads(capsys.readouterr().out)
     scores = figures["auto_scores"]
-    assert set(scores) == {"1", "2", "3", "4", "5", "6"}
+    assert {"1", "2", "3", "4", "5", "6"} <= set(scores)  # and the counts of the coverage fits
     assert figures["n_maps"] == int(min(scores, key=scores.get))
 
 

@@ -21,6 +21,7 @@ Outline of :func:`fit`:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -33,20 +34,34 @@ from .checks import (
     check_cloud,
     check_contraction,
     check_integer,
+    check_max_maps,
     check_n_maps,
     check_positive,
     check_settings,
     check_step_points,
     subsample,
 )
-from .choice import auto_scores
+from .choice import attractor_iou, quality_score
+from .cover import cover_maps, cover_shares
+from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
 from .result import FitResult
 from .starts import snap_to_parts, starting_params
 from .verify import coverage_probabilities, verify
 
-#: Largest number of maps tried by ``n_maps="auto"``.
+#: Largest number of maps tried by ``n_maps="auto"`` with the k-means starts.
 MAX_AUTO_MAPS = 6
+#: Most maps ``max_maps`` allows.
+MAX_MAPS_LIMIT = 64
+#: With ``n_maps="auto"``, the k-means fits are skipped when the coverage fit's attractor
+#: reaches this occupancy IoU (at the fit's resolution): the cloud is a shape the copies fill,
+#: and the k-means fits cost seconds per count.
+COVER_GOOD_ENOUGH = 0.75
+#: Initial learning rate of the polish of the coverage maps (entries parametrization):
+#: small, the maps start near their places.
+POLISH_LR = 0.01
+# Counts of maps (prefixes of the greedy choice) whose attractors n_maps="auto" compares.
+_PREFIXES = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64)
 #: Adam's (beta1, beta2) of refinement steps: moment estimates of shorter memory suit
 #: runs of a few dozen steps; on 96 clouds (seeds 777, 778) after 10 / 20 / 30 steps,
 #: mean Chamfer 0.0190 / 0.0178 / 0.0173 with torch's (0.9, 0.999), 0.0186 / 0.0175 / 0.0169 with these.
@@ -69,6 +84,7 @@ def fit(
     device=None,
     progress: bool | None = None,
     auto_penalty: float = 0.05,
+    max_maps: int = 16,
 ) -> FitResult:
     """Fit an IFS to a point cloud with the collage theorem.
 
@@ -77,9 +93,13 @@ def fit(
     points : array_like, shape (n, d)
         The target cloud ``T``, d = 2 or 3. Clouds above 20,000 points are subsampled.
     n_maps : int or "auto", optional
-        Number of maps ``K``; default that of ``init``, else 3. ``"auto"`` fits K = 1 ... 6 and keeps the K with the
-        smallest ``collage chamfer * (1 + auto_penalty * K)``; ``FitResult.n_maps`` says
-        which K won and ``FitResult.auto_scores`` holds every score.
+        Number of maps ``K``; default that of ``init``, else 3. ``"auto"`` compares
+        fits of up to ``max_maps`` maps by their attractors: the greedy coverage fit
+        (:mod:`~ifskit.fitting.cover`) with 2, 3, 4, ... of its maps, and, unless its
+        attractor already matches the cloud's occupancy (IoU >= 0.75), the k-means fits
+        of K = 1 ... 6; the K with the smallest ``1 - IoU + auto_penalty * K / 10`` wins
+        (:func:`~ifskit.fitting.choice.quality_score`). ``FitResult.n_maps`` says which
+        K won and ``FitResult.auto_scores`` holds the best score of every K tried.
     loss : {"chamfer", "hausdorff"}
         Training loss between the collage and the cloud: Chamfer (mean distances, both
         directions) or a smooth (log-sum-exp) Hausdorff distance.
@@ -91,7 +111,11 @@ def fit(
         Bound on every singular value of every map, in (0, 1).
     init : IFS or "random", optional
         Start from this IFS (its number of maps; no restarts), or from random maps (the
-        plain baseline); default: the k-means starts of :mod:`ifskit.fitting.starts`.
+        plain baseline); default: both the greedy coverage maps of
+        :mod:`ifskit.fitting.cover` (copies of the shape inside it that cover it: filled
+        shapes, surfaces, solids) and the k-means starts of :mod:`ifskit.fitting.starts`
+        optimized (attractor-like clouds: dust, fractal curves), the one whose attractor
+        matches the cloud's occupancy best kept.
     restarts : int
         Starting points optimized together for the first fifth of the steps.
     lr : float
@@ -102,7 +126,10 @@ def fit(
     progress : bool, optional
         Progress bar; default only on a terminal.
     auto_penalty : float
-        Relative penalty per map for ``n_maps="auto"``.
+        Penalty per map for ``n_maps="auto"`` (see ``n_maps``).
+    max_maps : int
+        Most maps ``n_maps="auto"`` uses, 1 to 64 (default 16). More maps cover thin,
+        curved and scattered shapes more closely, at the cost of a larger IFS.
 
     Returns
     -------
@@ -115,7 +142,7 @@ def fit(
     ParameterError
         A bad ``n_maps`` (or one the starting IFS does not have), ``loss``, ``steps``,
         ``max_contraction``, ``restarts``, ``init``, ``lr``, ``seed``, ``auto_penalty``,
-        an unknown ``device`` name.
+        ``max_maps``, an unknown ``device`` name.
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
@@ -125,6 +152,7 @@ def fit(
     check_settings(loss, steps, max_contraction, restarts, init)
     check_positive(lr, "lr")
     check_positive(auto_penalty, "auto_penalty", zero=True)
+    check_max_maps(max_maps)
     settings = OptimizerSettings(
         steps=steps,
         lr=lr,
@@ -144,7 +172,7 @@ def fit(
     elif n_maps is None:
         candidates = [3]
     elif n_maps == "auto":
-        candidates = list(range(1, MAX_AUTO_MAPS + 1))
+        candidates = list(range(1, min(MAX_AUTO_MAPS, max_maps) + 1))
     else:
         candidates = [check_n_maps(n_maps, len(cloud))]
     if len(cloud) < 4 * cloud.shape[1]:
@@ -153,26 +181,58 @@ def fit(
 
     centre, scale, unit = _unit_ball(cloud)
     unit_init = init.conjugate(np.eye(cloud.shape[1]) / scale, -centre / scale) if isinstance(init, IFS) else init
-    fits = {}
+    auto = n_maps == "auto" and init is None
+    # each candidate fit: maps A (k, d, d), b (k, d), probabilities p (k,), loss history
+    fits, scores = [], []
+    occ = target_occupancy(unit)
+    if init is None:
+        cover_rng = np.random.default_rng([seed, 0x5EED])
+        count = max_maps if auto else candidates[0]
+        A, b, cover = cover_maps(occ, count, cover_rng, exact=not auto)
+        if not auto and len(A) != count:  # too few copies fit: the k-means fit alone
+            A = A[:0]
+        prefixes = sorted({k for k in _PREFIXES if k < len(A)} | {len(A)}) if auto else [len(A)]
+        for k in prefixes if len(A) else []:
+            p = cover_shares(cover[:k])
+            fits.append((A[:k], b[:k], p, np.zeros(0)))
+            scores.append(quality_score(attractor_iou(occ, A[:k], b[:k], p, len(unit), seed), k, auto_penalty))
+        if len(A) and steps:
+            # polish: the copies grow and turn to cover what the greedy choice left, without spilling
+            polish = replace(
+                settings, steps=max(1, steps // 2), lr=POLISH_LR, parametrization="entries", betas=REFINE_BETAS
+            )
+            with one_torch_thread():
+                A, b, history = optimize_maps(unit, [entries_from_maps(A, b, max_contraction)], polish, cover_rng, seed)
+            p = coverage_probabilities(unit, A, b)
+            fits.append((A, b, p, history))
+            scores.append(quality_score(attractor_iou(occ, A, b, p, len(unit), seed), len(A), auto_penalty))
+        if auto and scores and 1 - min(scores) >= COVER_GOOD_ENOUGH:
+            candidates = []  # a filled shape: the k-means fits would not win, and cost seconds each
     with one_torch_thread():
         for k in candidates:
             rng = np.random.default_rng([seed, k])  # the starts draw from it first, then the steps' subsets
             starts = starting_params(unit, k, unit_init, restarts, rng, max_contraction)
-            fits[k] = optimize_maps(unit, starts, settings, rng, seed)
-    scores = auto_scores(unit, fits, auto_penalty) if len(candidates) > 1 or n_maps == "auto" else {}
-    best = min(candidates, key=lambda k: (scores.get(k, 0.0), k))
-    A, b, history = fits[best]
+            A, b, history = optimize_maps(unit, starts, settings, rng, seed)
+            p = coverage_probabilities(unit, A, b)
+            fits.append((A, b, p, history))
+            iou = attractor_iou(occ, A, b, p, len(unit), seed) if len(fits) > 1 or n_maps == "auto" else 1.0
+            # one map's attractor is a point: never a shape's fit
+            scores.append(quality_score(iou, k, auto_penalty) + (1.0 if k == 1 else 0.0))
+    best = min(range(len(fits)), key=lambda i: (scores[i], len(fits[i][0])))
+    A, b, p, history = fits[best]
+    by_count = {}
+    for (A_i, *_), score in zip(fits, scores):
+        by_count[len(A_i)] = min(score, by_count.get(len(A_i), np.inf))
 
     # back to the cloud's coordinates: x = scale * u + centre
-    unit_ifs = IFS(A, b, coverage_probabilities(unit, A, b))
-    ifs = unit_ifs.conjugate(scale * np.eye(cloud.shape[1]), centre)
+    ifs = IFS(A, b, p).conjugate(scale * np.eye(cloud.shape[1]), centre)
     return FitResult(
         ifs=ifs,
         history=history * scale,
-        n_maps=best,
+        n_maps=len(A),
         seconds=time.perf_counter() - start,
         points=cloud,
-        auto_scores=scores if n_maps == "auto" else {},
+        auto_scores=by_count if n_maps == "auto" else {},
         notes=notes,
         **verify(ifs, cloud, seed),
     )

@@ -140,3 +140,9 @@ def check_positive(value, parameter: str, zero: bool = False) -> None:
     if not (number and math.isfinite(value) and (value > 0 or (zero and value == 0))):
         kind = "a finite number >= 0" if zero else "a positive finite number"
         raise ParameterError(f"{parameter} must be {kind}, got {value!r}", parameter)
+
+
+def check_max_maps(max_maps) -> None:
+    """Raise a :class:`~ifskit.errors.ParameterError` unless ``max_maps`` is an integer from 1 to 64."""
+    if isinstance(max_maps, bool) or not isinstance(max_maps, (int, np.integer)) or not 1 <= max_maps <= 64:
+        raise ParameterError(f"max_maps must be an integer from 1 to 64, got {max_maps!r}", "max_maps")

@@ -4,7 +4,9 @@ A restart is judged by its attractor, which is what the user gets: with a contra
 near the bound, ``e / (1 - s)`` is loose and the start with the smallest collage error
 is often not the one with the closest attractor, while a chaos game of a few thousand
 points costs milliseconds. The number of maps (``n_maps="auto"``) is judged by the
-collage of the whole cloud, with a penalty per map.
+attractor too (:func:`attractor_iou`, :func:`quality_score`): the collage error keeps
+falling with more maps while the attractor stops improving. The older score by the
+collage of the whole cloud with a penalty per map is :func:`auto_scores`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..analysis import chamfer_distance
 from ..ifs import IFS
 from ..ops.losses import chamfer, collage
 from ..render import chaos_game
+from .occupancy import Occupancy, occupancy_iou
 from .verify import coverage_probabilities
 
 
@@ -88,3 +91,40 @@ def auto_scores(unit: np.ndarray, fits: dict, penalty: float) -> dict:
         chamfer_k = float(chamfer(collage(whole, torch.as_tensor(A_k)[None], torch.as_tensor(b_k)[None]), whole)[0])
         scores[k] = chamfer_k * (1 + penalty * k)
     return scores
+
+
+def attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, n_points: int, seed: int) -> float:
+    """Occupancy IoU between the attractor of ``(A, b, p)`` and the target, like for like.
+
+    A chaos game of as many points as the cloud, binned and closed as the cloud was
+    (:func:`~ifskit.fitting.occupancy.occupancy_iou`): what a person sees of the fit at
+    the fit's resolution, holes and spill included, which the collage error is not.
+
+    Parameters
+    ----------
+    occ : Occupancy
+        Of the normalized cloud.
+    A : ndarray, shape (k, d, d)
+    b : ndarray, shape (k, d)
+    p : ndarray, shape (k,)
+    n_points : int
+        Points of the cloud.
+    seed : int
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    points = chaos_game(IFS(A, b, p), n_points, seed=seed, progress=False)
+    return occupancy_iou(occ, points)
+
+
+def quality_score(iou: float, k: int, penalty: float) -> float:
+    """Score of a fit of ``k`` maps for ``n_maps="auto"``: ``1 - iou + penalty * k / 10``, the smallest wins.
+
+    A map has to add ``penalty / 10`` to the attractor's IoU (0.5% with the default
+    penalty 0.05) to be worth it. A single map's attractor is a point: it never wins
+    over a shape's fit.
+    """
+    return 1.0 - iou + penalty * k / 10

@@ -1,0 +1,231 @@
+"""Greedy coverage starts: shrunken, turned copies of the shape that lie inside it and together cover it.
+
+The collage theorem's own picture: if every map's image of the shape ``T`` lies inside
+``T`` (no spill) and the images cover ``T``, the attractor is ``T``. Maps whose images
+are thin scribbles through the shape (a flattened map) cover little of a filled shape;
+copies of the whole shape, shrunken, turned, and squashed only as much as the part they
+sit in needs (a stroke of a glyph, the tangent disc of a surface), do.
+
+A large set of candidate maps ``w(x) = c + A (x - m)`` (``m`` the centroid of the shape's
+cells, ``c`` a cell of the shape, ``A = U diag(s) V^T`` with ``U`` from the principal
+frame of the shape around ``c`` or random, ``V`` random, a few scales and aspect ratios)
+is scored on the centres of the shape's cells (:mod:`~ifskit.fitting.occupancy`): the
+share of image points outside the shape and their largest distance to it (spill), and
+which cells of the shape the image covers. Among the candidates whose spill is small,
+the one covering the most cells not yet covered is picked, again and again; a second
+round of candidates is centred on the cells still uncovered, with smaller scales, where
+the first round's copies did not fit (tips, thin parts). Maps whose cells the others
+cover are dropped. All of it is vectorized numpy: thousands of candidates in about a
+second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+
+from .occupancy import Occupancy
+
+# Scales (largest singular value) of the candidates; copies above 0.6 rarely fit and
+# slow the chaos game's convergence (the collage bound e / (1 - s)).
+_SCALES = (0.08, 0.12, 0.17, 0.23, 0.3, 0.38, 0.47, 0.58)
+# Aspect ratios (smallest / largest singular value) of 2D candidates; the floor keeps
+# every image two-dimensional (a flattened map draws a line).
+_RATIOS_2D = (1.0, 0.7, 0.5, 0.33, 0.2, 0.12, 0.07)
+# Ratios of the middle and the last singular value in 3D; a small last one is a disc,
+# the copy of a surface around a point (squashed along the local normal).
+_RATIOS_3D = ((1.0, 1.0), (1.0, 0.6), (0.7, 0.5), (1.0, 0.25), (1.0, 0.1), (0.6, 0.1))
+# Candidates per round.
+_CANDIDATES = {2: 4000, 3: 3000}
+# Largest share of a candidate's image points outside the shape, and largest distance
+# (in cells) of any of them: images one cell off the shape's edge are sampling noise.
+_SPILL_SHARE = 0.02
+_SPILL_MAX = 1.5
+# Most source points (cell centres) whose images score a candidate.
+_SOURCES = 2500
+# Radius (unit-ball units) of the neighbourhood whose principal frame orients a candidate.
+_LOCAL_RADIUS = 0.12
+# Coverage at which the greedy choice stops, and least new cells (share) worth a map.
+_ENOUGH = 0.995
+_LEAST_GAIN = 0.002
+
+
+def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: bool = False):
+    """Maps whose images of the shape lie inside it and cover it, chosen greedily.
+
+    Parameters
+    ----------
+    occ : Occupancy
+        The target (:func:`~ifskit.fitting.occupancy.target_occupancy` of the normalized cloud).
+    max_maps : int
+        Most maps (exactly this many with ``exact``).
+    rng : numpy.random.Generator
+    exact : bool
+        Pick ``max_maps`` maps even when fewer cover the shape (a given ``n_maps``).
+
+    Returns
+    -------
+    A : ndarray, shape (k, d, d)
+    b : ndarray, shape (k, d)
+    cover : ndarray of bool, shape (k, m)
+        The cells of the shape (``occ.centres``) each map's image covers, maps in the
+        order they were picked (the most new cells first): a prefix of them is the
+        greedy choice with fewer maps. :func:`cover_shares` gives probabilities.
+    """
+    dim = occ.dim
+    cells = occ.centres
+    sources = cells if len(cells) <= _SOURCES else cells[rng.choice(len(cells), _SOURCES, replace=False)]
+    sources = sources + rng.uniform(-0.5, 0.5, sources.shape) * occ.cell  # no grid aliasing of the images
+    mean = cells.mean(axis=0)
+    frames = _local_frames(cells)
+    chosen_A, chosen_b, chosen_cover = [], [], []
+    covered = np.zeros(len(cells), dtype=bool)
+    for round_ in range(3):
+        if covered.all() or len(chosen_A) >= max_maps:
+            break
+        if round_ == 0:
+            centres = rng.integers(len(cells), size=_CANDIDATES[dim])
+            scales = _SCALES
+        else:  # where the copies so far miss the shape, smaller ones
+            missing = np.flatnonzero(~covered)
+            centres = missing[rng.integers(len(missing), size=_CANDIDATES[dim])]
+            scales = _SCALES[: len(_SCALES) - 2 * round_]
+        A = _candidate_matrices(frames[centres], scales, rng)
+        b = cells[centres] - A @ mean
+        admissible, cover = _score(occ, A, b, sources)
+        A, b, cover = A[admissible], b[admissible], cover[admissible]
+        while len(chosen_A) < max_maps and len(A):
+            gain = cover.astype(np.float32) @ (~covered).astype(np.float32)  # new cells of each candidate
+            best = int(np.argmax(gain))
+            if gain[best] < _LEAST_GAIN * len(cells) and not (exact and round_ == 2):
+                break
+            chosen_A.append(A[best])
+            chosen_b.append(b[best])
+            chosen_cover.append(cover[best])
+            covered |= cover[best]
+            if covered.mean() >= _ENOUGH and not exact:
+                break
+        if covered.mean() >= _ENOUGH and not exact:
+            break
+    if not chosen_A:  # nothing fits inside the shape (dust, a line): the caller's other starts
+        return np.zeros((0, dim, dim)), np.zeros((0, dim)), np.zeros((0, len(cells)), dtype=bool)
+    A, b, cover = np.array(chosen_A), np.array(chosen_b), np.array(chosen_cover)
+    if not exact:
+        keep = _drop_redundant(cover)
+        A, b, cover = A[keep], b[keep], cover[keep]
+    return A, b, cover
+
+
+def cover_shares(cover: np.ndarray) -> np.ndarray:
+    """Share of the shape's cells of each map, a cell covered by several maps split among them: (k,) from (k, m) bool."""
+    count = cover.sum(axis=0)
+    share = (cover / np.maximum(count, 1)).sum(axis=1)
+    share = np.maximum(share, 1e-3 * max(share.sum(), 1e-12))
+    return share / share.sum()
+
+
+def map_cover(occ: Occupancy, A: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which cells of the shape each map's image of it covers: bool (k, m), for maps (k, d, d), (k, d)."""
+    cells = occ.centres
+    sources = cells if len(cells) <= _SOURCES else cells[rng.choice(len(cells), _SOURCES, replace=False)]
+    return _score(occ, A, b, sources)[1]
+
+
+def _score(occ: Occupancy, A: np.ndarray, b: np.ndarray, sources: np.ndarray):
+    """Which candidates spill little, and which cells of the shape each covers.
+
+    Parameters
+    ----------
+    occ : Occupancy
+    A : ndarray, shape (C, d, d)
+    b : ndarray, shape (C, d)
+    sources : ndarray, shape (S, d)
+
+    Returns
+    -------
+    admissible : ndarray of bool, shape (C,)
+    cover : ndarray of bool, shape (C, m)
+    """
+    m = len(occ.centres)
+    admissible = np.zeros(len(A), dtype=bool)
+    cover = np.zeros((len(A), m), dtype=bool)
+    chunk = max(1, 2_000_000 // max(len(sources), 1))
+    for start in range(0, len(A), chunk):
+        part = slice(start, start + chunk)
+        images = np.einsum("cij,sj->csi", A[part], sources) + b[part, None]  # (c, S, d)
+        spill = occ.spill_of(images)
+        admissible[part] = (np.mean(spill >= 1.0, axis=1) <= _SPILL_SHARE) & (spill.max(axis=1) <= _SPILL_MAX)
+        flat, inside = occ.cells(images)
+        number = np.where(inside, occ.index.reshape(-1)[flat], -1)
+        rows = np.broadcast_to(np.arange(number.shape[0])[:, None], number.shape)
+        hit = number >= 0
+        cover[part][rows[hit], number[hit]] = True
+    return admissible, cover
+
+
+def _drop_redundant(cover: np.ndarray) -> np.ndarray:
+    """Indices of the maps kept when each map whose cells the others cover (all but 1%) is dropped, smallest first."""
+    keep = list(range(len(cover)))
+    for i in sorted(keep, key=lambda j: cover[j].sum()):
+        others = [j for j in keep if j != i]
+        if not others:
+            break
+        own = cover[i] & ~cover[others].any(axis=0)
+        if own.sum() <= 0.01 * cover[i].sum():
+            keep = others
+    return np.array(sorted(keep))
+
+
+def _local_frames(cells: np.ndarray) -> np.ndarray:
+    """Principal frame (d, d) of the shape's cells around each cell (columns: major axis first): (m, d, d)."""
+    dim = cells.shape[1]
+    tree = cKDTree(cells)
+    neighbours = tree.query_ball_point(cells, _LOCAL_RADIUS)
+    frames = np.empty((len(cells), dim, dim))
+    for i, near in enumerate(neighbours):
+        part = cells[near]
+        if len(part) <= dim:
+            frames[i] = np.eye(dim)
+            continue
+        _, vectors = np.linalg.eigh(np.cov(part, rowvar=False))
+        frames[i] = vectors[:, ::-1]
+    # a proper rotation: the last axis (the normal of a surface) flipped where needed
+    frames[np.linalg.det(frames) < 0, :, -1] *= -1
+    return frames
+
+
+def _candidate_matrices(frames: np.ndarray, scales, rng: np.random.Generator) -> np.ndarray:
+    """Candidate linear parts ``U diag(s) V^T`` (C, d, d), one per local frame ``U`` (C, d, d).
+
+    Half the candidates keep the local frame (their long axes along the part they sit
+    in), half turn it at random; ``V`` is a random rotation, a reflection for half.
+    """
+    count, dim = frames.shape[0], frames.shape[1]
+    s1 = np.asarray(scales)[rng.integers(len(scales), size=count)]
+    if dim == 2:
+        ratio = np.asarray(_RATIOS_2D)[rng.integers(len(_RATIOS_2D), size=count)]
+        sigma = np.stack([s1, s1 * ratio], axis=1)
+        turn = np.where(rng.random(count) < 0.5, 0.0, rng.uniform(0, 2 * np.pi, count))
+        U = frames @ _rotation_2d(turn)
+        V = _rotation_2d(rng.uniform(0, 2 * np.pi, count))
+    else:
+        ratio = np.asarray(_RATIOS_3D)[rng.integers(len(_RATIOS_3D), size=count)]
+        sigma = np.stack([s1, s1 * ratio[:, 0], s1 * ratio[:, 1]], axis=1)
+        # turned about the local normal (the frame's last axis), or at random
+        spin = np.zeros((count, 3, 3))
+        spin[:, :2, :2] = _rotation_2d(rng.uniform(0, 2 * np.pi, count))
+        spin[:, 2, 2] = 1.0
+        free = rng.random(count) < 0.3
+        U = frames @ spin
+        U[free] = Rotation.random(int(free.sum()), random_state=rng).as_matrix()
+        V = Rotation.random(count, random_state=rng).as_matrix()
+    flip = rng.random(count) < 0.5
+    V[flip, :, -1] *= -1
+    return U @ (sigma[:, :, None] * np.swapaxes(V, -1, -2))
+
+
+def _rotation_2d(angle: np.ndarray) -> np.ndarray:
+    """Rotations (n, 2, 2) by ``angle`` (n,)."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    return np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
