@@ -19,6 +19,7 @@ from .formats import (
     parse_yaml,
 )
 from .ifs import IFS
+from .limits import MAX_IFS_FILE_BYTES
 
 __all__ = ["is_catalog_name", "load", "save"]
 
@@ -57,7 +58,7 @@ def load(source, name: str | None = None) -> IFS:
     suffix = path.suffix.lower()
     if suffix not in IFS_SUFFIXES:
         raise FormatError(f"unknown IFS file type {path.suffix!r}; use .yaml, .ifs or .json", path)
-    text = read_text(path)
+    text = read_text(path, MAX_IFS_FILE_BYTES, "IFS files")
     if suffix == ".ifs":
         return _pick_entry(parse_fractint(text, str(path)), name)
     if name is not None:

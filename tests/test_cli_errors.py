@@ -454,3 +454,53 @@ def test_help(tmp_path, command):
     assert "usage:" in result.stdout.lower()
     assert result.stderr == ""
     assert files_in(tmp_path) == set()
+
+
+# ---------------------------------------------------------------- the one error path (issue 22)
+
+
+def _broken_render(args):
+    raise TypeError("something ifskit got wrong\nsecond line")
+
+
+def test_an_unexpected_error_is_one_line_saying_it_is_a_bug(tmp_path, monkeypatch, capsys):
+    from ifskit.cli import render
+
+    monkeypatch.setattr(render, "cmd_render", _broken_render)
+    result = ifskit_in_process(
+        "render", "sierpinski", "-o", "x.png", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ifskit: error: internal error, a bug in ifskit"), lines
+    assert "TypeError: something ifskit got wrong" in lines[0] and "--debug" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_of_a_bug(tmp_path, monkeypatch, capsys, where):
+    from ifskit.cli import render
+
+    monkeypatch.setattr(render, "cmd_render", _broken_render)
+    args = ["render", "sierpinski", "-o", "x.png"]
+    args = ["--debug", *args] if where == "before" else [*args, "--debug"]
+    result = ifskit_in_process(*args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "_broken_render" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("ifskit: error: internal error")
+
+
+def test_user_errors_stay_exit_2_without_traceback_under_debug(tmp_path, monkeypatch, capsys):
+    result = ifskit_in_process("--debug", "info", "missing.yaml", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert_user_error(result, tmp_path, set())
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path):
+    result = ifskit("render", "sierpinski", "-o", "/proc/x.png", *SMALL, cwd=tmp_path)
+    message = assert_user_error(result, tmp_path, set())
+    assert "/proc/x.png" in message
+
+
+def test_an_output_name_over_255_bytes_is_one_line(tmp_path):
+    result = ifskit("render", "sierpinski", "-o", "n" * 300 + ".png", *SMALL, cwd=tmp_path)
+    assert "255" in assert_user_error(result, tmp_path, set())

@@ -34,10 +34,10 @@ def test_fit_writes_the_ifs_and_prints_the_figures(cli, capsys, tmp_path, triang
     out = tmp_path / "fit.yaml"
     assert cli("fit", triangle_npy, "--maps", "3", "-o", out, "--json", "--plot", tmp_path / "fit.png", *FAST) == 0
     figures = json.loads(capsys.readouterr().out)
-    for key in ("collage_error", "contraction", "bound", "attractor_chamfer", "attractor_hausdorff", "seconds"):
+    for key in ("collage_error", "contraction", "bound", "attractor_chamfer", "attractor_hausdorff", "iou", "seconds"):
         assert isinstance(figures[key], float)
     assert figures["n_maps"] == 3 and figures["output"] == str(out)
-    assert figures["attractor_hausdorff"] <= figures["bound"]
+    assert figures["attractor_hausdorff"] <= figures["bound"] and 0.5 < figures["iou"] <= 1.0
     ifs = ifskit.load(out)
     assert ifs.n_maps == 3 and ifs.name == "fit of triangle"
     assert ifs.contraction == pytest.approx(figures["contraction"])

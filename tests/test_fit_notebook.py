@@ -24,6 +24,8 @@ def test_fit_notebook_runs_in_the_fast_setting(monkeypatch, tmp_path):
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     text = "".join(out.get("text", "") for out in outputs)
     assert text.rstrip().splitlines()[-1] == sys.executable
-    assert text.count(">= attractor Hausdorff") == 4 and ": False;" not in text  # every bound holds
-    assert sum("image/png" in out.get("data", {}) for out in outputs) == 4  # fern, tetrahedron, good and poor leaf
+    assert text.count(">= attractor Hausdorff") == 7 and ": False;" not in text  # every bound holds
+    # fern, tetrahedron, good and poor leaf; the letter, the horse, the terrain
+    assert sum("image/png" in out.get("data", {}) for out in outputs) == 7
+    assert text.count("occupancy IoU") == 7
     assert "maps chosen:" in text

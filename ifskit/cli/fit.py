@@ -143,7 +143,7 @@ def cmd_fit(args) -> int:
         figures,
         f"wrote {args.output}: {result.n_maps} maps{chosen}, collage error {result.collage_error:.4g}, "
         f"contraction {result.contraction:.3f}, bound {result.bound:.4g}, attractor Hausdorff "
-        f"{result.attractor_hausdorff:.4g}, attractor Chamfer {result.attractor_chamfer:.4g} "
-        f"({result.seconds:.1f} s)",
+        f"{result.attractor_hausdorff:.4g}, attractor Chamfer {result.attractor_chamfer:.4g}, occupancy IoU "
+        f"{result.iou:.3f} ({result.seconds:.1f} s)",
     )
     return 0

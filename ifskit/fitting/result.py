@@ -27,6 +27,10 @@ class FitResult:
         the cloud and the fitted attractor.
     attractor_chamfer, attractor_hausdorff : float
         Measured distances between the fitted attractor (chaos game) and the cloud.
+    iou : float
+        Occupancy IoU of the attractor and the cloud at the fit's resolution (cells of about
+        two points of the cloud, 2D or 3D; as many attractor points as the cloud has, binned
+        the same way): what a person sees, holes filled and strokes missed included.
     history : ndarray, shape (steps,)
         Training loss per step (of the best restart), in the cloud's units.
     n_maps : int
@@ -47,6 +51,7 @@ class FitResult:
     bound: float
     attractor_chamfer: float
     attractor_hausdorff: float
+    iou: float
     history: np.ndarray
     n_maps: int
     seconds: float
@@ -62,6 +67,7 @@ class FitResult:
             "bound": self.bound,
             "attractor_chamfer": self.attractor_chamfer,
             "attractor_hausdorff": self.attractor_hausdorff,
+            "iou": self.iou,
             "seconds": self.seconds,
             "n_maps": self.n_maps,
         }

@@ -9,6 +9,7 @@ from ..analysis import chamfer_distance, hausdorff_distance
 from ..ifs import IFS
 from ..ops.losses import coverage_shares
 from ..render import chaos_game, extent_sample
+from .occupancy import occupancy_iou, target_occupancy
 
 # Chaos-game points of the fitted attractor for the verification figures; the
 # Hausdorff figure also uses ifskit.render.extent_sample (fixed points and their images), which
@@ -51,17 +52,22 @@ def verify(ifs: IFS, cloud: np.ndarray, seed: int) -> dict:
     Returns
     -------
     dict
-        ``collage_error``, ``contraction``, ``bound``, ``attractor_chamfer``, ``attractor_hausdorff``.
+        ``collage_error``, ``contraction``, ``bound``, ``attractor_chamfer``, ``attractor_hausdorff``,
+        ``iou``: the occupancy IoU of the attractor and the cloud at the fit's resolution (as many
+        attractor points as the cloud has, binned and closed as the cloud is: like for like).
     """
     collage_points = ifs.apply(cloud).reshape(-1, cloud.shape[1])
     collage_error = hausdorff_distance(cloud, collage_points)
     s = ifs.contraction
     attractor = chaos_game(ifs, _ATTRACTOR_POINTS, seed=seed, progress=False)
     dense = np.concatenate([attractor, extent_sample(ifs)])
+    # a stride through the chains, not their first points: as many as the cloud has
+    like_the_cloud = attractor[:: max(1, len(attractor) // len(cloud))][: len(cloud)]
     return {
         "collage_error": collage_error,
         "contraction": s,
         "bound": collage_error / (1 - s),
         "attractor_chamfer": chamfer_distance(attractor, cloud),
         "attractor_hausdorff": hausdorff_distance(dense, cloud),
+        "iou": occupancy_iou(target_occupancy(cloud), like_the_cloud),
     }

@@ -28,6 +28,7 @@ import numpy as np
 from .._io import read_text
 from ..errors import FormatError, IfskitWarning, UnknownNameError
 from ..ifs import IFS
+from ..limits import MAX_ENTRIES, MAX_IFS_FILE_BYTES, MAX_MAPS, check_coefficient, check_count
 
 _TOKEN = re.compile(r"[{}]|[^\s{}]+")
 _3D_SUFFIX = re.compile(r"\(\s*3d\s*\)\s*$", re.IGNORECASE)
@@ -117,6 +118,7 @@ def parse_fractint(text: str, path: str = "<string>") -> FractintFile:
 
 def _add_entry(result: FractintFile, name: str, line: int, body: list) -> None:
     path = result.path
+    check_count(len(result.entries) + len(result.errors) + 1, MAX_ENTRIES, "entries or more", path, line)
     dim = 3 if _3D_SUFFIX.search(name) else 2
     name = _3D_SUFFIX.sub("", name).strip()
     try:
@@ -140,7 +142,12 @@ def _entry(name: str, dim: int, body: list, path: str, line: int) -> IFS:
             raise FormatError(f"entry {name!r}: expected a number, got {token!r}", path, token_line) from None
         if not np.isfinite(values[-1]):
             raise FormatError(f"entry {name!r}: {token!r} is not a finite number", path, token_line)
+        try:
+            check_coefficient(values[-1])
+        except FormatError as exc:
+            raise FormatError(f"entry {name!r}: {exc.message}", path, token_line) from None
     width = dim * dim + dim + 1
+    check_count(len(values) // width, MAX_MAPS, "maps", path, line)
     if not values or len(values) % width:
         raise FormatError(
             f"entry {name!r}: {len(values)} numbers is not a whole number of {dim}D maps ({width} numbers each)",
@@ -167,7 +174,7 @@ def _entry(name: str, dim: int, body: list, path: str, line: int) -> IFS:
 def read_fractint(path) -> FractintFile:
     """Read every entry of a ``.ifs`` file."""
 
-    return parse_fractint(read_text(path), str(path))
+    return parse_fractint(read_text(path, MAX_IFS_FILE_BYTES, "IFS files"), str(path))
 
 
 def dump_fractint(ifs_list) -> str:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
-from ..errors import FormatError
+from .._io import atomic_path, check_free_space
+from ..errors import FormatError, OutputError
+from ..limits import MAX_POINTS, MAX_TEXT_FILE_BYTES, check_count, check_file_size
+from .cloudcheck import CHECKS, check_written
 
 #: Suffixes read and written through open3d.
 OPEN3D_SUFFIXES = {".ply", ".pcd", ".xyz"}
@@ -36,6 +38,9 @@ def save_points(points, path, overwrite: bool = False) -> Path:
         raise FormatError(
             f"{path}: unknown point-cloud type {suffix!r}; use one of {', '.join(sorted(POINT_SUFFIXES))}"
         )
+    # the binary formats' exact sizes (8-byte floats; PCD 4-byte) and a header
+    per_point = {".npy": 8 * points.shape[1], ".ply": 24, ".pcd": 12}.get(suffix, 0)
+    check_free_space(path, len(points) * per_point)
     with atomic_path(path, overwrite) as tmp:
         if suffix == ".npy":
             with open(tmp, "wb") as fh:
@@ -48,18 +53,32 @@ def save_points(points, path, overwrite: bool = False) -> Path:
             xyz = points if points.shape[1] == 3 else np.column_stack([points, np.zeros(len(points))])
             cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
             if not o3d.io.write_point_cloud(str(tmp), cloud, write_ascii=False):
-                raise FormatError(f"{path}: open3d could not write the point cloud")
+                raise OutputError(f"{path}: cannot write: open3d could not write the point cloud (disk full?)")
+        # open3d reports success on a full disk: read the header back and check the size
+        check_written(tmp, len(points), path)
     return path
 
 
 def load_points(path) -> np.ndarray:
-    """Read a point cloud; shape (n, 2) when every z is 0 (or the file has two columns), else (n, 3)."""
+    """Read a point cloud; shape (n, 2) when every z is 0 (or the file has two columns), else (n, 3).
+
+    The header is checked by ifskit before anything is allocated or open3d sees the file
+    (:mod:`ifskit.formats.cloudcheck`): declared sizes against :mod:`ifskit.limits` and against
+    the size of the file.
+
+    Raises
+    ------
+    FormatError
+        A missing, malformed, truncated or oversized file, naming the file (and line).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in POINT_SUFFIXES:
         raise FormatError(f"unknown point-cloud type {suffix!r}; use one of {', '.join(sorted(POINT_SUFFIXES))}", path)
     if not path.is_file():
         raise FormatError("no such file", path)
+    if suffix in CHECKS:
+        CHECKS[suffix](path)
     try:
         if suffix == ".npy":
             points = np.load(path, allow_pickle=False)
@@ -81,7 +100,10 @@ def load_points(path) -> np.ndarray:
 
 def _load_table(path: Path) -> np.ndarray:
     """A numeric table, comma or white-space separated, with or without a header line."""
-    delimiter = "," if "," in path.read_text(encoding="utf-8") else None
+    check_file_size(path.stat().st_size, MAX_TEXT_FILE_BYTES, "text point clouds", path)
+    text = path.read_text(encoding="utf-8")
+    check_count(text.count("\n"), MAX_POINTS, "lines", path)
+    delimiter = "," if "," in text else None
     try:
         return np.loadtxt(path, delimiter=delimiter, ndmin=2)
     except ValueError:

@@ -32,6 +32,33 @@ import yaml
 from ..errors import FormatError, ParameterError
 from ..geometry import linear_map
 from ..ifs import IFS
+from ..limits import MAX_MAPS, MAX_NESTING, check_coefficient, check_count
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses nesting deeper than :data:`~ifskit.limits.MAX_NESTING`.
+
+    The composer recurses once per level, so a file nested a thousand deep would end in
+    ``RecursionError``; refusing at a fixed depth is a one-line error naming the line.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_NESTING:
+            mark = self.peek_event().start_mark
+            raise _TooDeep(mark.line + 1)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
 
 _TOP_KEYS = {"name", "description", "maps"}
 _CANONICAL_KEYS = {"A", "b", "p", "color"}
@@ -47,7 +74,9 @@ def parse_yaml(text: str, path: str = "<string>") -> tuple[IFS, str | None]:
     description : str or None
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        raise FormatError(f"nested more than {MAX_NESTING} levels deep", path, exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -66,6 +95,7 @@ def parse_yaml(text: str, path: str = "<string>") -> tuple[IFS, str | None]:
         maps_node = fields["maps"]
     if not isinstance(maps_node, yaml.SequenceNode) or not maps_node.value:
         raise FormatError("expected a non-empty list of maps", path, reader.line(maps_node))
+    check_count(len(maps_node.value), MAX_MAPS, "maps", path, reader.line(maps_node))
     maps = [reader.affine_map(node) for node in maps_node.value]
     return _assemble(maps, maps_node, reader, name), description
 
@@ -135,7 +165,10 @@ class _Reader:
             raise self.error(node, f"expected a number, got {node.value!r}") from None
         if not math.isfinite(value):
             raise self.error(node, f"{node.value!r} is not a finite number")
-        return value
+        try:
+            return check_coefficient(value)
+        except FormatError as exc:
+            raise self.error(node, exc.message) from None
 
     def numbers(self, node, lengths: tuple, what: str) -> list:
         if isinstance(node, yaml.ScalarNode) and 1 in lengths:

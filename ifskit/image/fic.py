@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path, read_bytes
+from .._io import read_bytes, write_bytes
 from ..errors import FormatError
 
 MAGIC = b"IFSC"
@@ -121,9 +121,7 @@ def read_fic(path) -> tuple:
 
 def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
     """Write framed bytes atomically."""
-    with atomic_path(path, overwrite) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
+    return write_bytes(path, data, overwrite)
 
 
 class CodeFile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .._io import atomic_path, check_output
 from ..errors import FormatError, ParameterError
+from ..limits import MAX_PIXELS
 
 #: Smallest image side the codecs accept (pixels).
 MIN_SIDE = 4
@@ -32,7 +34,8 @@ def read_image(path, *, gray: bool = False) -> np.ndarray:
     ------
     FormatError
         Missing or unreadable file, an alpha channel, more than 8 bits per sample,
-        fewer than 4 pixels on a side.
+        fewer than 4 pixels on a side, more than :data:`~ifskit.limits.MAX_PIXELS` pixels
+        (checked from the header, before decoding).
     """
     path = Path(path)
     if not path.exists():
@@ -40,9 +43,25 @@ def read_image(path, *, gray: bool = False) -> np.ndarray:
     if path.is_dir():
         raise FormatError("is a folder, not an image", path)
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():
+            # Pillow warns of a large image and refuses a larger one; ifskit's own, lower limit
+            # below decides, before the pixels are decoded
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                pixels = image.width * image.height
+                if pixels > MAX_PIXELS:
+                    raise FormatError(
+                        f"is {image.width}x{image.height} pixels ({pixels:,}); ifskit reads at most {MAX_PIXELS:,}",
+                        path,
+                    )
+                image.load()
+    except Image.DecompressionBombError:
+        raise FormatError(
+            f"declares more pixels than Pillow decodes; ifskit reads at most {MAX_PIXELS:,}", path
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, FormatError):
+            raise
         raise FormatError(f"cannot read as an image ({exc.__class__.__name__})", path) from None
     mode = image.mode
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
