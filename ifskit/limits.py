@@ -1,4 +1,4 @@
-"""The documented limits on what ifskit reads, in one place.
+"""The documented limits on what ifskit reads, and on seeds, in one place.
 
 Every reader checks the sizes a file declares (rows, vertices, pixels, maps, nesting) against
 these limits and against the size of the file itself *before* it allocates anything, so that a
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 
-from .errors import FormatError
+import numpy as np
+
+from .errors import FormatError, ParameterError
 
 #: Most points in a point-cloud file (PLY, PCD, XYZ, NPY, CSV).
 MAX_POINTS = 20_000_000
@@ -44,6 +46,23 @@ MAX_TEXT_LINE = 1000
 #: Longest word (number) in the data of an ASCII PLY or PCD file: open3d's PLY reader keeps a word
 #: in 256 bytes and, on a longer one, returns the points read so far as if the file were whole.
 MAX_TEXT_WORD = 200
+
+
+#: Largest seed: every random stream is derived from a signed 64-bit integer.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed, parameter: str = "seed") -> int:
+    """``seed`` as an int in ``0 .. MAX_SEED``.
+
+    Raises
+    ------
+    ParameterError
+        Not a whole number in that range (a float, a bool, a negative number, 2**64, ...).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"{parameter} must be a whole number from 0 to 2**63 - 1, got {seed!r}", parameter)
+    return int(seed)
 
 
 def check_count(count: int, limit: int, what: str, path=None, line: int | None = None) -> int:

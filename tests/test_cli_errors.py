@@ -504,3 +504,12 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path):
 def test_an_output_name_over_255_bytes_is_one_line(tmp_path):
     result = ifskit("render", "sierpinski", "-o", "n" * 300 + ".png", *SMALL, cwd=tmp_path)
     assert "255" in assert_user_error(result, tmp_path, set())
+
+
+@pytest.mark.parametrize("command", [["render", "sierpinski", "-o", "x.png"], ["dimension", "sierpinski"]])
+def test_a_seed_over_64_bits_is_one_line(cli, tmp_path, command, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli(*command, "--seed", 2**64) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "2**63 - 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()

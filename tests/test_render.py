@@ -188,3 +188,16 @@ def test_memory_is_independent_of_point_count():
 def test_point_arrays_larger_than_memory_are_refused(sierpinski):
     with pytest.raises(FormatError, match="memory"):
         ifskit.chaos_game(sierpinski, 10**13)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, True, "3"])
+def test_seeds_outside_the_64_bit_range_are_parameter_errors(sierpinski, seed):
+    with pytest.raises(ParameterError, match="seed must be a whole number") as caught:
+        ifskit.chaos_game(sierpinski, 100, seed=seed)
+    assert caught.value.parameter == "seed"
+    with pytest.raises(ParameterError, match="seed"):
+        ifskit.density(sierpinski, 16, 1000, seed=seed)
+
+
+def test_the_largest_seed_renders(sierpinski):
+    assert ifskit.chaos_game(sierpinski, 100, seed=2**63 - 1).shape == (100, 2)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import OutputError, ParameterError
+from ..limits import check_seed
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,6 +74,14 @@ def count(text: str) -> int:
     if not value.is_integer() or value < 1 or value > 2**62:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
     return int(value)
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**63 - 1."""
+    try:
+        return check_seed(int(text))
+    except (ValueError, ParameterError):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}") from None
 
 
 def whole(text: str) -> int:
@@ -170,9 +179,13 @@ def show_progress(args) -> bool:
 
 
 def report(args, figures: dict, text: str | None = None) -> None:
-    """Print ``figures`` as one JSON object with ``--json``, else ``text`` (if any)."""
+    """Print ``figures`` as one JSON object with ``--json``, else ``text`` (if any).
+
+    Strict JSON: a figure that is NaN or infinite is refused (ValueError, a bug to report)
+    rather than printed as ``NaN``/``Infinity``, which JSON readers reject.
+    """
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps(figures, allow_nan=False))
     elif text:
         print(text)
 

@@ -14,7 +14,7 @@ from ..errors import FormatError, ParameterError
 from ..formats import POINT_SUFFIXES, load_points, read_fractint
 from ..ifs import IFS
 from ..io import load
-from ._common import add_output_options, count, pixel_size, report, whole
+from ._common import add_output_options, count, pixel_size, report, seed
 
 
 def register(commands, name: str) -> None:
@@ -67,7 +67,7 @@ def _interpolate_arguments(parser) -> None:
     parser.add_argument(
         "--size", type=pixel_size, default=(512, 512), metavar="N|WxH", help="frame size in pixels (default 512)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="random seed, the same for every frame (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed, the same for every frame (default 0)")
     parser.add_argument("--points", type=count, default=2_000_000, metavar="N", help="points per frame (default 2e6)")
     parser.add_argument(
         "--interpolation",

@@ -14,7 +14,7 @@ from ..errors import FormatError, ParameterError
 from ..formats import IFS_SUFFIXES, load_points
 from ..ifs import IFS
 from ..io import save
-from ._common import add_output_options, count, report, whole
+from ._common import add_output_options, count, report, seed
 
 
 def register(commands, name: str) -> None:
@@ -60,7 +60,7 @@ def _fit_parser(commands) -> None:
         "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
     )
     parser.add_argument("--steps", type=count, default=400, metavar="N", help="optimizer steps (default 400)")
-    parser.add_argument("--seed", type=whole, default=0, help="random seed: same seed, same fit (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same fit (default 0)")
     parser.add_argument(
         "--loss",
         choices=["chamfer", "hausdorff"],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .._io import check_output
 from ..errors import FormatError, IfskitError
-from ._common import add_output_options, count, make_folder, number_in, report, show_progress, whole
+from ._common import add_output_options, count, make_folder, number_in, report, seed, show_progress
 
 #: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
 MAX_OUTPUT_PIXELS = 2**28
@@ -142,7 +142,7 @@ def _train_image_encoder_parser(commands) -> None:
     parser.add_argument(
         "--lr", type=_positive, default=3e-3, help="Adam learning rate, warm-up and cosine decay (default 3e-3)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="crops and initial weights (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="crops and initial weights (default 0)")
     parser.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
     parser.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     parser.add_argument("--top-k", type=count, default=2, metavar="K", help="weights per range (default 2)")

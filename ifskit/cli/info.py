@@ -18,7 +18,7 @@ from ..errors import FormatError
 from ..formats import POINT_SUFFIXES, load_points
 from ..geometry import linear_map
 from ..io import load, save
-from ._common import add_output_options, add_source, count, floats, report, whole
+from ._common import add_output_options, add_source, count, floats, report, seed
 
 
 def register(commands, name: str) -> None:
@@ -59,7 +59,7 @@ def _dimension_parser(commands) -> None:
     parser.add_argument(
         "--points", type=count, metavar="N", help="chaos-game points for an IFS (default 2e6 in 2D, 4e6 in 3D)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--plot", metavar="OUT.png", help="write the log-log plot with the fitted slope")
     add_output_options(parser, overwrite="replace an existing plot")
     parser.set_defaults(run=cmd_dimension)

@@ -21,6 +21,7 @@ from ._common import (
     make_folder,
     number_in,
     report,
+    seed,
     show_progress,
     whole,
 )
@@ -80,7 +81,7 @@ def _dataset_parser(commands) -> None:
     )
     parser.add_argument("--points", type=count, default=2048, metavar="P", help="points per cloud (default 2048)")
     parser.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
-    parser.add_argument("--seed", type=whole, default=0, help="dataset seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="dataset seed (default 0)")
     parser.add_argument(
         "--format",
         type=_formats,
@@ -134,7 +135,7 @@ def _train_encoder_arguments(parser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue the run saved in OUT (same settings, --steps may grow)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="initial weights and training data (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="initial weights and training data (default 0)")
     parser.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension of the clouds (default 2)")
     parser.add_argument(
         "--device", metavar="cpu|cuda[:N]", help="where to train (default: cuda when present, else cpu)"
@@ -197,7 +198,7 @@ def _encode_parser(commands) -> None:
     parser.add_argument(
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where the encoder runs: cpu (default) or a CUDA GPU"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="subsampling and chaos-game seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="subsampling and chaos-game seed (default 0)")
     add_output_options(parser, overwrite="replace OUT")
     parser.set_defaults(run=cmd_encode)
 

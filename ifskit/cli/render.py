@@ -28,8 +28,8 @@ from ._common import (
     print_error,
     render_device,
     report,
+    seed,
     show_progress,
-    whole,
     window,
 )
 
@@ -76,7 +76,7 @@ def _render_parser(commands) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=whole,
+        type=seed,
         default=0,
         help="random seed: same seed, same output, whatever the thread count (default 0)",
     )
@@ -172,7 +172,7 @@ def _gallery_parser(commands) -> None:
     parser.add_argument(
         "--points", type=count, default=10_000_000, metavar="N", help="points per picture (default 1e7)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     add_output_options(parser, overwrite="replace existing PNGs", quiet=True)
     parser.set_defaults(run=cmd_gallery)
 
@@ -187,7 +187,7 @@ def _view_parser(commands) -> None:
     parser.add_argument(
         "--points", type=count, default=300_000, metavar="N", help="points of an IFS to show (default 3e5)"
     )
-    parser.add_argument("--seed", type=whole, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.set_defaults(run=cmd_view)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from .._parallel import default_threads
 from ..errors import IfskitError, ParameterError
 from ..ifs import IFS
+from ..limits import check_seed
 from . import kernels
 from .chaos import BURN_IN, alias_table, chain_start, check_count, chunk_counts, kernel_arrays, progress_bar, run_tasks
 from .frame import check_size, projection, window
@@ -140,7 +141,7 @@ def aggregate(
     A, b = kernel_arrays(ifs)
     job = DensityJob(
         A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(ifs.dim, rotation),
-        size=(height, width), n_points=n_points, seed=int(seed),
+        size=(height, width), n_points=n_points, seed=check_seed(seed),
         colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
     )  # fmt: skip
     bar = progress_bar(n_points, progress, "chaos game")

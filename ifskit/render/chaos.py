@@ -19,6 +19,7 @@ import numpy as np
 from .._parallel import default_threads
 from ..errors import FormatError, ParameterError
 from ..ifs import IFS
+from ..limits import check_seed
 from . import kernels
 
 #: Points per chunk (one random stream and one burn-in each).
@@ -169,7 +170,7 @@ def chaos_game(
     _check_memory(n_points * ifs.dim * 8)
     counts = chunk_counts(n_points)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    seeds = kernels.chunk_seeds(int(seed), len(counts))
+    seeds = kernels.chunk_seeds(check_seed(seed), len(counts))
     threshold, alias = alias_table(ifs.p)
     start = chain_start(ifs)
     out = np.empty((n_points, ifs.dim))
