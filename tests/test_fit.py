@@ -385,3 +385,57 @@ def test_quality_targets(name, n_maps, target):
     result = ifskit.fit(cloud, n_maps, progress=False)
     assert result.attractor_chamfer / _diagonal(cloud) <= target
     assert result.attractor_hausdorff <= result.bound
+
+
+def _disc(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    r, t = np.sqrt(rng.uniform(size=n)), rng.uniform(0, 2 * np.pi, n)
+    return np.column_stack([r * np.cos(t), r * np.sin(t)])
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_a_cloud_on_a_line_is_a_clear_format_error(dim):
+    t = np.random.default_rng(0).uniform(size=(500, 1))
+    direction = np.array([1.0, 2.0, -0.5][:dim])
+    with pytest.raises(FormatError, match="straight line"):
+        ifskit.fit(t * direction + 3.0, 3, steps=1)
+
+
+def test_a_flat_3d_cloud_is_fitted_in_its_plane_and_lifted_back():
+    disc = _disc()
+    tilt = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
+    cloud = np.column_stack([disc, np.zeros(len(disc))]) @ tilt.T + [1.0, -2.0, 0.5]
+    result = ifskit.fit(cloud, 3, seed=0, progress=False, **FAST)
+    assert result.ifs.dim == 3 and any("plane" in note for note in result.notes)
+    assert result.contraction < 0.9 and np.isfinite(result.bound)
+    # the attractor lies in the cloud's plane
+    attractor = ifskit.chaos_game(result.ifs, 2000, seed=0, progress=False)
+    normal = tilt[:, 2]
+    assert np.abs((attractor - [1.0, -2.0, 0.5]) @ normal).max() < 1e-9
+    assert result.attractor_hausdorff < 0.5
+
+
+def test_a_2d_cloud_stored_with_z_zero_gives_the_2d_fit_lifted():
+    disc = _disc()
+    flat = ifskit.fit(disc, 3, seed=0, progress=False, **FAST)
+    lifted = ifskit.fit(np.column_stack([disc, np.zeros(len(disc))]), 3, seed=0, progress=False, **FAST)
+    assert any("plane" in note for note in lifted.notes)
+    assert lifted.ifs.dim == 3 and np.all(lifted.ifs.A[:, 2, :] == 0) and np.all(lifted.ifs.b[:, 2] == 0)
+    # same plane basis up to signs: the same attractor
+    a2 = ifskit.chaos_game(flat.ifs, 3000, seed=0, progress=False)
+    a3 = ifskit.chaos_game(lifted.ifs, 3000, seed=0, progress=False)
+    assert abs(ifskit.analysis.chamfer_distance(a2, a3[:, :2])) < 0.05
+
+
+def test_many_repeated_points_are_dropped_with_a_note():
+    disc = _disc(600)
+    cloud = np.concatenate([disc] * 5)
+    result = ifskit.fit(cloud, 2, seed=0, progress=False, steps=20, restarts=1)
+    assert len(result.points) == 600 and "repeated points" in result.notes[0]
+
+
+def test_a_million_points_are_subsampled_not_a_traceback():
+    cloud = _disc(1_000_000)
+    with pytest.warns(IfskitWarning, match="subsampled"):
+        result = ifskit.fit(cloud, 2, seed=0, progress=False, steps=5, restarts=1)
+    assert len(result.points) == MAX_POINTS and "1,000,000" in result.notes[0]

@@ -116,3 +116,52 @@ def test_cli_max_maps(cli, capsys, tmp_path):
     assert 1 < figures["n_maps"] <= 5 and ifskit.load(out).n_maps == figures["n_maps"]
     assert cli("fit", cloud, "--maps", "auto", "--max-maps", "65", "-o", tmp_path / "x.yaml") == 2
     assert "--max-maps" in capsys.readouterr().err
+
+
+def test_auto_screens_the_kmeans_counts_and_runs_only_the_best_in_full(monkeypatch):
+    import ifskit.fitting.api as api
+
+    runs = []
+    real = api.optimize_maps
+
+    def counting(unit, starts, settings, *args, **kwargs):
+        runs.append((settings.parametrization, settings.steps, starts[0].shape[-2]))
+        return real(unit, starts, settings, *args, **kwargs)
+
+    monkeypatch.setattr(api, "optimize_maps", counting)
+    cloud = ifskit.chaos_game(ifskit.catalog("sierpinski"), 1500, seed=1, progress=False)
+    result = ifskit.fit(cloud, "auto", steps=60, restarts=2, progress=False)
+    kmeans = [(steps, k) for kind, steps, k in runs if kind == "angles"]
+    # every count 1 ... 6 screened with a fifth of the steps, one count run in full
+    assert sorted(k for steps, k in kmeans if steps == 12) == [1, 2, 3, 4, 5, 6]
+    assert [steps for steps, _ in kmeans].count(60) == 1
+    assert {1, 2, 3, 4, 5, 6} <= set(result.auto_scores)
+
+
+def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypatch):
+    import ifskit.fitting.api as api
+
+    calls = []
+    real = api.cover_maps
+    monkeypatch.setattr(api, "cover_maps", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cloud = ifskit.chaos_game(ifskit.catalog("sierpinski"), 1500, seed=1, progress=False)
+    fitted = ifskit.fit(cloud, 3, steps=120, restarts=2, progress=False)
+    assert fitted.iou >= api.COVER_GOOD_ENOUGH and not calls
+    ifskit.fit(_annulus(1500, 0.5), 3, steps=20, restarts=1, progress=False)
+    assert calls  # a ring is no attractor of 3 maps: the copies are tried too
+
+
+def test_singular_value_floor_and_plane_lift_keep_the_contraction():
+    from ifskit.fitting.api import lift_from_plane
+    from ifskit.ops.contractive import clamp_singular_values
+
+    A = np.array([[[0.95, 0.0], [0.0, 0.01]], [[0.3, 0.1], [0.1, 0.3]]])
+    S = np.linalg.svd(clamp_singular_values(A, 0.9, 0.2), compute_uv=False)
+    assert np.all(S[:, 0] <= 0.9 + 1e-12) and np.all(S[:, 1] >= 0.2 * S[:, 0] - 1e-12)
+    U = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))[0][:, :2]
+    flat = ifskit.IFS(A * 0.8, [[0.1, 0.2], [-0.3, 0.0]])
+    lifted = lift_from_plane(flat, np.array([1.0, 2.0, 3.0]), U)
+    assert abs(lifted.contraction - flat.contraction) < 1e-12
+    y = np.random.default_rng(1).normal(size=(5, 2))
+    x = np.array([1.0, 2.0, 3.0]) + y @ U.T
+    assert np.allclose(lifted.apply(x), np.array([1.0, 2.0, 3.0]) + flat.apply(y) @ U.T)

@@ -25,10 +25,11 @@ from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
+from scipy import ndimage
 
 from ..errors import FormatError, ParameterError
 from ..ifs import IFS
-from ..ops.contractive import entries_from_maps
+from ..ops.contractive import entries_from_maps, project_entries_
 from ..ops.device import one_torch_thread, resolve_device
 from .checks import (
     check_cloud,
@@ -60,6 +61,17 @@ COVER_GOOD_ENOUGH = 0.75
 #: Initial learning rate of the polish of the coverage maps (entries parametrization):
 #: small, the maps start near their places.
 POLISH_LR = 0.01
+#: Least ratio of the smallest to the largest singular value of the polished coverage maps
+#: of filled 2D shapes and solids.
+#: Measured on the 2D development shapes, any floor (0.1, 0.2) lowered the IoU: thin parts
+#: (legs, serifs) need thin copies; on a solid (the brain) 0.2 helped a little.
+MIN_RATIO = {2: 0.0, 3: 0.2}
+#: Steps of the polish of the coverage maps, as a share of ``steps``.
+POLISH_SHARE = 0.5
+# Share of a 3D shape's cells inside it (eroded grid) above which it is a solid.
+_SOLID_INTERIOR = 0.4
+# Least steps for which n_maps="auto" screens the k-means counts by short runs.
+_SCREEN_STEPS_MIN = 50
 # Counts of maps (prefixes of the greedy choice) whose attractors n_maps="auto" compares.
 _PREFIXES = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64)
 #: Adam's (beta1, beta2) of refinement steps: moment estimates of shorter memory suit
@@ -91,13 +103,16 @@ def fit(
     Parameters
     ----------
     points : array_like, shape (n, d)
-        The target cloud ``T``, d = 2 or 3. Clouds above 20,000 points are subsampled.
+        The target cloud ``T``, d = 2 or 3. Clouds above 20,000 points are subsampled;
+        repeated points are dropped; a flat 3D cloud (a plane, or z = 0) is fitted in its
+        own plane and the maps lifted back (:func:`lift_from_plane`); each with a note.
     n_maps : int or "auto", optional
         Number of maps ``K``; default that of ``init``, else 3. ``"auto"`` compares
         fits of up to ``max_maps`` maps by their attractors: the greedy coverage fit
         (:mod:`~ifskit.fitting.cover`) with 2, 3, 4, ... of its maps, and, unless its
         attractor already matches the cloud's occupancy (IoU >= 0.75), the k-means fits
-        of K = 1 ... 6; the K with the smallest ``1 - IoU + auto_penalty * K / 10`` wins
+        of K = 1 ... 6 (each screened by a fifth of the steps, the best K run in full);
+        the K with the smallest ``1 - IoU + auto_penalty * K / 10`` wins
         (:func:`~ifskit.fitting.choice.quality_score`). ``FitResult.n_maps`` says which
         K won and ``FitResult.auto_scores`` holds the best score of every K tried.
     loss : {"chamfer", "hausdorff"}
@@ -115,7 +130,8 @@ def fit(
         :mod:`ifskit.fitting.cover` (copies of the shape inside it that cover it: filled
         shapes, surfaces, solids) and the k-means starts of :mod:`ifskit.fitting.starts`
         optimized (attractor-like clouds: dust, fractal curves), the one whose attractor
-        matches the cloud's occupancy best kept.
+        matches the cloud's occupancy best kept. With a given ``n_maps`` the k-means fit
+        runs first and the coverage fit only where its attractor's IoU is below 0.75.
     restarts : int
         Starting points optimized together for the first fifth of the steps.
     lr : float
@@ -138,7 +154,8 @@ def fit(
     Raises
     ------
     FormatError
-        An empty cloud, too few points, NaN/inf, all points identical, not 2D/3D.
+        An empty cloud, too few points, NaN/inf, all points identical or on a straight
+        line, not 2D/3D.
     ParameterError
         A bad ``n_maps`` (or one the starting IFS does not have), ``loss``, ``steps``,
         ``max_contraction``, ``restarts``, ``init``, ``lr``, ``seed``, ``auto_penalty``,
@@ -161,6 +178,41 @@ def fit(
         loss=loss,
         progress=progress,
     )
+    plane = _plane_of(cloud) if cloud.shape[1] == 3 and not isinstance(init, IFS) else None
+    if plane is not None:
+        # a flat 3D cloud: fitted in its own plane, the maps lifted back (contractive as the 2D ones)
+        origin, axes = plane
+        flat = fit(
+            (cloud - origin) @ axes,
+            n_maps,
+            loss=loss,
+            steps=steps,
+            seed=seed,
+            max_contraction=max_contraction,
+            init=init,
+            restarts=restarts,
+            lr=lr,
+            device=device,
+            progress=progress,
+            auto_penalty=auto_penalty,
+            max_maps=max_maps,
+        )
+        ifs = lift_from_plane(flat.ifs, origin, axes)
+        figures = verify(ifs, cloud, seed)
+        return FitResult(
+            ifs=ifs,
+            history=flat.history,
+            n_maps=flat.n_maps,
+            seconds=time.perf_counter() - start,
+            points=cloud,
+            auto_scores=flat.auto_scores,
+            notes=[
+                *notes,
+                *flat.notes,
+                "the 3D cloud lies in a plane: it was fitted in that plane and the maps lifted back",
+            ],
+            **figures,
+        )
     if isinstance(init, IFS):
         if n_maps not in (None, "auto", init.n_maps):
             raise ParameterError(f"n_maps = {n_maps} differs from the {init.n_maps} maps of the starting IFS", "n_maps")
@@ -185,39 +237,43 @@ def fit(
     # each candidate fit: maps A (k, d, d), b (k, d), probabilities p (k,), loss history
     fits, scores = [], []
     occ = target_occupancy(unit)
-    if init is None:
-        cover_rng = np.random.default_rng([seed, 0x5EED])
-        count = max_maps if auto else candidates[0]
-        A, b, cover = cover_maps(occ, count, cover_rng, exact=not auto)
-        if not auto and len(A) != count:  # too few copies fit: the k-means fit alone
-            A = A[:0]
-        prefixes = sorted({k for k in _PREFIXES if k < len(A)} | {len(A)}) if auto else [len(A)]
-        for k in prefixes if len(A) else []:
-            p = cover_shares(cover[:k])
-            fits.append((A[:k], b[:k], p, np.zeros(0)))
-            scores.append(quality_score(attractor_iou(occ, A[:k], b[:k], p, len(unit), seed), k, auto_penalty))
-        if len(A) and steps:
-            # polish: the copies grow and turn to cover what the greedy choice left, without spilling
-            polish = replace(
-                settings, steps=max(1, steps // 2), lr=POLISH_LR, parametrization="entries", betas=REFINE_BETAS
-            )
-            with one_torch_thread():
-                A, b, history = optimize_maps(unit, [entries_from_maps(A, b, max_contraction)], polish, cover_rng, seed)
-            p = coverage_probabilities(unit, A, b)
-            fits.append((A, b, p, history))
-            scores.append(quality_score(attractor_iou(occ, A, b, p, len(unit), seed), len(A), auto_penalty))
-        if auto and scores and 1 - min(scores) >= COVER_GOOD_ENOUGH:
+
+    def add_cover_fits(count, exact):
+        cover_fits = _cover_fits(unit, occ, count, exact, auto, settings, seed)
+        for A_i, b_i, p_i, history_i in cover_fits:
+            fits.append((A_i, b_i, p_i, history_i))
+            iou = attractor_iou(occ, A_i, b_i, p_i, len(unit), seed)
+            scores.append(quality_score(iou, len(A_i), auto_penalty))
+
+    def add_kmeans_fit(k, settings_k):
+        rng = np.random.default_rng([seed, k])  # the starts draw from it first, then the steps' subsets
+        starts = starting_params(unit, k, unit_init, restarts, rng, max_contraction)
+        with one_torch_thread():
+            A_k, b_k, history_k = optimize_maps(unit, starts, settings_k, rng, seed)
+        p_k = coverage_probabilities(unit, A_k, b_k)
+        fits.append((A_k, b_k, p_k, history_k))
+        iou = attractor_iou(occ, A_k, b_k, p_k, len(unit), seed) if init is None or auto else 1.0
+        # one map's attractor is a point: never a shape's fit
+        scores.append(quality_score(iou, k, auto_penalty) + (1.0 if k == 1 else 0.0))
+
+    if init is None and auto:
+        add_cover_fits(max_maps, exact=False)
+        if scores and 1 - min(scores) >= COVER_GOOD_ENOUGH:
             candidates = []  # a filled shape: the k-means fits would not win, and cost seconds each
-    with one_torch_thread():
+    if auto and len(candidates) > 1 and steps >= _SCREEN_STEPS_MIN:
+        # dust, fractal curves, shapes the copies did not fill: every count screened by a
+        # short run (a fifth of the steps), the best count alone run in full
+        screen = replace(settings, steps=max(1, steps // 5))
+        first = len(scores)
         for k in candidates:
-            rng = np.random.default_rng([seed, k])  # the starts draw from it first, then the steps' subsets
-            starts = starting_params(unit, k, unit_init, restarts, rng, max_contraction)
-            A, b, history = optimize_maps(unit, starts, settings, rng, seed)
-            p = coverage_probabilities(unit, A, b)
-            fits.append((A, b, p, history))
-            iou = attractor_iou(occ, A, b, p, len(unit), seed) if len(fits) > 1 or n_maps == "auto" else 1.0
-            # one map's attractor is a point: never a shape's fit
-            scores.append(quality_score(iou, k, auto_penalty) + (1.0 if k == 1 else 0.0))
+            add_kmeans_fit(k, screen)
+        candidates = [len(fits[first + int(np.argmin(scores[first:]))][0])]
+    for k in candidates:
+        add_kmeans_fit(k, settings)
+    if init is None and not auto:
+        # a given number of maps: the coverage fit too, unless the k-means fit already matches the cloud
+        if not scores or 1 - min(scores) < COVER_GOOD_ENOUGH:
+            add_cover_fits(candidates[0], exact=True)
     best = min(range(len(fits)), key=lambda i: (scores[i], len(fits[i][0])))
     A, b, p, history = fits[best]
     by_count = {}
@@ -236,6 +292,78 @@ def fit(
         notes=notes,
         **verify(ifs, cloud, seed),
     )
+
+
+def _min_ratio(occ) -> float:
+    """Least singular-value ratio of the polished coverage maps: :data:`MIN_RATIO` for filled 2D shapes and solids, 0 for surfaces.
+
+    A flattened map draws a streak across a filled 2D shape or a solid; a surface's copies
+    may flatten along its normal. A 3D shape is solid when most of its cells are inside it
+    (their whole neighbourhood in the shape).
+    """
+    if occ.dim == 2:
+        return MIN_RATIO[2]
+    interior = ndimage.binary_erosion(occ.grid).sum() / max(int(occ.grid.sum()), 1)
+    return MIN_RATIO[3] if interior >= _SOLID_INTERIOR else 0.0
+
+
+def _cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:
+    """The greedy coverage fits (:mod:`~ifskit.fitting.cover`): ``(A, b, p, history)`` of each prefix, then the polished maps.
+
+    With ``exact`` exactly ``count`` maps or none; else the prefixes of :data:`_PREFIXES`
+    below the number of maps chosen (``auto``). The polish moves the matrix entries with
+    Adam (half the steps) so that the copies grow and turn to cover what the greedy
+    choice left, without spilling.
+    """
+    cover_rng = np.random.default_rng([seed, 0x5EED])
+    A, b, cover = cover_maps(occ, count, cover_rng, exact=exact)
+    if not len(A) or (exact and len(A) != count):  # too few copies fit: the k-means fit alone
+        return []
+    prefixes = sorted({k for k in _PREFIXES if k < len(A)} | {len(A)}) if auto else [len(A)]
+    out = [(A[:k], b[:k], cover_shares(cover[:k]), np.zeros(0)) for k in prefixes]
+    if settings.steps:
+        polish = replace(
+            settings,
+            steps=max(1, round(settings.steps * POLISH_SHARE)),
+            lr=POLISH_LR,
+            parametrization="entries",
+            betas=REFINE_BETAS,
+            min_ratio=_min_ratio(occ),
+        )
+        with one_torch_thread():
+            start = entries_from_maps(A, b, settings.max_contraction)
+            if polish.min_ratio:
+                project_entries_(start, occ.dim, settings.max_contraction, polish.min_ratio)
+            A, b, history = optimize_maps(unit, [start], polish, cover_rng, seed)
+        out.append((A, b, coverage_probabilities(unit, A, b), history))
+    return out
+
+
+#: A 3D cloud whose thickness (smallest principal standard deviation) is below this share
+#: of its largest is flat: it is fitted in its own plane.
+FLAT_RATIO = 1e-6
+
+
+def _plane_of(cloud: np.ndarray):
+    """``(origin, axes)`` of a flat 3D cloud (n, 3): its mean (3,) and an orthonormal basis (3, 2) of its plane; else None."""
+    origin = cloud.mean(axis=0)
+    _, sigma, v_t = np.linalg.svd(cloud - origin, full_matrices=False)
+    if sigma[-1] > FLAT_RATIO * sigma[0]:
+        return None
+    return origin, v_t[:2].T
+
+
+def lift_from_plane(ifs: IFS, origin: np.ndarray, axes: np.ndarray) -> IFS:
+    """3D maps acting on the plane ``origin + axes @ y`` as the 2D maps of ``ifs`` act on ``y``.
+
+    ``A3 = U A2 U^T`` and ``b3 = c + U b2 - U A2 U^T c`` (``U = axes``, ``c = origin``): a
+    point ``x`` goes to the plane point of ``A2 U^T (x - c) + b2``, so points off the plane
+    are projected onto it, and ``||A3|| = ||A2||`` keeps the contraction.
+    """
+    U = np.asarray(axes, dtype=float)
+    A = U @ ifs.A @ U.T
+    b = origin + ifs.b @ U.T - np.einsum("kij,j->ki", A, origin)
+    return IFS(A, b, ifs.p)
 
 
 def refine(

@@ -17,6 +17,10 @@ from ..ifs import IFS
 
 #: Largest cloud used as is; bigger ones are subsampled (with a warning).
 MAX_POINTS = 20_000
+#: Share of repeated points above which they are dropped (with a note).
+DUPLICATE_SHARE = 0.01
+#: A cloud whose second principal standard deviation is below this share of the first lies on a line.
+LINE_RATIO = 1e-6
 #: The training losses between the collage and the cloud.
 LOSSES = ("chamfer", "hausdorff")
 
@@ -63,6 +67,17 @@ def check_cloud(points, seed: int) -> tuple[np.ndarray, list[str]]:
         notes.append(f"the cloud of {len(cloud):,} points was subsampled to {MAX_POINTS:,} random points")
         warnings.warn(notes[-1], IfskitWarning, stacklevel=3)  # the caller of fit
         cloud = subsample(cloud, seed)
+    unique, first = np.unique(cloud, axis=0, return_index=True)
+    if len(cloud) - len(unique) > DUPLICATE_SHARE * len(cloud):
+        # repeated points add nothing to a shape and make its sampling look finer than it is
+        notes.append(f"{len(cloud) - len(unique):,} repeated points were dropped, {len(unique):,} distinct points kept")
+        cloud = cloud[np.sort(first)]
+    centred = cloud - cloud.mean(axis=0)
+    sigma = np.linalg.svd(centred, compute_uv=False)
+    if sigma[1] <= LINE_RATIO * sigma[0]:
+        raise FormatError(
+            f"the {len(cloud):,} points lie on a straight line: an IFS fit needs a shape that spans a plane or space"
+        )
     return cloud, notes
 
 

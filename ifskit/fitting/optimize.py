@@ -70,6 +70,9 @@ class OptimizerSettings:
     step_points : (int, int)
         Cloud points whose images make each step's collage (and start its chains), and
         cloud points checked for coverage by it.
+    min_ratio : float
+        With ``"entries"``: least ratio of every singular value to the map's largest,
+        kept by the projection after each step (0: none).
     progress : bool or None
         Progress bar over the steps; None: only on a terminal.
     """
@@ -83,6 +86,7 @@ class OptimizerSettings:
     loss: Literal["chamfer", "hausdorff"] = "chamfer"
     attractor_weight: float = 0.0
     step_points: tuple[int, int] = STEP_POINTS
+    min_ratio: float = 0.0
     progress: bool | None = None
 
 
@@ -165,7 +169,7 @@ def optimize_maps(
         value.sum().backward()
         optimizer.step()
         if settings.parametrization == "entries":
-            project_entries_(raw, dim, settings.max_contraction)
+            project_entries_(raw, dim, settings.max_contraction, settings.min_ratio)
         history[step] = float(value.detach().min())
     if choose:  # no steps: the rows are chosen as they are
         choose_rows()

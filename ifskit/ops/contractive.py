@@ -170,20 +170,26 @@ def maps_from_entries(raw, dim: int):
     return raw[..., : dim * dim].unflatten(-1, (dim, dim)), raw[..., dim * dim :]
 
 
-def project_entries_(raw, dim: int, max_contraction: float) -> None:
-    """Clamp, in place and without gradient, the singular values of the maps of entry parameters ``raw`` (..., K, d * d + d)."""
+def project_entries_(raw, dim: int, max_contraction: float, min_ratio: float = 0.0) -> None:
+    """Clamp, in place and without gradient, the singular values of the maps of entry parameters ``raw`` (..., K, d * d + d).
+
+    Every singular value to at most ``max_contraction`` and, with ``min_ratio``, to at
+    least ``min_ratio`` times the map's largest: no map flattens into a streak.
+    """
     with torch.no_grad():
         A, _ = maps_from_entries(raw, dim)
-        raw[..., : dim * dim] = clamp_singular_values(A, max_contraction).flatten(-2)
+        raw[..., : dim * dim] = clamp_singular_values(A, max_contraction, min_ratio).flatten(-2)
 
 
-def clamp_singular_values(A, max_contraction: float):
+def clamp_singular_values(A, max_contraction: float, min_ratio: float = 0.0):
     """Matrices with singular values clamped to ``max_contraction``: the nearest with ``||A||_2 <= max_contraction``.
 
     Parameters
     ----------
     A : ndarray or Tensor, shape (..., d, d)
     max_contraction : float
+    min_ratio : float
+        Singular values are also raised to at least this share of the largest (after its clamp).
 
     Returns
     -------
@@ -193,9 +199,13 @@ def clamp_singular_values(A, max_contraction: float):
     if isinstance(A, np.ndarray):
         U, S, V_t = np.linalg.svd(A)
         S = np.minimum(S, max_contraction)
+        if min_ratio:
+            S = np.maximum(S, min_ratio * S[..., :1])
     else:
         U, S, V_t = torch.linalg.svd(A)
         S = S.clamp(max=max_contraction)
+        if min_ratio:
+            S = torch.maximum(S, min_ratio * S[..., :1])
     return U @ (S[..., None] * V_t)
 
 
