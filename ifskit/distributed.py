@@ -20,18 +20,12 @@ client to :func:`ifskit.density` or :func:`ifskit.aggregate`::
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
-import zipfile
-from pathlib import Path
 
-import numpy as np
-from tqdm.auto import tqdm
-
-from ._io import atomic_path, write_text
-from .errors import FormatError, IfskitError, ParameterError
-from .neural.dataset import make_sample
+from .data.factory import shard_path, write_dataset  # noqa: F401  (shard_path: part of this module's API)
+from .data.recipes import CloudsRecipe
+from .errors import IfskitError, ParameterError
 from .render.aggregate import add_totals, register_backend
 
 # A task bins at most this many chunks (2^31 points: about half a minute on one
@@ -186,17 +180,6 @@ register_backend("client", bin_on_cluster)
 
 
 # ---- sharded datasets ---------------------------------------------------------------------------
-#: Name of the file that describes a sharded dataset, beside its shards.
-MANIFEST = "manifest.json"
-# Fixed zip member time, so that the same shard is the same bytes whenever it is written.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def shard_path(folder, shard: int) -> Path:
-    """File of shard number ``shard`` in ``folder``: ``shard_000042.npz``."""
-    return Path(folder) / f"shard_{shard:06d}.npz"
-
-
 def write_shards(
     folder,
     count: int,
@@ -209,152 +192,39 @@ def write_shards(
     client=None,
     progress: bool = False,
 ) -> dict:
-    """Write a dataset of random IFS as shards of many samples, one Dask task per shard (resumable).
+    """Write a ``clouds`` dataset as shards, one Dask task per shard (resumable).
 
-    Sample ``i`` is :func:`ifskit.neural.dataset.make_sample` ``(i, seed, ...)``, a pure
-    function, and shard ``s`` holds samples ``s * shard_size`` to ``(s + 1) * shard_size - 1``,
-    so every shard has the same content (the same bytes) whatever the number of workers
-    or the order they run in. Each shard is written atomically: a shard file is complete
-    or absent. A rerun skips the shards that exist, so a run stopped or failing part
-    way (a worker killed, a shard that could not be written) loses no finished shard
-    and duplicates no sample.
-
-    Each shard ``shard_NNNNNN.npz`` holds, for its ``n`` samples:
-
-    - ``index`` (n,) int64: sample numbers;
-    - ``points`` (n, n_points, dim) float32: the chaos-game clouds;
-    - ``n_maps`` (n,) int64; ``A`` (n, K, dim, dim), ``b`` (n, K, dim), ``p`` (n, K) float64:
-      the IFS, zero-padded to ``K = maps[1]`` maps (rows past ``n_maps`` are padding).
-
-    ``manifest.json`` records the settings; resuming into a folder made with other
-    settings is refused.
+    The shards of :func:`ifskit.data.write_dataset` with ``recipe="clouds"`` and
+    ``formats=("yaml", "npy")``: each ``shard_NNNNNN.npz`` holds ``index`` (n,) int64,
+    ``points`` (n, n_points, dim) float32, ``n_maps`` (n,) int64 and ``A`` (n, K, dim, dim),
+    ``b`` (n, K, dim), ``p`` (n, K) float64 zero-padded to ``K = maps[1]`` maps; the same bytes
+    with or without ``client``, whatever the number of workers.
 
     Parameters
     ----------
     folder : str or Path
         Existing folder; with a remote cluster, one the workers see at the same path.
-    count : int
-        Samples ``0 .. count - 1``.
-    shard_size : int
-        Samples per shard.
-    seed, maps, n_points, dim
-        As in :func:`ifskit.neural.dataset.make_sample`.
+    count, shard_size, seed
+        As in :func:`ifskit.data.write_dataset`.
+    maps, n_points, dim
+        Settings of the ``clouds`` recipe.
     client : dask.distributed.Client, optional
-        Write the shards on the cluster's workers; default one after the other here.
     progress : bool
-        Show a progress bar (samples).
 
     Returns
     -------
     dict
         ``written`` and ``skipped`` (samples), ``shards_written``, ``shards_skipped``, ``shards``.
-
-    Raises
-    ------
-    IfskitError
-        Some shards failed (after all the others were written); the message names them.
     """
-    count, shard_size = int(count), int(shard_size)
-    if count < 1 or shard_size < 1:
-        raise ParameterError(f"count and shard_size must be positive, got {count} and {shard_size}", "count")
-    folder = Path(folder)
-    settings = {
-        "format": "ifskit-shards-1",
-        "count": count,
-        "shard_size": shard_size,
-        "seed": int(seed),
-        "maps": [int(maps[0]), int(maps[1])],
-        "points": int(n_points),
-        "dim": int(dim),
-    }
-    _check_manifest(folder, settings)
-    n_shards = -(-count // shard_size)
-    ranges = [(s, s * shard_size, min(count, (s + 1) * shard_size)) for s in range(n_shards)]
-    todo = [r for r in ranges if not shard_path(folder, r[0]).is_file()]
-    skipped = sum(last - first for _, first, last in ranges) - sum(last - first for _, first, last in todo)
-    bar = None
-    if progress:
-        bar = tqdm(total=count, initial=skipped, desc="dataset", unit="sample")
-    options = (folder, int(seed), (int(maps[0]), int(maps[1])), int(n_points), int(dim))
-    failures = {}
-    try:
-        if client is None:
-            for shard, first, last in todo:
-                try:
-                    _write_shard(shard, first, last, *options)
-                except (IfskitError, OSError) as error:  # as a worker's failure: the other shards go on
-                    failures[shard] = error
-                if bar is not None:
-                    bar.update(last - first)
-        else:
-            from dask.distributed import as_completed
-
-            futures = {client.submit(_write_shard, *r, *options, pure=False): r for r in todo}
-            for future in as_completed(futures):
-                shard, first, last = futures[future]
-                if future.status == "error":
-                    failures[shard] = future.exception()
-                if bar is not None:
-                    bar.update(last - first)
-    finally:
-        if bar is not None:
-            bar.close()
-    if failures:
-        shard, error = min(failures.items())
-        raise IfskitError(
-            f"{len(failures)} of {n_shards} shards failed (first: {_describe(error)}); the others are written: "
-            "run the same command again to make the missing ones"
-        )
-    written = count - skipped
+    recipe = CloudsRecipe(maps=maps, points=n_points, dim=dim)
+    counts = write_dataset(
+        folder, count, recipe=recipe, seed=seed, shard_size=shard_size, formats=("yaml", "npy"),
+        client=client, progress=progress,
+    )  # fmt: skip
     return {
-        "written": written,
-        "skipped": skipped,
-        "shards_written": len(todo),
-        "shards_skipped": n_shards - len(todo),
-        "shards": n_shards,
+        "written": counts["written"],
+        "skipped": counts["skipped"],
+        "shards_written": counts["units_written"],
+        "shards_skipped": counts["units"] - counts["units_written"],
+        "shards": counts["units"],
     }
-
-
-def _check_manifest(folder: Path, settings: dict) -> None:
-    """Write the manifest of a new sharded dataset, or check that ``folder`` holds this one."""
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        write_text(manifest, json.dumps(settings, indent=1) + "\n")
-        return
-    try:
-        found = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"cannot read the dataset manifest: {exc}", manifest) from None
-    different = [key for key in settings if found.get(key) != settings[key]]
-    if different:
-        theirs = ", ".join(f"{key} {found.get(key)}" for key in different)
-        raise FormatError(f"the folder holds another dataset ({theirs}); use a new folder", manifest)
-
-
-def _write_shard(shard: int, first: int, last: int, folder: Path, seed: int, maps, n_points: int, dim: int) -> int:
-    """Make samples ``first .. last - 1`` and write them as one shard, atomically; returns their number."""
-    n = last - first
-    path = shard_path(folder, shard)
-    if path.is_file():  # written by an earlier try of this task (its worker died before saying so)
-        return n
-    arrays = {
-        "index": np.arange(first, last, dtype=np.int64),
-        "points": np.empty((n, n_points, dim), dtype=np.float32),
-        "n_maps": np.empty(n, dtype=np.int64),
-        "A": np.zeros((n, maps[1], dim, dim)),
-        "b": np.zeros((n, maps[1], dim)),
-        "p": np.zeros((n, maps[1])),
-    }
-    for row, index in enumerate(range(first, last)):
-        ifs, points = make_sample(index, seed, maps, n_points, dim)
-        k = ifs.n_maps
-        arrays["points"][row] = points
-        arrays["n_maps"][row] = k
-        arrays["A"][row, :k], arrays["b"][row, :k], arrays["p"][row, :k] = ifs.A, ifs.b, ifs.p
-    # overwrite: a shard that appears meanwhile was written by another try of this task
-    # (Dask may run a task twice when a worker is lost): the same samples, the same bytes
-    with atomic_path(path, overwrite=True) as tmp, zipfile.ZipFile(tmp, "w") as archive:
-        for name, array in arrays.items():
-            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
-    return n

@@ -198,12 +198,13 @@ def test_dataset_failed_shard_is_made_on_rerun_without_loss_or_duplicates(client
 def test_shard_task_run_twice_keeps_the_shard(tmp_path):
     # Dask reruns a task whose worker died before reporting it done: the second try
     # finds the shard written (or sees it appear) and leaves the same bytes
-    from ifskit.distributed import _write_shard
+    from ifskit.data.factory import _write_unit
+    from ifskit.data.recipes import CloudsRecipe
 
-    options = (tmp_path, 3, (2, 3), 100, 2)
-    assert _write_shard(1, 4, 8, *options) == 4
+    task = (tmp_path, CloudsRecipe(maps=(2, 3), points=100), 3, 4, ("yaml", "npy"), (1, 4, 8))
+    assert _write_unit(*task) == 4
     first = shard_path(tmp_path, 1).read_bytes()
-    assert _write_shard(1, 4, 8, *options) == 4
+    assert _write_unit(*task) == 0  # found written
     assert shard_path(tmp_path, 1).read_bytes() == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_000001.npz"]
 
@@ -217,9 +218,28 @@ def test_dataset_resume_refuses_other_settings(cli, tmp_path, capsys):
     assert "manifest.json" in err and "another dataset (seed 4)" in err
 
 
-def test_dataset_shards_refuse_picture_formats(cli, tmp_path, capsys):
-    assert cli("dataset", "-o", tmp_path / "d", *DATASET, "--format", "yaml,png") == 2
-    assert "--format png/ply needs files per sample" in capsys.readouterr().err
+@pytest.mark.parametrize("shards", [[], ["--shard-size", 3]])
+@pytest.mark.parametrize("recipe", [["--format", "yaml,npy,png", "--size", 16], ["--recipe", "fractaldb",
+                                    "--categories", 3, "--instances", 3, "--size", 24, "--points", 2000]])  # fmt: skip
+def test_dataset_layout_is_the_same_with_or_without_a_scheduler(client, cli, tmp_path, capsys, recipe, shards):
+    # the layout depends on --shard-size only; the bytes, manifest included, on nothing else
+    options = ["--count", 8, "--points", 300, "--seed", 1, *recipe, *shards, "--quiet"]
+    assert cli("dataset", "-o", tmp_path / "here", *options) == 0
+    assert cli("dataset", "-o", tmp_path / "there", *options, "--scheduler", client.scheduler.address) == 0
+    here = {p.name: p.read_bytes() for p in sorted((tmp_path / "here").iterdir())}
+    there = {p.name: p.read_bytes() for p in sorted((tmp_path / "there").iterdir())}
+    assert here == there
+    stem = "shard_" if shards else "sample_"
+    assert "manifest.json" in here and all(n.startswith(stem) for n in here if n != "manifest.json")
+    assert len(here) == 1 + (3 if shards else 8 * len([f for f in ("yaml", "npy", "png") if any(
+        n.endswith(f) for n in here)]))  # fmt: skip
+    # resumable on the cluster too: a lost file is made again, the same bytes
+    lost = sorted(n for n in here if n.startswith(stem))[1]
+    (tmp_path / "there" / lost).unlink()
+    capsys.readouterr()
+    assert cli("dataset", "-o", tmp_path / "there", *options, "--json", "--scheduler", client.scheduler.address) == 0
+    assert json.loads(capsys.readouterr().out)["written"] == (3 if shards else 1)
+    assert (tmp_path / "there" / lost).read_bytes() == here[lost]
 
 
 # ---- a worker killed mid-run ----------------------------------------------------------------------
@@ -254,7 +274,6 @@ def kill_a_worker(client, monkeypatch):
     before = set(client.run(os.getpid).values())
     killer = KillAWorker(client)
     monkeypatch.setattr("tqdm.auto.tqdm", killer)  # the renderer's bar, imported when a render needs one
-    monkeypatch.setattr("ifskit.distributed.tqdm", killer)  # the dataset's
     yield killer
     assert killer.killed in before
     client.wait_for_workers(2, timeout=30)

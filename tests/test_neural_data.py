@@ -66,7 +66,7 @@ def test_dataset_command_deterministic_and_resumable(cli, tmp_path, capsys):
     figures = json.loads(capsys.readouterr().out)
     assert figures["written"] == 5 and figures["skipped"] == 1
     names = sorted(p.name for p in first.iterdir())
-    assert names == sorted(p.name for p in second.iterdir()) and len(names) == 12
+    assert names == sorted(p.name for p in second.iterdir()) and len(names) == 13  # with manifest.json
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
     ifs = ifskit.load(first / "sample_000003.yaml")
@@ -89,6 +89,9 @@ def test_dataset_command_formats(cli, tmp_path):
         (["--maps", "4-2"], "K1-K2"),
         (["--format", "npy,jpg"], "some of"),
         (["--count", "0"], "positive"),
+        (["--recipe", "nope"], "invalid choice"),
+        (["--recipe", "svd", "--dim", "3"], "does not take --dim"),
+        (["--recipe", "fractaldb", "--format", "npy"], "writes some of png"),
     ],
 )
 def test_dataset_command_bad_input(cli, tmp_path, capsys, args, message):
@@ -102,3 +105,11 @@ def test_dataset_command_output_is_a_file(cli, tmp_path, capsys):
     target.write_text("x")
     assert cli("dataset", "-o", target, "--count", 1) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_dataset_command_refuses_another_recipes_folder(cli, tmp_path, capsys):
+    assert cli("dataset", "-o", tmp_path, "--count", 2, "--points", 100) == 0
+    capsys.readouterr()
+    assert cli("dataset", "-o", tmp_path, "--count", 2, "--recipe", "svd", "--size", 16, "--points", 100) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'recipe "clouds"' in err and "choose another folder" in err

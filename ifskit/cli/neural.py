@@ -11,7 +11,7 @@ import argparse
 import time
 
 from .._io import check_output
-from ..errors import FormatError, OutputError
+from ..errors import OutputError
 from ..formats import load_points
 from ..io import save
 from ._common import (
@@ -42,9 +42,11 @@ _learning_rate = number_in(0, 10, "a positive learning rate")
 _weight = number_in(0, 1e6, "a non-negative weight", low_included=True)
 
 
-def _formats(text: str) -> tuple:
-    from ..neural.dataset import SAMPLE_FORMATS  # imports numba: only to check a given --format
+# File types of `dataset` samples over all recipes (each recipe checks its own).
+SAMPLE_FORMATS = ("yaml", "npy", "ply", "png")
 
+
+def _formats(text: str) -> tuple:
     formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in formats if f not in SAMPLE_FORMATS]
     if not formats or unknown:
@@ -60,49 +62,63 @@ def register(commands, name: str) -> None:
 def _dataset_parser(commands) -> None:
     parser = commands.add_parser(
         "dataset",
-        help="a synthetic dataset of random IFS and their point clouds (FractalDB style)",
+        help="a synthetic pre-training dataset of fractals: random IFS clouds, FractalDB, SVD-sampled images",
         description=(
-            "Write COUNT samples, each a random contractive IFS (rotation . diag(sigma) . reflection . rotation "
-            "maps, singular values in [0.2, 0.7], sigma-factor band, fixed points in [-0.75, 0.75]^d) as "
-            "DIR/sample_NNNNNN.yaml and points of its attractor as .npy/.ply, optionally a density .png. "
-            "Sample i depends only on (seed, i): the same seed gives the same dataset, and a run that was "
-            "stopped resumes by skipping the samples whose files exist."
+            "Write COUNT samples of a recipe: clouds (default: random contractive IFS and their chaos-game "
+            "clouds as .yaml/.npy/.ply, optionally a density .png), fractaldb (Kataoka et al. 2020: categories "
+            "by the filling-rate search, 362x362 greyscale .png) or svd (Anderson & Farrell 2022: the "
+            "sigma-factor sampler, .png). The layout depends only on --shard-size: files DIR/sample_NNNNNN.EXT, "
+            "or shards DIR/shard_NNNNNN.npz; DIR/manifest.json records the recipe, settings, seed and every "
+            "category's parameters. Sample i depends only on (seed, i): the same bytes with or without "
+            "--scheduler, and a stopped run resumes by skipping what exists."
         ),
-        epilog="Example: ifskit dataset -o fractals --count 10000 --maps 2-4 --points 2048 --seed 0",
+        epilog=(
+            "Examples: ifskit dataset -o fractals --count 10000 --maps 2-4 --points 2048 --seed 0; "
+            "ifskit dataset -o fdb --recipe fractaldb --categories 1000 --count 1000000"
+        ),
     )
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder (created if missing)")
     parser.add_argument("--count", type=count, required=True, metavar="N", help="number of samples")
     parser.add_argument(
-        "--maps",
-        type=_maps_range,
-        default=(2, 4),
-        metavar="K|K1-K2",
-        help="maps per IFS, drawn uniformly (default 2-4)",
+        "--recipe", choices=["clouds", "fractaldb", "svd"], default="clouds", help="what a sample is (default clouds)"
     )
-    parser.add_argument("--points", type=count, default=2048, metavar="P", help="points per cloud (default 2048)")
-    parser.add_argument("--dim", type=int, choices=[2, 3], default=2, help="dimension (default 2)")
+    parser.add_argument(
+        "--maps", type=_maps_range, metavar="K|K1-K2", help="maps per IFS, drawn uniformly (default 2-4; fractaldb 2-8)"
+    )
+    parser.add_argument(
+        "--points", type=count, metavar="P", help="points per cloud or picture (default 2048; pictures 100000)"
+    )
+    parser.add_argument("--dim", type=int, choices=[2, 3], help="dimension, clouds only (default 2)")
     parser.add_argument("--seed", type=seed, default=0, help="dataset seed (default 0)")
     parser.add_argument(
         "--format",
         type=_formats,
-        default=("yaml", "npy"),
         metavar="LIST",
-        help="files per sample, comma-separated among yaml,npy,ply,png (default yaml,npy)",
+        help="files per sample, comma-separated: clouds among yaml,npy,ply,png (default yaml,npy); pictures png",
     )
-    parser.add_argument("--size", type=int, default=256, metavar="N", help="size of the density PNGs (default 256)")
+    parser.add_argument(
+        "--size", type=int, metavar="N", help="picture side (default clouds 256, fractaldb 362, svd 256)"
+    )
+    parser.add_argument("--categories", type=count, metavar="C", help="fractaldb: categories (default 1000)")
+    parser.add_argument("--instances", type=count, metavar="I", help="fractaldb: samples per category (default 1000)")
+    parser.add_argument(
+        "--fill", type=number_in(0, 1, "a filling rate in (0, 1)"), help="fractaldb: least lit fraction (default 0.2)"
+    )
+    parser.add_argument(
+        "--patch", action="store_true", default=None, help="fractaldb: stamp random 3x3 grey patches at the points"
+    )
+    parser.add_argument("--color", choices=["grey", "random"], help="svd: grey or a random colour (default grey)")
+    parser.add_argument("--background", choices=["black", "random"], help="svd: background (default black)")
     parser.add_argument(
         "--shard-size",
         type=count,
         metavar="S",
-        help=(
-            "write shards of S samples (DIR/shard_NNNNNN.npz: clouds and IFS parameters, and DIR/manifest.json) "
-            "instead of files per sample; resumable shard by shard (default 1000 with --scheduler)"
-        ),
+        help="write shards of S samples (DIR/shard_NNNNNN.npz) instead of files per sample; resumable shard by shard",
     )
     parser.add_argument(
         "--scheduler",
         metavar="local:N|tcp://HOST:PORT",
-        help="write the shards on a Dask cluster, one task per shard; the same shards whatever the workers",
+        help="make the samples on a Dask cluster: the same files whatever the workers",
     )
     add_output_options(parser, quiet=True)
     parser.set_defaults(run=cmd_dataset)
@@ -206,49 +222,44 @@ def _encode_parser(commands) -> None:
 _PARSERS = {"dataset": _dataset_parser, "train-encoder": _train_encoder_parser, "encode": _encode_parser}
 
 
-def cmd_dataset(args) -> int:
-    from ..neural.dataset import generate_dataset  # imports numba
+# Options of `dataset` and the recipe settings they set (--size: the clouds' density pictures).
+_RECIPE_OPTIONS = {
+    "maps": "maps", "points": "points", "dim": "dim", "size": "size", "categories": "categories",
+    "instances": "instances", "fill": "fill", "patch": "patch", "color": "color", "background": "background",
+}  # fmt: skip
 
-    if not 8 <= args.size <= 8192:
-        raise OutputError(f"--size must be between 8 and 8192 pixels, got {args.size}")
+
+def cmd_dataset(args) -> int:
+    from ..data import get_recipe, write_dataset  # imports numba
+
+    options = {setting: getattr(args, dest) for dest, setting in _RECIPE_OPTIONS.items()}
+    options = {k: v for k, v in options.items() if v is not None}
+    if args.recipe == "clouds" and "size" in options:
+        options["png_size"] = options.pop("size")
+    recipe = get_recipe(args.recipe, **options)
     folder = make_folder(args.output)
     start = time.perf_counter()
-    if args.shard_size is not None or args.scheduler is not None:
-        counts = _dataset_shards(folder, args)
-    else:
-        counts = generate_dataset(
-            folder,
-            args.count,
-            seed=args.seed,
-            maps=args.maps,
-            n_points=args.points,
-            dim=args.dim,
-            formats=args.format,
-            png_size=args.size,
-            progress=show_progress(args),
-        )
+    with dask_client(args.scheduler) as client:
+        counts = write_dataset(
+            folder, args.count, recipe=recipe, seed=args.seed, shard_size=args.shard_size,
+            formats=args.format, client=client, progress=show_progress(args),
+        )  # fmt: skip
+    if args.shard_size is not None:
+        counts = {
+            **counts,
+            "shards_written": counts["units_written"],
+            "shards_skipped": counts["units"] - counts["units_written"],
+            "shards": counts["units"],
+        }
     figures = {
         "count": args.count,
+        "recipe": recipe.name,
         **counts,
         "output": str(folder),
         "seconds": round(time.perf_counter() - start, 3),
     }
     report(args, figures, f"wrote {counts['written']} samples to {folder} ({counts['skipped']} existed already)")
     return 0
-
-
-def _dataset_shards(folder, args) -> dict:
-    """``dataset --shard-size/--scheduler``: shards written by Dask tasks (:func:`ifskit.distributed.write_shards`)."""
-    from ..distributed import write_shards  # imports numba, and dask with a scheduler
-
-    if set(args.format) - {"yaml", "npy"}:
-        raise FormatError("shards hold the clouds and IFS parameters; --format png/ply needs files per sample")
-    with dask_client(args.scheduler) as client:
-        return write_shards(
-            folder, args.count, shard_size=args.shard_size or 1000, seed=args.seed, maps=args.maps,
-            n_points=args.points, dim=args.dim,
-            client=client, progress=show_progress(args),
-        )  # fmt: skip
 
 
 def cmd_train_encoder(args) -> int:
