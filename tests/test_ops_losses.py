@@ -140,3 +140,37 @@ def test_chamfer_on_cuda_matches_cpu(rng):
     cpu = chamfer(torch.as_tensor(x), torch.as_tensor(y))
     gpu = chamfer(torch.as_tensor(x, device="cuda"), torch.as_tensor(y, device="cuda"))
     torch.testing.assert_close(gpu.cpu(), cpu)
+
+
+def test_splat_keeps_the_mass_and_puts_it_where_the_points_are():
+    from ifskit.ops.losses import splat
+
+    points = torch.tensor([[[1.5, 2.5], [0.25, 3.75], [3.5, 0.5]]], dtype=torch.float64, requires_grad=True)
+    mass = torch.tensor([[1.0, 2.0, 0.5]], dtype=torch.float64)
+    grid = splat(points, mass, torch.zeros(2, dtype=torch.float64), 1.0, 4)
+    assert grid.shape == (1, 16) and torch.isclose(grid.sum(), mass.sum())
+    # a point at a cell's centre is all in that cell (flat index x * size + y); the edge keeps ~all of it
+    assert float(grid[0, 1 * 4 + 2]) == pytest.approx(1.0, abs=1e-5)
+    assert float(grid[0, 3 * 4 + 0]) == pytest.approx(0.5, abs=1e-5)
+    # differentiable in the positions: moving a point moves its mass
+    grid[0, 1 * 4 + 2].backward()
+    assert points.grad is not None and points.grad.abs().sum() > 0
+
+
+def test_occupancy_loss_sees_missed_cells_and_spill():
+    from ifskit.fitting.occupancy import target_occupancy
+    from ifskit.fitting.optimize import occupancy_loss
+
+    rng = np.random.default_rng(0)
+    square = rng.uniform(-1, 1, size=(3000, 2))
+    occ = target_occupancy(square)
+    half = torch.tensor([[[0.5, 0.0], [0.0, 0.5]]] * 4, dtype=torch.float64)
+    corners = torch.tensor([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]], dtype=torch.float64)
+
+    def loss(A, b):
+        return float(occupancy_loss(A[None], b[None], occ, torch.Generator().manual_seed(0))[0])
+
+    tiled = loss(half, corners)  # four half-size copies tile the square
+    assert tiled < 0.15
+    assert loss(half[:2], corners[:2]) > tiled + 0.3  # half the square missed
+    assert loss(half, corners + 1.0) > tiled + 0.3  # shifted: spill outside, cells missed

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..ops.contractive import maps_from_entries, maps_from_params, project_entries_
 from ..ops.knn import nearest_distances
-from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, collage, map_shares, soft_maximum
+from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, collage, map_shares, soft_maximum, splat
 from .choice import nearest_attractor_rows
 
 #: Cloud points whose images make the collage of one optimization step, and cloud
@@ -30,6 +30,8 @@ STEP_POINTS = (1024, 2048)
 #: Weight of the overlap penalty, in units of the normalized cloud (radius 1); the
 #: starting maps are picked with the same weight.
 OVERLAP_WEIGHT = 0.05
+# Most target cells whose images make the occupancy term of one step (a fresh subset each step).
+OCCUPANCY_SOURCES = 1536
 # Temperature of the smooth Hausdorff loss, in units of the normalized cloud (radius 1).
 _TEMPERATURE = 0.02
 
@@ -73,6 +75,11 @@ class OptimizerSettings:
     min_ratio : float
         With ``"entries"``: least ratio of every singular value to the map's largest,
         kept by the projection after each step (0: none).
+    occupancy : Occupancy or None
+        The target's grid (:mod:`~ifskit.fitting.occupancy`) for the occupancy term
+        (:func:`occupancy_loss`) of one cloud; None: none.
+    occupancy_weight : float
+        Weight of that term.
     progress : bool or None
         Progress bar over the steps; None: only on a terminal.
     """
@@ -88,6 +95,8 @@ class OptimizerSettings:
     step_points: tuple[int, int] = STEP_POINTS
     min_ratio: float = 0.0
     progress: bool | None = None
+    occupancy: object = None
+    occupancy_weight: float = 0.0
 
 
 def optimize_maps(
@@ -159,6 +168,8 @@ def optimize_maps(
         A, b = _maps(raw, dim, settings)
         value, nearest_image = collage_loss(collage(sources, A, b), target, covered, settings.loss)
         value = value + overlap_penalty(A)
+        if settings.occupancy is not None and settings.occupancy_weight:
+            value = value + settings.occupancy_weight * occupancy_loss(A, b, settings.occupancy, generators[0])
         if settings.attractor_weight:
             # the chains' map probabilities: shares of the covered points, from the loss's own search
             p = map_shares(nearest_image // sources.shape[-2], k, CHAIN_SHARE_FLOOR / k, A.dtype)
@@ -288,3 +299,46 @@ def overlap_penalty(A):
     Tensor, shape (B,)
     """
     return OVERLAP_WEIGHT * torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
+
+
+def occupancy_loss(A, b, occ, generator):
+    """Soft coverage and spill of the collage of the target's cells, at the grid's resolution.
+
+    The images of the target's cell centres (jittered within their cells) are splatted onto
+    the target's grid, each with the area of its cell's image (``|det A_k|`` cells): the
+    mass of a cell is about the share of it the collage covers. The loss is the share of the
+    target's cells left uncovered (``relu(1 - mass)``) plus the mass outside the target
+    weighted by its distance to it (in cells), as a share of the target's cells.
+
+    Parameters
+    ----------
+    A : Tensor, shape (B, k, d, d)
+    b : Tensor, shape (B, k, d)
+    occ : Occupancy
+    generator : torch.Generator
+        Draws the step's cells (at most :data:`OCCUPANCY_SOURCES`) and their jitter.
+
+    Returns
+    -------
+    Tensor, shape (B,)
+    """
+    dtype, device = A.dtype, A.device
+    dim = A.shape[-1]
+    centres = torch.as_tensor(occ.centres, dtype=dtype, device=device)
+    count = len(centres)
+    if count > OCCUPANCY_SOURCES:
+        centres = centres[torch.randperm(count, generator=generator)[:OCCUPANCY_SOURCES].to(device)]
+    jitter = (torch.rand(centres.shape, generator=generator, dtype=torch.float64) - 0.5).to(device=device, dtype=dtype)
+    sources = centres + jitter * occ.cell
+    images = torch.einsum("bkij,mj->bkmi", A, sources) + b[:, :, None, :]
+    # each source stands for count / len(sources) cells, its image for |det A_k| of that
+    mass = (torch.linalg.det(A).abs() * (count / len(sources)))[:, :, None].expand(-1, -1, len(sources))
+    batch = A.shape[0]
+    lo = torch.as_tensor(occ.lo, dtype=dtype, device=device)
+    size = occ.grid.shape[0]
+    density = splat(images.reshape(batch, -1, dim), mass.reshape(batch, -1), lo, occ.cell, size)
+    grid = torch.as_tensor(occ.grid.reshape(-1), dtype=dtype, device=device)
+    spill = torch.as_tensor(occ.spill.reshape(-1), dtype=dtype, device=device)
+    spilled = (density * spill).sum(-1) / count
+    missed = torch.relu(grid - density).sum(-1) / count
+    return missed + spilled

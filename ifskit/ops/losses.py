@@ -267,3 +267,40 @@ def attractor_chamfer(points, A, b, n_steps: int = CHAIN_STEPS, generator=None, 
         p = coverage_shares(points, A, b, CHAIN_SHARE_FLOOR / A.shape[1])
     chains = chaos_chains(points, A, b, p, n_steps, generator)
     return chamfer(chains, points if target is None else target)
+
+
+def splat(points, mass, lo, cell: float, size: int):
+    """Bilinear (trilinear) splat of weighted points onto a ``size^d`` grid of cell side ``cell``, corner ``lo``.
+
+    Differentiable in the points and their masses: each point spreads its mass over the
+    ``2^d`` cells whose centres surround it. Points off the grid are clamped to its edge.
+
+    Parameters
+    ----------
+    points : Tensor, shape (B, N, d)
+    mass : Tensor, shape (B, N)
+    lo : Tensor, shape (d,)
+    cell : float
+    size : int
+
+    Returns
+    -------
+    Tensor, shape (B, size ** d)
+        The mass of each cell, flat in row-major order.
+    """
+    batch, _, dim = points.shape
+    u = ((points - lo) / cell - 0.5).clamp(0.0, size - 1.000001)
+    base = torch.floor(u.detach())
+    frac = u - base
+    base = base.long()
+    out = points.new_zeros(batch, size**dim)
+    for corner in range(2**dim):
+        weight = mass
+        flat = torch.zeros_like(base[..., 0])
+        for axis in range(dim):
+            bit = (corner >> (dim - 1 - axis)) & 1
+            f = frac[..., axis]
+            weight = weight * (f if bit else 1 - f)
+            flat = flat * size + (base[..., axis] + bit).clamp(max=size - 1)
+        out = out.scatter_add(1, flat, weight)
+    return out
