@@ -208,27 +208,8 @@ def test_stale_cleaning_looks_at_a_folder_once(tmp_path):
     assert clean_stale_temps(tmp_path) == [late]
 
 
-def test_sigterm_removes_the_temporary_file(tmp_path):
-    script = textwrap.dedent(
-        f"""
-        import sys, time
-        from ifskit._io import atomic_path
-        with atomic_path({str(tmp_path / "big.npy")!r}) as tmp:
-            tmp.write_bytes(b"partial data")
-            print(tmp, flush=True)
-            time.sleep(60)
-        """
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    tmp = Path(proc.stdout.readline().strip())
-    assert tmp.exists()
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM  # still dies of the signal, as without ifskit
-    assert not tmp.exists()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_the_temporary_file_of_a_killed_process_is_cleaned_by_the_next_write(tmp_path):
+def _writer_in_a_subprocess(tmp_path):
+    """A process inside ``atomic_path`` (its temporary file written, not yet renamed), and that file."""
     script = textwrap.dedent(
         f"""
         import time
@@ -241,6 +222,20 @@ def test_the_temporary_file_of_a_killed_process_is_cleaned_by_the_next_write(tmp
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     tmp = Path(proc.stdout.readline().strip())
+    return proc, tmp
+
+
+def test_sigterm_removes_the_temporary_file(tmp_path):
+    proc, tmp = _writer_in_a_subprocess(tmp_path)
+    assert tmp.exists()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM  # still dies of the signal, as without ifskit
+    assert not tmp.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_temporary_file_of_a_killed_process_is_cleaned_by_the_next_write(tmp_path):
+    proc, tmp = _writer_in_a_subprocess(tmp_path)
     proc.kill()  # SIGKILL: nothing of the process runs any more, its file stays
     proc.wait(timeout=30)
     assert tmp.exists()
