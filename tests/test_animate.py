@@ -219,8 +219,8 @@ def test_consecutive_frames_differ_little(fern):
 def test_same_seed_same_movie_whatever_the_threads(fern):
     maple = ifskit.catalog("maple_leaf")
     path = KeyframePath([fern, maple])
-    one = list(render_movie_frames(plan_movie(path, 3, SIZE, POINTS, 3, threads=1), SIZE, POINTS, 3, threads=1))
-    two = list(render_movie_frames(plan_movie(path, 3, SIZE, POINTS, 3, threads=2), SIZE, POINTS, 3, threads=2))
+    one = list(render_movie_frames(plan_movie(path, 3, SIZE, POINTS, 3), SIZE, POINTS, 3, threads=1))
+    two = list(render_movie_frames(plan_movie(path, 3, SIZE, POINTS, 3), SIZE, POINTS, 3, threads=2))
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import ifskit
-from ifskit.neural.dataset import make_sample, sample_paths
+from ifskit.data.factory import sample_paths
+from ifskit.neural.dataset import make_sample
 
 
 @pytest.mark.parametrize("n_maps", [2, 3, 4, 6])

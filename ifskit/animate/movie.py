@@ -136,7 +136,6 @@ def plan_movie(
     motion_blur: int = 1,
     blur: str = "box",
     gamma: float = 2.2,
-    threads: int | None = None,
 ) -> MoviePlan:
     """Frame IFS, times, framing and cameras of a movie along ``path``.
 
@@ -170,8 +169,6 @@ def plan_movie(
         Weights of the sub-frames.
     gamma : float
         Tone mapping of the pacing's change measure (as the shading's).
-    threads : int, optional
-        Unused by planning (kept for the callers' symmetry with rendering).
 
     Raises
     ------
@@ -626,7 +623,7 @@ def make_movie(
     path = KeyframePath(keyframes, method, loop, easing)
     plan = plan_movie(
         path, n_frames, size, n_points, seed, pingpong=pingpong, view=view, turn=turn, framing=framing,
-        pacing=pacing, motion_blur=motion_blur, blur=blur, gamma=gamma, threads=threads,
+        pacing=pacing, motion_blur=motion_blur, blur=blur, gamma=gamma,
     )  # fmt: skip
     frames = render_movie_frames(
         plan, size, n_points, seed, cmap=cmap, gamma=gamma, background=background, bit_depth=bit_depth,

@@ -216,7 +216,7 @@ def cmd_interpolate(args) -> int:
     plan = plan_movie(
         path, n_frames=args.frames, size=args.size, n_points=args.points, seed=args.seed,
         pingpong=args.pingpong, view=view, turn=args.turn, framing=args.framing, pacing=args.pacing,
-        motion_blur=args.motion_blur, blur=args.blur, gamma=args.gamma, threads=args.threads,
+        motion_blur=args.motion_blur, blur=args.blur, gamma=args.gamma,
     )  # fmt: skip
     frames = render_movie_frames(
         plan, size=args.size, n_points=args.points, seed=args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,

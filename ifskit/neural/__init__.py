@@ -10,7 +10,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submodules=["dataset", "encoding", "model", "random", "shipped", "train"],
     submod_attrs={
-        "dataset": ["generate_dataset", "make_sample", "write_sample"],
+        "dataset": ["make_sample"],
         "encoding": ["encode", "load_model"],
         "random": ["random_ifs"],
         "train": ["train_encoder"],
