@@ -5,8 +5,8 @@ with exit code 2, writes outputs atomically and refuses to replace an existing
 file without ``--overwrite``. ``--json`` prints one JSON object of figures.
 
 One module per command family (:mod:`.render`, :mod:`.info`, :mod:`.animate`, :mod:`.fit`,
-:mod:`.image`, :mod:`.neural`), each with ``register(commands, name)``, which adds the parser
-of one of its commands to the sub-parser group ``commands`` and sets ``run=`` to its
+:mod:`.image`, :mod:`.dataset`, :mod:`.neural`), each with ``register(commands, name)``, which
+adds the parser of one of its commands to the sub-parser group ``commands`` and sets ``run=`` to its
 ``cmd_*`` function (parsed arguments in, exit code out); what they share is in
 :mod:`._common`. The modules import numba, torch and the other heavy packages only where a
 command runs, so that ``ifskit --help`` and ``ifskit catalog`` start fast.
@@ -21,7 +21,7 @@ import warnings
 
 from .. import __version__
 from ..errors import IfskitError, IfskitWarning
-from . import animate, fit, image, info, neural, render
+from . import animate, dataset, fit, image, info, neural, render
 from ._common import Parser, print_error
 
 #: Every command and the module that defines it, in the order of ``ifskit --help``.
@@ -39,7 +39,7 @@ COMMANDS = {
     "decompress": image,
     "train-image-encoder": image,
     "fractalize": image,
-    "dataset": neural,
+    "dataset": dataset,
     "train-encoder": neural,
     "encode": neural,
 }
