@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up ifskit on a fresh machine: system library for open3d, .venv/ at the repo root,
-# the CPU build of torch, and ifskit with all extras, the test tools and the benchmarks' data. Safe to rerun.
+# torch 2.13.0 (a CPU build where the package index serves one, else the default wheel, which also
+# runs on the CPU), and ifskit with all extras, the test tools, the benchmarks' data and the docs tools.
+# Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +28,5 @@ pip_install() {
     fi
 }
 .venv/bin/python -c "import torch" 2>/dev/null || pip_install torch==2.13.0
-pip_install -e ".[all,test,bench]"
+pip_install -e ".[all,test,bench,docs]"
 echo "setup: ready (.venv/bin/ifskit, .venv/bin/python -m pytest)"
