@@ -38,6 +38,15 @@ def test_loop_has_no_seam(pair):
     assert found["seam_over_median"] <= 2.0 and found["max_over_median"] <= 2.0, found
 
 
+@pytest.mark.parametrize("method", ["geometric", "log", "linear"])
+def test_loop_of_three_keyframes_has_no_seam(method):
+    """A periodic spline through three keyframes: the seam is a step like the others."""
+    keys = [ifskit.catalog(n) for n in ("barnsley_fern", "maple_leaf", "heighway_dragon")]
+    plan = plan_movie(KeyframePath(keys, method=method, loop=True), 36, SIZE, POINTS, 0)
+    found = movie_figures(render_movie_frames(plan, SIZE, POINTS, 0), loop=True)
+    assert found["seam_over_median"] <= 2.0 and found["max_over_median"] <= 2.0, found
+
+
 @pytest.mark.parametrize("d", [2, 3])
 def test_log_interpolation_is_contractive_and_takes_the_shorter_arc(d, rng):
     for _ in range(5):
@@ -123,3 +132,40 @@ def test_cli_new_options(cli, tmp_path):
     args = ["koch_curve", "maple_leaf", "-o", tmp_path / "m.gif", "--frames", 4, "--size", 32, "--points", "2e4"]
     extra = ["--interpolation", "log", "--framing", "normalize", "--motion-blur", 2, "--color", "map", "--loop"]
     assert cli("interpolate", *args, *extra, "--quiet") == 0
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["--fps", "inf"], "--fps"), (["--fps", "1e-9"], "--fps"), (["--fps", "nan"], "--fps"),
+     (["--frames", "1e6"], "--frames"), (["--frames", "4000", "-o", "m.gif"], "GIF")],
+)  # fmt: skip
+def test_cli_absurd_movie_arguments(cli, tmp_path, capsys, monkeypatch, extra, message):
+    """Refused before any work: one line, exit 2, nothing written (issue 22)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("interpolate", "sierpinski", "barnsley_fern", "-o", "m.mp4", *extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ifskit: error: ") and err.count("\n") == 1 and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_folder_named_like_a_movie_is_never_emptied(cli, tmp_path, capsys):
+    folder = tmp_path / "movie.gif"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    args = ["sierpinski", "barnsley_fern", "-o", folder, "--frames", 2, "--size", 16, "--points", 1000]
+    assert cli("interpolate", *args, "--overwrite") == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"] and sorted(tmp_path.iterdir()) == [folder]
+
+
+def test_ffmpeg_failure_is_an_error_and_leaves_nothing(tmp_path):
+    """ffmpeg's status is checked: a frame rate it refuses is an error, never a 0-byte movie reported written."""
+    from ifskit.animate.movie import _write_mp4
+
+    frames = [np.zeros((16, 16, 3), dtype=np.uint8)] * 2
+    with pytest.raises(ifskit.errors.OutputError, match="ffmpeg could not write"):
+        _write_mp4(frames, tmp_path / "m.mp4", 1e-9, tmp_path / "m.mp4")
+    with pytest.raises(ifskit.errors.ParameterError, match="fps"):
+        ifskit.animate.write_movie(frames, tmp_path / "n.mp4", fps=float("inf"))
+    ifskit.animate.write_movie(frames, tmp_path / "n.mp4", fps=1000.0)
+    assert [p.name for p in tmp_path.iterdir() if p.name != "m.mp4"] == ["n.mp4"]

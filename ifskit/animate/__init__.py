@@ -9,7 +9,7 @@ turns a point cloud into a keyframe (neural encoder or fitter).
 
 from .clouds import CLOUD_METHODS, ifs_from_cloud
 from .framing import FRAMINGS, normalized
-from .interpolate import EASINGS, METHODS, KeyframePath, Morph, interpolate, match_maps, padded
+from .interpolate import EASINGS, METHODS, Morph, interpolate, match_maps, padded
 from .movie import (
     COLORINGS,
     MOVIE_SUFFIXES,
@@ -28,7 +28,9 @@ from .movie import (
 )
 from .pacing import BLUR_WEIGHTS, frame_times, survey
 from .palette import DEFAULT_PALETTE, colored_keyframes, palette_colors
+from .path import KeyframePath
 from .quality import frame_change, frame_changes, lit_span, movie_figures
+from .spline import LoopSpline
 
 __all__ = [
     "BLUR_WEIGHTS",
@@ -51,6 +53,7 @@ __all__ = [
     "METHODS",
     "MOVIE_SUFFIXES",
     "KeyframePath",
+    "LoopSpline",
     "Morph",
     "MoviePlan",
     "check_movie_output",

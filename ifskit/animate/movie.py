@@ -30,9 +30,9 @@ from ..render import Aggregate, aggregate, tone_map
 from ..render.frame import DEFAULT_VIEW, check_size
 from ..render.shade import surface_light, to_uint8
 from .framing import check_framing, normalized, union_window, windows_at
-from .interpolate import KeyframePath
 from .pacing import Survey, frame_times, survey
 from .palette import DEFAULT_PALETTE, colored_keyframes, palette_colors
+from .path import KeyframePath
 
 #: Movie outputs by suffix; any other path without a suffix (or ending in '/') is a PNG folder.
 MOVIE_SUFFIXES = {".mp4": "mp4", ".gif": "gif"}
@@ -40,6 +40,15 @@ MOVIE_SUFFIXES = {".mp4": "mp4", ".gif": "gif"}
 PACINGS = ("even", "linear")
 #: Colouring of a movie's frames.
 COLORINGS = ("density", "map")
+#: Most frames of one movie (55 minutes at 30 frames per second): frames are rendered and
+#: written one at a time, so memory does not grow with their number, but a plan holds a few
+#: numbers per frame.
+MAX_FRAMES = 100_000
+#: Most pixels of all a GIF's frames together: Pillow holds every frame of a GIF until it is
+#: written (one byte a pixel), so a GIF is bounded by its frames' pixels (e.g. 1900 frames of 512x512).
+MAX_GIF_PIXELS = 500_000_000
+#: Frames per second of a movie: ffmpeg refuses a frame rate outside about this range.
+FPS_RANGE = (0.01, 1000.0)
 
 
 @dataclass
@@ -86,16 +95,47 @@ def movie_kind(path) -> str:
     """
     text = str(path)
     suffix = Path(text).suffix.lower()
-    if text.endswith(("/", os.sep)) or not suffix or Path(text).is_dir():
+    if text.endswith(("/", os.sep)):
         return "png"
-    if suffix not in MOVIE_SUFFIXES:
-        raise OutputError(
-            f"{path}: unknown movie type {Path(text).suffix!r}; use .mp4, .gif, or a folder (no suffix) for PNG frames"
+    if suffix in MOVIE_SUFFIXES:  # a folder named movie.gif is refused by check_movie_output, never emptied
+        return MOVIE_SUFFIXES[suffix]
+    if not suffix or Path(text).is_dir():
+        return "png"
+    raise OutputError(
+        f"{path}: unknown movie type {Path(text).suffix!r}; use .mp4, .gif, or a folder (no suffix) for PNG frames"
+    )
+
+
+def check_fps(fps: float) -> float:
+    """``fps`` if it is within :data:`FPS_RANGE`, else a :class:`ParameterError`."""
+    low, high = FPS_RANGE
+    if not low <= fps <= high:  # NaN fails too
+        raise ParameterError(f"fps (frames per second) must be from {low:g} to {high:g}, got {fps:g}", "fps")
+    return float(fps)
+
+
+def check_frame_count(n_frames: int, kind: str = "mp4", size=(1, 1)) -> int:
+    """``n_frames`` if it is a whole number from 1 to :data:`MAX_FRAMES` (a GIF: :data:`MAX_GIF_PIXELS`).
+
+    Raises
+    ------
+    ParameterError
+    """
+    if int(n_frames) != n_frames or not 1 <= n_frames <= MAX_FRAMES:
+        raise ParameterError(
+            f"n_frames (frames in the movie) must be from 1 to {MAX_FRAMES:,}, got {n_frames}", "n_frames"
         )
-    return MOVIE_SUFFIXES[suffix]
+    if kind == "gif" and n_frames * size[0] * size[1] > MAX_GIF_PIXELS:
+        most = MAX_GIF_PIXELS // (size[0] * size[1])
+        raise ParameterError(
+            f"n_frames: a GIF is held in memory until written, at {size[1]}x{size[0]} it takes at most {most:,} "
+            f"frames, got {n_frames:,} (write an MP4 or PNG frames instead)",
+            "n_frames",
+        )
+    return int(n_frames)
 
 
-def check_movie_output(path, size, overwrite: bool = False) -> str:
+def check_movie_output(path, size, overwrite: bool = False, *, n_frames: int | None = None) -> str:
     """Check a movie output before any rendering; returns its kind (see :func:`movie_kind`).
 
     Parameters
@@ -104,8 +144,20 @@ def check_movie_output(path, size, overwrite: bool = False) -> str:
     size : (H, W)
         Frame size; MP4 (H.264, yuv420p) needs even width and height.
     overwrite : bool
+    n_frames : int, optional
+        Checked against :data:`MAX_FRAMES` (and :data:`MAX_GIF_PIXELS` for a GIF).
+
+    Raises
+    ------
+    OutputError
+        Unknown suffix, a folder where a file is asked (or the reverse), an existing output
+        without ``overwrite``, odd MP4 size.
+    ParameterError
+        Too many frames.
     """
     kind = movie_kind(path)
+    if n_frames is not None:
+        check_frame_count(n_frames, kind, size)
     path = Path(path)
     if kind == "png":
         if path.exists() and not path.is_dir():
@@ -180,8 +232,7 @@ def plan_movie(
     check_framing(framing)
     if pacing not in PACINGS:
         raise ParameterError(f"unknown pacing {pacing!r}; use one of {', '.join(PACINGS)}", "pacing")
-    if int(n_frames) != n_frames or n_frames < 1:
-        raise ParameterError(f"the number of frames must be a positive integer, got {n_frames}", "n_frames")
+    check_frame_count(n_frames)
     if int(motion_blur) != motion_blur or motion_blur < 1:
         raise ParameterError(f"motion_blur (sub-frames per frame) must be a positive integer, got {motion_blur}",
                              "motion_blur")  # fmt: skip
@@ -424,8 +475,7 @@ def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None,
     -------
     Path
     """
-    if not fps > 0:
-        raise ParameterError(f"fps (frames per second) must be positive, got {fps}", "fps")
+    check_fps(fps)
     kind = movie_kind(path)
     path = Path(path)
     if progress is None:
@@ -438,7 +488,10 @@ def write_movie(frames, path, fps: float = 30.0, *, n_frames: int | None = None,
         return _write_png_folder(frames, path, overwrite)
     frames = (_as_8bit(frame) for frame in frames)
     with atomic_path(path, overwrite) as tmp:
-        (_write_mp4 if kind == "mp4" else _write_gif)(frames, tmp, fps)
+        if kind == "mp4":
+            _write_mp4(frames, tmp, fps, path)
+        else:
+            _write_gif(frames, tmp, fps)
     return path
 
 
@@ -449,25 +502,42 @@ def _as_8bit(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
-def _write_mp4(frames, path: Path, fps: float) -> None:
+def _write_mp4(frames, path: Path, fps: float, output: Path) -> None:
+    """H.264 through ffmpeg's standard input; ffmpeg's exit status is checked (a frame rate or a
+    disk it refuses is an :class:`OutputError` with its last message line, never a silent empty file)."""
+    import subprocess
+
     import imageio_ffmpeg
 
-    writer = None
-    try:
-        for frame in frames:
-            if writer is None:  # the size comes with the first frame
-                height, width = frame.shape[:2]
-                writer = imageio_ffmpeg.write_frames(
-                    str(path), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-                    macro_block_size=1, output_params=["-crf", "20", "-preset", "fast"],
-                )  # fmt: skip
-                writer.send(None)
-            writer.send(np.ascontiguousarray(frame))
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise FormatError("a movie needs at least one frame")
+    process = None
+    with tempfile.TemporaryFile() as log:  # ffmpeg's messages: a file, so that a full pipe never blocks it
+        try:
+            for frame in frames:
+                if process is None:  # the size comes with the first frame
+                    height, width = frame.shape[:2]
+                    command = [
+                        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
+                        "-vcodec", "rawvideo", "-s", f"{width}x{height}", "-pix_fmt", "rgb24", "-r", f"{fps:.6g}",
+                        "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "20",
+                        "-preset", "fast", "-f", "mp4", str(path),
+                    ]  # fmt: skip
+                    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+                try:
+                    process.stdin.write(np.ascontiguousarray(frame).tobytes())
+                except BrokenPipeError:  # ffmpeg stopped: its status and message say why
+                    break
+        finally:
+            if process is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.close()
+                status = process.wait()
+        if process is None:
+            raise FormatError("a movie needs at least one frame")
+        if status != 0:
+            log.seek(0)
+            lines = [line.strip() for line in log.read().decode(errors="replace").splitlines() if line.strip()]
+            reason = lines[-1] if lines else f"exit status {status}"
+            raise OutputError(f"{output}: ffmpeg could not write the movie: {reason}")
 
 
 def _write_gif(frames, path: Path, fps: float) -> None:

@@ -20,7 +20,8 @@ from ..render import chaos_game, tone_map
 from ..render.extent import extent_sample
 from ..render.frame import projection
 from .framing import smooth_boxes, windows_at
-from .interpolate import EASINGS, KeyframePath
+from .interpolate import EASINGS
+from .path import KeyframePath
 
 #: Motion-blur weights of the sub-frames over the shutter.
 BLUR_WEIGHTS = ("box", "gaussian")

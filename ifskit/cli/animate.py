@@ -45,7 +45,7 @@ def _interpolate_arguments(parser) -> None:
     from ..animate.clouds import CLOUD_METHODS, DEFAULT_FIT_MAPS
     from ..animate.framing import FRAMINGS
     from ..animate.interpolate import EASINGS, METHODS
-    from ..animate.movie import COLORINGS, PACINGS
+    from ..animate.movie import COLORINGS, FPS_RANGE, MAX_FRAMES, MAX_GIF_PIXELS, PACINGS
     from ..animate.pacing import BLUR_WEIGHTS
     from ..animate.palette import DEFAULT_PALETTE
 
@@ -62,8 +62,17 @@ def _interpolate_arguments(parser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="OUT.mp4 (H.264), OUT.gif, or a folder DIR/ for PNG frames"
     )
-    parser.add_argument("--frames", type=count, default=120, metavar="N", help="frames in the movie (default 120)")
-    parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    parser.add_argument(
+        "--frames",
+        type=count,
+        default=120,
+        metavar="N",
+        help=f"frames in the movie (default 120, at most {MAX_FRAMES:,}; a GIF at most {MAX_GIF_PIXELS:.0e} pixels "
+        "in all, Pillow holds it in memory)",
+    )
+    parser.add_argument(
+        "--fps", type=float, default=30.0, help=f"frames per second, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g} (default 30)"
+    )
     parser.add_argument(
         "--size", type=pixel_size, default=(512, 512), metavar="N|WxH", help="frame size in pixels (default 512)"
     )
@@ -166,6 +175,7 @@ def cmd_interpolate(args) -> int:
     from ..animate import KeyframePath, check_movie_output, check_shading, plan_movie, render_movie_frames, write_movie
     from ..animate.clouds import ifs_from_cloud
     from ..animate.framing import normalized
+    from ..animate.movie import check_fps
     from ..animate.palette import colored_keyframes, palette_colors
 
     start = time.perf_counter()
@@ -173,9 +183,8 @@ def cmd_interpolate(args) -> int:
         raise FormatError("interpolate needs at least two keyframes (A B [C ...])")
     if args.loop and args.pingpong:
         raise FormatError("--loop and --pingpong exclude each other: choose one way back to the start")
-    if not args.fps > 0:
-        raise FormatError(f"--fps must be positive, got {args.fps:g}")
-    kind = check_movie_output(args.output, size=args.size, overwrite=args.overwrite)
+    check_fps(args.fps)
+    kind = check_movie_output(args.output, size=args.size, overwrite=args.overwrite, n_frames=args.frames)
     check_shading(cmap=args.cmap, gamma=args.gamma, background=args.background)
     palette_colors(args.palette, 1)
     if args.bit_depth == 16 and kind != "png":
