@@ -1,8 +1,13 @@
-"""The chaos game's points accumulating on the Barnsley fern (the seed's random iteration).
+"""
+The chaos game on the Barnsley fern
+===================================
 
-Run from the repository root:  .venv/bin/python examples/demo_chaos_game.py [OUT.png]
-(default gallery/demo_chaos_game.png). The first few points of one orbit are drawn
-large; every panel adds ten times as many points.
+The chaos game's points accumulating on the Barnsley fern (the seed's random iteration):
+apply a randomly chosen map, plot the point, repeat. The first few points of one orbit are
+drawn large; every panel adds ten times as many points.
+
+Run from the repository root:  ``.venv/bin/python examples/demo_chaos_game.py [OUT.png]``
+(``gallery/demo_chaos_game.png`` was made this way); without OUT.png the picture is only drawn.
 """
 
 import sys
@@ -14,7 +19,7 @@ import matplotlib.pyplot as plt
 
 import ifskit
 
-out = sys.argv[1] if len(sys.argv) > 1 else "gallery/demo_chaos_game.png"
+out = sys.argv[1] if len(sys.argv) > 1 else None
 fern = ifskit.catalog("barnsley_fern")
 points = ifskit.chaos_game(fern, 1_000_000, seed=0)
 x0, x1, y0, y1 = ifskit.render.frame.fit_window(*ifskit.render.tight_bounds(fern).reshape(2, 2), (500, 300))
@@ -30,5 +35,7 @@ for ax, n in zip(axes, counts):
     ax.set_title(f"{n:,} points", color="white")
 fig.suptitle("The chaos game: apply a randomly chosen map, plot the point, repeat", color="white")
 fig.tight_layout()
-fig.savefig(out, dpi=80, facecolor="black")
-print("wrote", out)
+if out:
+    fig.savefig(out, dpi=80, facecolor="black")
+    print("wrote", out)
+plt.show()
