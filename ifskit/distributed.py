@@ -22,7 +22,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import socket
+import struct
 
+from ._parallel import default_threads
 from .data.factory import shard_path, write_dataset  # noqa: F401  (shard_path: part of this module's API)
 from .data.recipes import CloudsRecipe
 from .errors import IfskitError, ParameterError
@@ -36,6 +39,19 @@ _MAX_CHUNKS_PER_TASK = 2048
 _TASKS_PER_THREAD = 4
 # Seconds to wait for a remote scheduler before giving up.
 CONNECT_TIMEOUT = 10
+#: Seconds a remote peer has to show it is a Dask scheduler (its greeting) before we give up.
+PROBE_TIMEOUT = 3
+#: ``local:N`` starts at most this many worker processes per core of this machine: each is
+#: a Python process with its own memory, and more than a few per core only add overhead.
+LOCAL_WORKERS_PER_CORE = 4
+# A Dask scheduler greets a new connection with a small message: its length comes first (8
+# bytes); a peer whose first bytes say more than this is not one.
+_GREETING_MAX = 1 << 20
+
+
+def max_local_workers() -> int:
+    """The most worker processes ``local:N`` starts: :data:`LOCAL_WORKERS_PER_CORE` per core, at least 4."""
+    return max(4, LOCAL_WORKERS_PER_CORE * default_threads())
 
 
 def parse_scheduler(spec: str) -> tuple[str, int | str]:
@@ -47,14 +63,18 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
 
     Raises
     ------
-    FormatError
-        Anything else.
+    ParameterError
+        Anything else, or more local workers than :func:`max_local_workers`.
     """
-    local = re.fullmatch(r"local:(\d+)", spec.strip())
+    local = re.fullmatch(r"local:(\d{1,9})", spec.strip())
     if local:
-        n_workers = int(local.group(1))
-        if not 1 <= n_workers <= 1024:
-            raise ParameterError(f"spec local:N needs 1 <= N <= 1024 workers, got {spec!r}", "spec")
+        n_workers, most = int(local.group(1)), max_local_workers()
+        if not 1 <= n_workers <= most:
+            raise ParameterError(
+                f"spec local:N needs 1 <= N <= {most} worker processes ({LOCAL_WORKERS_PER_CORE} per core of "
+                f"this machine), got {spec!r}",
+                "spec",
+            )
         return "local", n_workers
     if re.fullmatch(r"tcp://[^\s/:]+:\d{1,5}", spec.strip()):
         return "tcp", spec.strip()
@@ -69,8 +89,10 @@ def connect(spec: str, timeout: float = CONNECT_TIMEOUT):
     ----------
     spec : str
         ``"local:N"``: start N worker processes of one thread each on this machine,
-        listening on 127.0.0.1 only (no dashboard). ``"tcp://HOST:PORT"``: connect to
-        a running ``dask scheduler``; its workers need ifskit installed.
+        listening on 127.0.0.1 only (no dashboard); N is at most :func:`max_local_workers`.
+        ``"tcp://HOST:PORT"``: connect to a running ``dask scheduler``; its workers need
+        ifskit installed. The peer must greet as a Dask scheduler within
+        :data:`PROBE_TIMEOUT` seconds (anything else there is refused at once).
     timeout : float
         Seconds to wait for a remote scheduler.
 
@@ -91,12 +113,40 @@ def connect(spec: str, timeout: float = CONNECT_TIMEOUT):
         with cluster, Client(cluster) as client:
             yield client
         return
+    _probe_scheduler(value, min(timeout, PROBE_TIMEOUT))
     try:
         client = Client(value, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise IfskitError(f"cannot reach the Dask scheduler at {value}: {exc}") from None
     with client:
         yield client
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Check that a Dask scheduler listens at ``tcp://HOST:PORT`` before Dask talks to it.
+
+    Dask trusts its peer: the first 8 bytes of anything else read as a message length (a web
+    server's silence hangs it, an SSH banner asks it for exabytes). A scheduler greets a new
+    connection at once with a short message, so: connect, and read the length of the greeting.
+    """
+    host, port = address[len("tcp://") :].rsplit(":", 1)
+    unreachable = f"cannot reach the Dask scheduler at {address}"
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as probe:
+            probe.settimeout(timeout)
+            head = b""
+            while len(head) < 8:
+                got = probe.recv(8 - len(head))
+                if not got:
+                    raise IfskitError(f"{unreachable}: the peer closed the connection (not a Dask scheduler?)")
+                head += got
+    except TimeoutError:
+        raise IfskitError(f"{unreachable}: no Dask greeting within {timeout:g} s (not a Dask scheduler?)") from None
+    except OSError as exc:
+        raise IfskitError(f"{unreachable}: {exc.strerror or exc}") from None
+    (length,) = struct.unpack("<Q", head)
+    if not 0 < length <= _GREETING_MAX:
+        raise IfskitError(f"{unreachable}: the peer there does not speak Dask's protocol")
 
 
 def chunk_ranges(n_chunks: int, n_threads: int) -> list[tuple[int, int]]:

@@ -99,6 +99,7 @@ def test_cli_render_on_remote_scheduler_matches(client, cli, tmp_path, capsys):
     [
         (["--scheduler", "localhost"], "local:N"),
         (["--scheduler", "local:0"], "1 <= N"),
+        (["--scheduler", "local:1024"], "worker processes (4 per core of this machine)"),
         (["--scheduler", "local:2", "--device", "torch-cpu"], "one of --scheduler and --device"),
         (["--scheduler", "local:2", "--method", "deterministic"], "chaos-game PNG"),
         (["--scheduler", "local:2", "--views"], "chaos-game PNG"),
@@ -226,13 +227,14 @@ def test_dataset_layout_is_the_same_with_or_without_a_scheduler(client, cli, tmp
     options = ["--count", 8, "--points", 300, "--seed", 1, *recipe, *shards, "--quiet"]
     assert cli("dataset", "-o", tmp_path / "here", *options) == 0
     assert cli("dataset", "-o", tmp_path / "there", *options, "--scheduler", client.scheduler.address) == 0
-    here = {p.name: p.read_bytes() for p in sorted((tmp_path / "here").iterdir())}
-    there = {p.name: p.read_bytes() for p in sorted((tmp_path / "there").iterdir())}
+    here, there = _all_files(tmp_path / "here"), _all_files(tmp_path / "there")
     assert here == there
     stem = "shard_" if shards else "sample_"
-    assert "manifest.json" in here and all(n.startswith(stem) for n in here if n != "manifest.json")
-    assert len(here) == 1 + (3 if shards else 8 * len([f for f in ("yaml", "npy", "png") if any(
-        n.endswith(f) for n in here)]))  # fmt: skip
+    extra = {"manifest.json", "preview.png"} | ({f"categories/{c:06d}.csv" for c in range(3)} if
+                                                 "fractaldb" in recipe else set())  # fmt: skip
+    assert extra <= set(here) and all(n.startswith(stem) for n in set(here) - extra)
+    assert len(here) == len(extra) + (3 if shards else 8 * len([f for f in ("yaml", "npy", "png") if any(
+        n.endswith(f) and n.startswith(stem) for n in here)]))  # fmt: skip
     # resumable on the cluster too: a lost file is made again, the same bytes
     lost = sorted(n for n in here if n.startswith(stem))[1]
     (tmp_path / "there" / lost).unlink()
@@ -240,6 +242,50 @@ def test_dataset_layout_is_the_same_with_or_without_a_scheduler(client, cli, tmp
     assert cli("dataset", "-o", tmp_path / "there", *options, "--json", "--scheduler", client.scheduler.address) == 0
     assert json.loads(capsys.readouterr().out)["written"] == (3 if shards else 1)
     assert (tmp_path / "there" / lost).read_bytes() == here[lost]
+
+
+def _all_files(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_pc_fractaldb_categories_searched_on_the_cluster_are_the_same(client, cli, tmp_path):
+    options = ["--recipe", "pc-fractaldb", "--categories", 5, "--instances", 2, "--points", 400, "--count", 6]
+    assert cli("dataset", "-o", tmp_path / "here", *options, "--threads", 1, "--quiet") == 0
+    assert cli("dataset", "-o", tmp_path / "there", *options, "--scheduler", client.scheduler.address, "--quiet") == 0
+    here = _all_files(tmp_path / "here")
+    assert len([n for n in here if n.startswith("categories/")]) == 5  # the mix takes any category
+    assert here == _all_files(tmp_path / "there")
+
+
+def test_scheduler_that_is_not_dask_fails_fast(cli, tmp_path, capsys):
+    # a silent peer (a web server waiting for a request) and a talkative one (an SSH banner)
+    import socket
+    import threading
+
+    def serve(banner):
+        server = socket.create_server(("127.0.0.1", 0))
+        held = []
+
+        def accept():
+            while True:
+                connection, _ = server.accept()
+                held.append(connection)  # kept open: the peer neither answers nor closes
+                if banner:
+                    connection.sendall(banner)
+
+        threading.Thread(target=accept, daemon=True).start()
+        return server
+
+    for banner, message in [(None, "no Dask greeting within"), (b"SSH-2.0-OpenSSH_9.6\r\n", "does not speak Dask")]:
+        server = serve(banner)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        start = time.monotonic()
+        assert cli("dataset", "-o", tmp_path / "out", "--count", 2, "--scheduler", address) == 2
+        assert time.monotonic() - start < 8
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"cannot reach the Dask scheduler at {address}" in err and message in err
+        assert not (tmp_path / "out").exists()
+        server.close()
 
 
 # ---- a worker killed mid-run ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Pre-training datasets of fractals: recipes (FractalDB, "Improving Fractal Pre-training", random
-clouds), one folder layout whatever runs it, and a torch dataset that renders samples on the fly.
+"""Pre-training datasets of fractals: recipes (FractalDB, PC-FractalDB, "Improving Fractal
+Pre-training", random clouds), one folder layout whatever runs it, and a torch dataset that
+renders samples on the fly.
 
 The names below load on first use: the recipes and the writer need no torch, which only
 :class:`FractalDataset` imports.
@@ -9,9 +10,9 @@ import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["factory", "loader", "recipes"],
+    submodules=["factory", "loader", "pictures", "recipes"],
     submod_attrs={
-        "factory": ["write_dataset", "read_manifest", "MANIFEST"],
+        "factory": ["write_dataset", "read_manifest", "search_categories", "preview_sheet", "MANIFEST"],
         "loader": ["FractalDataset"],
         "recipes": ["RECIPES", "get_recipe"],
     },

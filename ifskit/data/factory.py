@@ -3,33 +3,56 @@
 The layout depends only on ``shard_size``: without it each sample is written as files
 ``sample_NNNNNN.<format>``; with it samples ``s * shard_size .. (s + 1) * shard_size - 1`` go
 to ``shard_NNNNNN.npz``. The work is cut into units (a shard, or a block of samples) that are
-pure functions of ``(recipe, seed, unit)``, run here one after the other or as Dask tasks:
-the files are the same bytes either way, whatever the number of workers. Every file is
-written atomically, so a stopped run leaves complete files only; a rerun skips them.
+pure functions of ``(recipe, seed, unit)``, run on this machine's threads or as Dask tasks:
+the files are the same bytes either way, whatever the number of threads or workers.
 
-``manifest.json`` records the recipe, its settings, the seed, the layout and every category's
-parameters. A folder whose manifest names another dataset is refused.
+A recipe with categories first searches them, one task per category, in parallel too; each
+category found is written at once as ``categories/NNNNNN.csv`` (its rows, the source's
+format), so that a stopped search resumes where it was. ``manifest.json`` records the recipe,
+its settings, the seed, the layout and every category's parameters; a folder whose manifest
+names another dataset is refused. ``preview.png`` is a contact sheet of the first sample of
+the first categories (or the first samples), for a look at what the recipe made.
+
+Every file appears whole or not at all: a block's files are written to temporary files,
+flushed to disk together (one ``sync`` for the block, where a flush per file would cost more
+than making a picture), then renamed. A stopped run (``time_budget``, Ctrl-C, a lost worker)
+leaves complete files only; a rerun makes the missing ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 import zipfile
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path, write_text
-from ..errors import FormatError, IfskitError, ParameterError
-from .recipes import Recipe, get_recipe
+from .._io import _remove as remove_temp  # unregisters it from the SIGTERM clean-up too
+from .._io import atomic_path, temp_path, write_bytes, write_text
+from .._parallel import default_threads
+from ..errors import FormatError, IfskitError, OutputError, ParameterError
+from .pictures import contact_sheet, png_bytes
+from .recipes import CategoryRecipe, Recipe, get_recipe
 
 #: Name of the file that describes a dataset, beside its samples or shards.
 MANIFEST = "manifest.json"
+#: Folder of the per-category parameter files, ``NNNNNN.csv``.
+CATEGORIES = "categories"
+#: Name of the contact sheet.
+PREVIEW = "preview.png"
 #: Version of the manifest and of the layout.
 LAYOUT_VERSION = "ifskit-dataset-1"
-# Samples per unit of work in the files layout: enough that a Dask task is not all overhead,
-# few enough that the load evens out over workers.
+#: Pictures on the contact sheet, at most.
+PREVIEW_TILES = 64
+# Samples per unit of work in the files layout: enough that a task is not all overhead and
+# that the flush of its files is shared by many, few enough that the load evens out.
 _BLOCK = 64
+# Units in flight per worker: enough to keep every worker busy, few enough that a time budget
+# stops the run soon after it runs out.
+_IN_FLIGHT = 2
 # Fixed zip member time, so that the same shard is the same bytes whenever it is written.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -44,18 +67,17 @@ def shard_path(folder, shard: int) -> Path:
     return Path(folder) / f"shard_{shard:06d}.npz"
 
 
+def category_path(folder, category: int) -> Path:
+    """Parameter file of category ``category``: ``categories/000042.csv``, one row per map."""
+    return Path(folder) / CATEGORIES / f"{category:06d}.csv"
+
+
 def manifest_of(recipe: Recipe, count: int, seed: int, shard_size: int | None, formats) -> dict:
     """The manifest of a dataset (a JSON-able dict): identity keys first, then the categories."""
     return {
-        "format": LAYOUT_VERSION,
-        "recipe": recipe.name,
-        "settings": recipe.settings,
-        "seed": int(seed),
-        "layout": "files" if shard_size is None else "shards",
-        "shard_size": shard_size,
-        "count": int(count),
-        "formats": list(formats),
+        **_identity(recipe, count, seed, shard_size, formats),
         "instances": recipe.instances,
+        "category_columns": list(recipe.columns) if isinstance(recipe, CategoryRecipe) else None,
         "categories": recipe.categories(seed, count),
     }
 
@@ -76,32 +98,56 @@ def read_manifest(folder) -> dict | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormatError(f"cannot read the dataset manifest: {exc}", path) from None
+    if not isinstance(manifest, dict):
+        raise FormatError("not a dataset manifest (no JSON object)", path)
+    return manifest
 
 
-def _check_manifest(folder: Path, recipe: Recipe, count: int, seed: int, shard_size, formats) -> None:
-    """Write the manifest of a new dataset, or check that ``folder`` holds this one (then update it)."""
+def _identity(recipe: Recipe, count: int, seed: int, shard_size, formats) -> dict:
+    """The keys of a manifest that say which dataset it is (and its size and formats)."""
+    return {
+        "format": LAYOUT_VERSION,
+        "recipe": recipe.name,
+        "settings": recipe.settings,
+        "seed": int(seed),
+        "layout": "files" if shard_size is None else "shards",
+        "shard_size": shard_size,
+        "count": int(count),
+        "formats": list(formats),
+    }
+
+
+def _check_folder(folder: Path, recipe: Recipe, count: int, seed: int, shard_size, formats) -> dict | None:
+    """The manifest found in ``folder`` when it is this dataset's (None: a new dataset); refuse another's."""
     found = read_manifest(folder)
-    manifest = manifest_of(recipe, count, seed, shard_size, formats)
+    if found is None:
+        return None
+    ours = _identity(recipe, count, seed, shard_size, formats)
+    # a files dataset may grow and gain formats; shards hold all formats and a fixed count
+    keys = _IDENTITY + (("count", "formats") if shard_size is not None else ())
+    # settings through JSON: a manifest holds lists where a recipe may hold tuples
+    different = [key for key in keys if found.get(key) != json.loads(json.dumps(ours[key]))]
+    if different:
+        theirs = ", ".join(f"{key} {json.dumps(found.get(key))}" for key in different)
+        raise FormatError(
+            f"the folder holds another dataset ({theirs}): rerun with its settings to resume it, "
+            "or choose another folder",
+            Path(folder) / MANIFEST,
+        )
+    return found
+
+
+def _write_manifest(folder: Path, found: dict | None, recipe: Recipe, count: int, seed: int, shard_size, formats):
     if found is not None:
-        identity = _IDENTITY + (("count", "formats") if shard_size is not None else ())
-        different = [key for key in identity if found.get(key) != manifest[key]]
-        if different:
-            theirs = ", ".join(f"{key} {json.dumps(found.get(key))}" for key in different)
-            raise FormatError(
-                f"the folder holds another dataset ({theirs}): rerun with its settings to resume it, "
-                "or choose another folder",
-                Path(folder) / MANIFEST,
-            )
         # a files dataset may grow and gain formats: the manifest describes all of it
-        grown = max(count, int(found.get("count", 0)))
+        count = max(count, int(found.get("count", 0)))
         formats = list(dict.fromkeys(list(found.get("formats", [])) + list(formats)))
-        manifest = manifest_of(recipe, grown, seed, shard_size, formats)
-        if manifest == found:
-            return
-    write_text(Path(folder) / MANIFEST, json.dumps(manifest, indent=1) + "\n", overwrite=True)
+    manifest = manifest_of(recipe, count, seed, shard_size, formats)
+    if manifest != found:
+        write_text(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n", overwrite=True)
 
 
 def units(count: int, shard_size: int | None) -> list[tuple[int, int, int]]:
@@ -119,6 +165,9 @@ def write_dataset(
     shard_size: int | None = None,
     formats=None,
     client=None,
+    workers: int | None = None,
+    time_budget: float | None = None,
+    preview: bool | None = None,
     progress: bool = False,
 ) -> dict:
     """Make the samples of a dataset that are missing in ``folder`` (resumable).
@@ -138,19 +187,29 @@ def write_dataset(
     formats : iterable of str, optional
         File types of a sample (the recipe's ``formats``); in shards, the arrays they need.
     client : dask.distributed.Client, optional
-        Run the units on the cluster's workers; default one after the other here.
+        Run the category searches and the units on the cluster's workers; default this
+        machine's threads.
+    workers : int, optional
+        Threads here, without ``client`` (default: the cores).
+    time_budget : float, optional
+        Seconds: start no more work after this long; what is done is complete, and the same
+        call again goes on from there.
+    preview : bool, optional
+        Write ``preview.png``, a contact sheet, when the dataset is complete; default for the
+        recipes with categories (the sheet shows one sample of each).
     progress : bool
-        Show a progress bar (samples).
+        Show progress bars (categories, samples).
 
     Returns
     -------
     dict
-        ``written`` and ``skipped`` (samples), ``units_written``, ``units`` (shards or blocks).
+        ``written`` and ``skipped`` (samples), ``units_written``, ``units`` (shards or blocks),
+        ``categories_searched``, ``complete`` (False when the time budget stopped the run).
 
     Raises
     ------
     ParameterError
-        A non-positive count or shard size, an unknown format.
+        A non-positive count, shard size or time budget, an unknown format.
     FormatError
         ``folder`` holds another dataset.
     IfskitError
@@ -162,45 +221,45 @@ def write_dataset(
         raise ParameterError(f"count must be positive, got {count}", "count")
     if shard_size is not None and int(shard_size) < 1:
         raise ParameterError(f"shard_size must be positive, got {shard_size}", "shard_size")
+    if time_budget is not None and not float(time_budget) > 0:
+        raise ParameterError(f"time_budget must be a positive number of seconds, got {time_budget}", "time_budget")
     shard_size = None if shard_size is None else int(shard_size)
     formats = recipe.check_formats(formats)
-    folder = Path(folder)
     recipe.check_count(count)
-    _check_manifest(folder, recipe, count, seed, shard_size, formats)
+    folder = Path(folder)
+    deadline = None if time_budget is None else time.monotonic() + float(time_budget)
+    runner = _Runner(client, default_threads(workers), deadline)
+    found = _check_folder(folder, recipe, count, seed, shard_size, formats)
+
+    searched = 0
+    if isinstance(recipe, CategoryRecipe):
+        searched = _search_into(folder, recipe, seed, count, found is not None, runner, progress)
+        if searched is None:  # the time budget ran out during the search
+            return {"written": 0, "skipped": 0, "units_written": 0, "units": len(units(count, shard_size)),
+                    "categories_searched": 0, "complete": False}  # fmt: skip
+    _write_manifest(folder, found, recipe, count, seed, shard_size, formats)
+
     # samples to make, per unit, counted now: a task that Dask reruns after its worker died finds
     # its files written, and must not make them look skipped
     missing = {u: _missing(folder, u, shard_size, formats) for u in units(count, shard_size)}
     todo = [u for u, n in missing.items() if n]
     skipped = count - sum(missing.values())
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm  # only with a progress bar
+    bar = _bar(progress, count, skipped, "samples")
+    failures, written, done = {}, 0, 0
 
-        bar = tqdm(total=count, initial=skipped, desc="dataset", unit="sample")
-    task = (folder, recipe, int(seed), shard_size, formats)
-    failures, written = {}, 0
-    try:
-        if client is None:
-            for unit in todo:
-                try:
-                    _write_unit(*task, unit)
-                    written += missing[unit]
-                except (IfskitError, OSError) as error:  # as a worker's failure: the other units go on
-                    failures[unit[0]] = error
-                if bar is not None:
-                    bar.update(unit[2] - unit[1])
+    def finished(unit, error):
+        nonlocal written, done
+        if error is None:
+            written += missing[unit]
+            done += 1
         else:
-            from dask.distributed import as_completed  # dask: only with a cluster
+            failures[unit[0]] = error
+        if bar is not None:
+            bar.update(missing[unit])
 
-            futures = {client.submit(_write_unit, *task, unit, pure=False): unit for unit in todo}
-            for future in as_completed(futures):
-                unit = futures[future]
-                if future.status == "error":
-                    failures[unit[0]] = future.exception()
-                else:
-                    written += missing[unit]
-                if bar is not None:
-                    bar.update(unit[2] - unit[1])
+    try:
+        complete = runner.run(_write_unit, [(folder, recipe, int(seed), shard_size, formats, u) for u in todo],
+                              finished, key=lambda args: args[-1])  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
@@ -212,12 +271,184 @@ def write_dataset(
             f"{type(error).__name__}: {error}); the others are written: run the same command again to make "
             "the missing ones"
         )
+    if preview is None:
+        preview = isinstance(recipe, CategoryRecipe)
+    if complete and preview:
+        write_bytes(folder / PREVIEW, png_bytes(preview_sheet(recipe, seed, count)), overwrite=True)
     return {
         "written": written,
         "skipped": skipped,
-        "units_written": len(todo),
+        "units_written": done,
         "units": len(units(count, shard_size)),
+        "categories_searched": searched,
+        "complete": complete,
     }
+
+
+def preview_sheet(recipe: Recipe, seed: int, count: int, tiles: int = PREVIEW_TILES) -> np.ndarray:
+    """A contact sheet (RGB uint8) of the first sample of each of the first ``tiles`` categories.
+
+    Without categories: the first ``tiles`` samples.
+    """
+    step = recipe.instances or 1
+    indices = list(range(0, count, step))[:tiles]
+    return contact_sheet([recipe.picture(recipe.make(i, seed)) for i in indices])
+
+
+def _bar(progress: bool, total: int, initial: int, unit: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm  # only with a progress bar
+
+    return tqdm(total=total, initial=initial, desc=f"dataset {unit}", unit=unit[:-1])
+
+
+def search_categories(
+    recipe: CategoryRecipe, seed: int, count: int, *, client=None, workers: int | None = None, progress=False,
+    on_found=None, deadline: float | None = None,
+) -> bool:  # fmt: skip
+    """Search, as parallel tasks, the categories of samples ``0 .. count - 1`` that ``recipe`` lacks.
+
+    Each result is adopted by the recipe (and passed to ``on_found(category, rows)``) as it
+    comes. The tasks run on the Dask ``client``'s workers, else on ``workers`` threads here.
+    Returns False when the ``deadline`` (``time.monotonic()``) came first.
+    """
+    needed = [c for c in recipe.categories_needed(count) if c not in recipe.known(seed)]
+    if not needed:
+        return True
+    bar = _bar(progress, len(needed), 0, "categories")
+
+    def finished(category, rows):
+        if isinstance(rows, BaseException):
+            raise rows
+        recipe.adopt(seed, {category: rows})
+        if on_found is not None:
+            on_found(category, rows)
+        if bar is not None:
+            bar.update(1)
+
+    runner = _Runner(client, default_threads(workers), deadline)
+    try:
+        return runner.run(_search, [(recipe, seed, c) for c in needed], finished, key=lambda args: args[-1],
+                          results=True)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _search_into(folder: Path, recipe: CategoryRecipe, seed: int, count: int, resumed: bool, runner, progress):
+    """The writer's search: categories already written (``resumed``) are read back, each new one is written.
+
+    Returns how many were searched; None when the time budget ran out first.
+    """
+    if resumed:
+        written = [c for c in recipe.categories_needed(count) if category_path(folder, c).is_file()]
+        recipe.adopt(seed, {c: _read_category(folder, c) for c in written if c not in recipe.known(seed)})
+    searched = len([c for c in recipe.categories_needed(count) if c not in recipe.known(seed)])
+    if searched:
+        (folder / CATEGORIES).mkdir(exist_ok=True)
+
+    def write(category, rows):
+        text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
+        write_text(category_path(folder, category), text, overwrite=True)
+
+    complete = search_categories(
+        recipe, seed, count, client=runner.client, workers=runner.threads, progress=progress, on_found=write,
+        deadline=runner.deadline,
+    )  # fmt: skip
+    return searched if complete else None
+
+
+def _search(recipe: CategoryRecipe, seed: int, category: int) -> np.ndarray:
+    """One task: the search of one category."""
+    return recipe.search(seed, category)
+
+
+def _read_category(folder: Path, category: int) -> np.ndarray:
+    path = category_path(folder, category)
+    try:
+        rows = np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"cannot read the category's parameters: {exc}", path) from None
+    return rows
+
+
+class _Runner:
+    """Runs tasks on this machine's threads or on a Dask cluster, a few in flight per worker.
+
+    ``run(function, tasks, finished)`` calls ``function(*args)`` for each ``args`` in ``tasks``
+    and ``finished(key(args), outcome)`` here, in the caller's thread, as each ends: outcome is
+    the result (``results=True``) or None, or the exception of a failed task (a user's error,
+    :class:`IfskitError` or :class:`OSError`; other exceptions are bugs and propagate). After
+    the deadline no task is started; ``run`` returns False when some were left.
+    """
+
+    def __init__(self, client, threads: int, deadline: float | None):
+        self.client, self.threads, self.deadline = client, threads, deadline
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def run(self, function, tasks, finished, key, results: bool = False) -> bool:
+        pending = list(reversed(tasks))  # popped from the end: in order
+        if self.client is not None:
+            return self._run_dask(function, pending, finished, key, results)
+        if self.threads == 1:
+            while pending and not self.out_of_time():
+                args = pending.pop()
+                finished(key(args), self._call(function, args, results))
+            return not pending
+        with ThreadPoolExecutor(self.threads) as pool:
+            running = {}
+            try:
+                while running or (pending and not self.out_of_time()):
+                    while pending and len(running) < _IN_FLIGHT * self.threads and not self.out_of_time():
+                        args = pending.pop()
+                        running[pool.submit(self._call, function, args, results)] = args
+                    ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in ended:
+                        finished(key(running.pop(future)), future.result())
+            finally:  # Ctrl-C or a bug: let the threads end their tasks, start no other
+                for future in running:
+                    future.cancel()
+        return not pending
+
+    @staticmethod
+    def _call(function, args, results: bool):
+        try:
+            value = function(*args)
+        except (IfskitError, OSError) as error:  # as a worker's failure: the other tasks go on
+            return error
+        return value if results else None
+
+    def _run_dask(self, function, pending, finished, key, results: bool) -> bool:
+        from dask.distributed import as_completed  # dask: only with a cluster
+
+        n_threads = max(1, sum(self.client.nthreads().values()))
+        running = {}
+        ended = as_completed()
+
+        def submit():
+            while pending and len(running) < _IN_FLIGHT * n_threads and not self.out_of_time():
+                args = pending.pop()
+                future = self.client.submit(function, *args, pure=False)
+                running[future.key] = args
+                ended.add(future)
+
+        submit()
+        for future in ended:
+            args = running.pop(future.key)
+            if future.status == "error":
+                error = future.exception()
+                if not isinstance(error, (IfskitError, OSError)):
+                    raise IfskitError(f"a dataset task failed on the Dask cluster: {type(error).__name__}: {error}")
+                outcome = error
+            else:
+                outcome = future.result() if results else None
+            del future  # the result is freed on its worker
+            finished(key(args), outcome)
+            submit()
+        return not pending
 
 
 def _missing(folder: Path, unit, shard_size, formats) -> int:
@@ -233,12 +464,14 @@ def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, un
     """Make and write one unit (a shard, or the missing samples of a block); returns the samples written."""
     number, first, last = unit
     if shard_size is None:
-        written = 0
+        files, written = {}, 0
         for index in range(first, last):
             missing = {f: p for f, p in sample_paths(folder, index, formats).items() if not p.is_file()}
             if missing:
-                recipe.write_files(recipe.make(index, seed), missing)
+                data = recipe.files(recipe.make(index, seed), list(missing))
+                files.update({missing[fmt]: data[fmt] for fmt in missing})
                 written += 1
+        write_files(files)
         return written
     path = shard_path(folder, number)
     if path.is_file():  # written by an earlier try of this task (its worker died before saying so)
@@ -252,3 +485,41 @@ def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, un
             with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
     return last - first
+
+
+def write_files(files: dict) -> None:
+    """Write ``{path: bytes}`` atomically, with one flush to disk for all of them.
+
+    Each file goes to a temporary file beside it; all are flushed to disk by one ``sync``, their
+    sizes checked, then each is renamed onto its path. A file that appeared meanwhile (another
+    try of the same task: the same bytes) is kept. On any failure no temporary file is left.
+
+    Raises
+    ------
+    OutputError
+        The disk refused (full, permission): one line naming the file.
+    """
+    temps = {}
+    try:
+        for path, data in files.items():
+            temps[path] = temp_path(path)
+            try:
+                with open(temps[path], "wb") as fh:
+                    fh.write(data)
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        if not temps:
+            return
+        os.sync()  # one flush for the whole block: the data is on disk before any rename
+        for path, tmp in temps.items():
+            if os.stat(tmp).st_size != len(files[path]):
+                raise OutputError(f"{path}: cannot write: not every byte reached the disk (disk full?)")
+            if not os.path.lexists(path):
+                os.replace(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write the samples: {exc.strerror or exc}") from None
+    finally:
+        for tmp in temps.values():
+            remove_temp(str(tmp))

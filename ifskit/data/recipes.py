@@ -1,32 +1,36 @@
 """Dataset recipes: what sample ``i`` of a dataset is, as a pure function of ``(seed, i)``.
 
-A recipe turns a sample number into a sample (an IFS, its points, an image), says which files
-a sample can be written as, and which arrays hold it in a shard. Every random draw of sample
-``i`` comes from a stream seeded by ``(seed, i)`` (and a category's from ``(seed, category)``),
-so a sample does not depend on which other samples were made, in which order, or where:
-datasets resume, split over Dask workers, and render on the fly in a torch ``DataLoader``
-with the same bytes.
+A recipe turns a sample number into a sample (an IFS, its points, a picture), says which files
+a sample can be written as (and their bytes), and which arrays hold it in a shard. Every random
+draw of sample ``i`` comes from a stream seeded by ``(seed, i)`` (and a category's from
+``(seed, category)``), so a sample does not depend on which other samples were made, in which
+order, or where: datasets resume, split over threads and Dask workers, and render on the fly in
+a torch ``DataLoader`` with the same bytes.
+
+Recipes with categories (``fractaldb``, ``pc-fractaldb``) find each category by a search
+(:meth:`CategoryRecipe.search`, pure in ``(seed, category)``); the dataset writer runs the
+searches first, as parallel tasks, and hands their results to the recipe
+(:meth:`CategoryRecipe.adopt`) before the samples are made.
 
 Recipes: ``clouds`` (random IFS and their chaos-game clouds, the default), ``fractaldb``
-(Kataoka et al. 2020) and ``svd`` (Anderson & Farrell 2022); :func:`get_recipe` makes one.
+(Kataoka et al. 2020), ``pc-fractaldb`` (Yamada et al. 2022) and ``svd`` (Anderson & Farrell
+2022); :func:`get_recipe` makes one.
 """
 
 from __future__ import annotations
 
 import inspect
-import io
+import threading
 
 import numpy as np
 
-from .._io import write_bytes
 from ..errors import ParameterError
-from ..formats import save_points
+from ..formats.yaml_format import dump_yaml
 from ..ifs import IFS
-from ..io import save
 from ..neural.dataset import make_sample
 from ..neural.random import random_ifs
-from ..render import chaos_game, render_image, save_png
-from ..render.frame import fit_window
+from ..render import chaos_game
+from .pictures import cloud_picture, npy_bytes, ply_bytes, png_bytes, raster, stamp
 
 # Tags mixed into the seeds of the streams, so that a category's stream never equals a sample's.
 _SAMPLE_STREAM = 0
@@ -44,51 +48,9 @@ def category_stream(seed: int, category: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), _CATEGORY_STREAM, int(category)])
 
 
-def raster(points: np.ndarray, size: int, patch: np.ndarray | None = None) -> np.ndarray:
-    """Binary picture of a 2D cloud as FractalDB draws it: each point lights its pixel (or a patch).
-
-    The cloud is stretched to the picture on each axis (its bounding box fills it, as in the
-    FractalDB renderer), y pointing up. Points that are not finite are dropped.
-
-    Parameters
-    ----------
-    points : ndarray, shape (n, 2)
-    size : int
-        Picture size ``S`` (square).
-    patch : ndarray, shape (3, 3), uint8, optional
-        Stamped around every point (the brightest value wins where stamps overlap);
-        default: the point's pixel is set to 255.
-
-    Returns
-    -------
-    ndarray, shape (S, S), uint8
-    """
-    points = points[np.isfinite(points).all(axis=1)]
-    image = np.zeros((size, size), dtype=np.uint8)
-    if len(points) == 0:
-        return image
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    scale = (size - 1) / np.where(hi > lo, hi - lo, 1.0)
-    cols = np.rint((points[:, 0] - lo[0]) * scale[0]).astype(np.intp)
-    rows = size - 1 - np.rint((points[:, 1] - lo[1]) * scale[1]).astype(np.intp)
-    if patch is None:
-        image[rows, cols] = 255
-        return image
-    # a patch is 3x3 centred on the point: pad by one pixel, stamp, cut the border off
-    padded = np.zeros((size + 2, size + 2), dtype=np.uint8)
-    for dr in range(3):
-        for dc in range(3):
-            np.maximum.at(padded, (rows + dr, cols + dc), patch[dr, dc])
-    return padded[1:-1, 1:-1].copy()
-
-
-def _png_bytes(image: np.ndarray) -> bytes:
-    """A uint8 picture (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA as PNG bytes (no time stamp: same bytes)."""
-    from PIL import Image  # Pillow: only to write pictures
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
+def points_seed(seed: int, *key: int) -> int:
+    """A chaos-game seed for the points of ``key`` (a category, a weighting) in dataset ``seed``."""
+    return int(np.random.default_rng([int(seed), _POINTS_STREAM, *map(int, key)]).integers(2**62))
 
 
 def _check_int(value, name: str, low: int, high: int) -> int:
@@ -97,13 +59,20 @@ def _check_int(value, name: str, low: int, high: int) -> int:
     return int(value)
 
 
+def _check_maps(maps) -> list:
+    lo, hi = (_check_int(v, "maps", 1, 64) for v in maps)
+    if lo > hi:
+        raise ParameterError(f"maps must be (K1, K2) with K1 <= K2, got {tuple(maps)}", "maps")
+    return [lo, hi]
+
+
 class Recipe:
     """Base of the recipes: settings, formats, samples and their files and shard arrays.
 
-    Subclasses set :attr:`name`, :attr:`formats` (file types a sample can be written as,
-    the first ones the default), implement :meth:`make` and :meth:`shard_arrays`, and take
-    their settings as keyword options (checked, then kept in :attr:`settings`, which the
-    manifest records).
+    Subclasses set :attr:`name`, :attr:`formats` (file types a sample can be written as) and
+    :attr:`default_formats`, implement :meth:`make`, :meth:`files`, :meth:`picture` and
+    :meth:`shard_arrays`, and take their settings as keyword options (checked, then kept in
+    :attr:`settings`, which the manifest records).
     """
 
     name = ""
@@ -129,6 +98,10 @@ class Recipe:
     def check_count(self, count: int) -> None:
         """Refuse a dataset of ``count`` samples that the recipe cannot make (``ParameterError``)."""
 
+    def categories_needed(self, count: int) -> range:
+        """Categories that samples ``0 .. count - 1`` use (empty without categories)."""
+        return range(0)
+
     def categories(self, seed: int, count: int) -> list | None:
         """Parameters of every category used by samples ``0 .. count - 1`` (JSON-able), or None."""
         return None
@@ -150,8 +123,12 @@ class Recipe:
         """Sample ``index`` of dataset ``seed``: a dict of its parts (``ifs``, ``points``, ``image``)."""
         raise NotImplementedError
 
-    def write_files(self, sample: dict, paths: dict) -> None:
-        """Write the files ``{format: path}`` of one sample, each atomically."""
+    def files(self, sample: dict, formats) -> dict:
+        """The bytes of the files of one sample, ``{format: bytes}``."""
+        raise NotImplementedError
+
+    def picture(self, sample: dict) -> np.ndarray:
+        """A uint8 picture of the sample, (S, S) grey or (S, S, 3) colour: what the contact sheet shows."""
         raise NotImplementedError
 
     def shard_arrays(self, indices: np.ndarray, samples: list, formats) -> dict:
@@ -166,8 +143,10 @@ class CloudsRecipe(Recipe):
     ``R(theta) diag(sigma) D R(phi)`` with singular values in [0.2, 0.7] and, in 2D, the
     sigma-factor band ``[(5 + k)/2, (6 + k)/2]`` of Anderson & Farrell (2022), fixed points
     in [-0.75, 0.75]^d; ``k`` maps drawn uniformly in ``maps``; and ``points`` points of its
-    attractor. Files: ``yaml`` (the IFS), ``npy``/``ply`` (the cloud), ``png`` (a density
-    picture, ``png_size`` square). No categories: a sample's label is its number.
+    attractor. Files: ``yaml`` (the IFS), ``npy``/``ply`` (the cloud), ``png`` (the cloud
+    drawn as a grey log-density picture, ``png_size`` square, seen along z in 3D: the picture
+    of the sample's own points, so raise ``points`` for denser pictures). No categories: a
+    sample's label is its number.
 
     Parameters
     ----------
@@ -177,7 +156,7 @@ class CloudsRecipe(Recipe):
         Points per cloud, default 2048.
     dim : {2, 3}
     png_size : int
-        Side of the density pictures, default 256.
+        Side of the pictures, default 256.
     """
 
     name = "clouds"
@@ -185,11 +164,8 @@ class CloudsRecipe(Recipe):
     default_formats = ("yaml", "npy")
 
     def __init__(self, *, maps=(2, 4), points: int = 2048, dim: int = 2, png_size: int = 256):
-        lo, hi = (_check_int(v, "maps", 1, 64) for v in maps)
-        if lo > hi:
-            raise ParameterError(f"maps must be (K1, K2) with K1 <= K2, got {tuple(maps)}", "maps")
         super().__init__(
-            maps=[lo, hi],
+            maps=_check_maps(maps),
             points=_check_int(points, "points", 1, 10**9),
             dim=_check_int(dim, "dim", 2, 3),
             png_size=_check_int(png_size, "png_size", 8, 8192),
@@ -201,28 +177,17 @@ class CloudsRecipe(Recipe):
         ifs, points = make_sample(index, seed, tuple(s["maps"]), s["points"], s["dim"])
         return {"ifs": ifs, "points": points, "index": int(index)}
 
-    def image(self, sample: dict) -> np.ndarray:
-        """The density picture of a sample, RGBA (S, S, 4) uint8."""
-        ifs, points, size = sample["ifs"], sample["points"], self.settings["png_size"]
-        # framed by the sample's own cloud: the renderer then skips its search for the
-        # attractor's bounds, most of the time of a small picture
-        bounds = None
-        if ifs.dim == 2:
-            lo, hi = points.min(axis=0).astype(float), points.max(axis=0).astype(float)
-            bounds = fit_window((lo[0], hi[0]), (lo[1], hi[1]), (size, size))  # the renderer's margin and aspect
-        n_points = _PNG_POINTS_PER_PIXEL * size * size
-        return render_image(ifs, size, n_points, seed=sample["index"], bounds=bounds, progress=False, threads=1)
+    def picture(self, sample: dict) -> np.ndarray:
+        return cloud_picture(sample["points"], self.settings["png_size"])
 
-    def write_files(self, sample: dict, paths: dict) -> None:
-        for fmt, path in paths.items():
-            if fmt == "yaml":
-                save(sample["ifs"], path)
-            elif fmt in ("npy", "ply"):
-                save_points(sample["points"], path)
-            elif fmt == "png":
-                save_png(self.image(sample), path)
-            else:
-                raise ParameterError(f"formats: unknown format {fmt!r}", "formats")
+    def files(self, sample: dict, formats) -> dict:
+        writers = {
+            "yaml": lambda: dump_yaml(sample["ifs"]).encode("utf-8"),
+            "npy": lambda: npy_bytes(sample["points"].astype(float)),
+            "ply": lambda: ply_bytes(sample["points"]),
+            "png": lambda: png_bytes(self.picture(sample)),
+        }
+        return {fmt: writers[fmt]() for fmt in formats}
 
     def shard_arrays(self, indices, samples, formats) -> dict:
         s = self.settings
@@ -238,12 +203,8 @@ class CloudsRecipe(Recipe):
                 m = ifs.n_maps
                 arrays["A"][row, :m], arrays["b"][row, :m], arrays["p"][row, :m] = ifs.A, ifs.b, ifs.p
         if "png" in formats:
-            arrays["image"] = np.stack([self.image(sample) for sample in samples])
+            arrays["image"] = np.stack([self.picture(sample) for sample in samples])
         return arrays
-
-
-#: Density pictures of the clouds recipe: points drawn per pixel.
-_PNG_POINTS_PER_PIXEL = 20
 
 
 class ImageRecipe(Recipe):
@@ -252,11 +213,11 @@ class ImageRecipe(Recipe):
     formats = ("png",)
     default_formats = ("png",)
 
-    def write_files(self, sample: dict, paths: dict) -> None:
-        for fmt, path in paths.items():
-            if fmt != "png":
-                raise ParameterError(f"formats: unknown format {fmt!r}", "formats")
-            write_bytes(path, _png_bytes(sample["image"]))
+    def picture(self, sample: dict) -> np.ndarray:
+        return sample["image"]
+
+    def files(self, sample: dict, formats) -> dict:
+        return {fmt: png_bytes(sample["image"]) for fmt in formats}
 
     def shard_arrays(self, indices, samples, formats) -> dict:
         return {
@@ -264,6 +225,89 @@ class ImageRecipe(Recipe):
             "label": np.array([self.label(i) for i in indices], dtype=np.int64),
             "image": np.stack([sample["image"] for sample in samples]),
         }
+
+
+class CategoryRecipe(Recipe):
+    """A recipe of categories found by a search, each with :attr:`instances` samples.
+
+    Sample ``i`` is instance ``i % instances`` of category ``i // instances``. The search of a
+    category (:meth:`search`) is a pure function of ``(seed, category)``; its result is kept
+    (:meth:`category`), and a writer that ran the searches elsewhere hands them over with
+    :meth:`adopt`. Category parameters are rows of floats (:attr:`columns` names them).
+    """
+
+    #: Names of the columns of a category's rows (the per-category CSV files' header).
+    columns: tuple = ()
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self.instances = self.settings["instances"]
+        self._found: dict = {}  # (seed, category) -> rows: each search runs once per process
+        self._local = threading.local()  # per thread: the points last drawn, reused by the next sample
+
+    def __getstate__(self):
+        return {"settings": self.settings, "instances": self.instances, "_found": self._found}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def check_count(self, count: int) -> None:
+        s = self.settings
+        if int(count) > s["categories"] * s["instances"]:
+            raise ParameterError(
+                f"count: recipe {self.name} makes {s['categories']} categories x {s['instances']} instances, "
+                f"fewer than {count} samples",
+                "count",
+            )
+
+    def categories_needed(self, count: int) -> range:
+        return range(self.label(max(int(count) - 1, 0)) + 1)
+
+    def search(self, seed: int, category: int) -> np.ndarray:
+        """Search category ``category`` of dataset ``seed``: its rows, shape (k, len(columns))."""
+        raise NotImplementedError
+
+    def category(self, seed: int, category: int) -> np.ndarray:
+        """Category ``category`` of dataset ``seed``: its rows (searched now unless known)."""
+        key = (int(seed), int(category))
+        if key not in self._found:
+            self._found[key] = self.search(seed, category)
+        return self._found[key]
+
+    def adopt(self, seed: int, found: dict) -> None:
+        """Take categories searched elsewhere: ``{category: rows}`` of dataset ``seed``."""
+        for category, rows in found.items():
+            self._found[(int(seed), int(category))] = np.asarray(rows, dtype=float)
+
+    def known(self, seed: int) -> set:
+        """Categories of dataset ``seed`` already searched or adopted."""
+        return {c for s, c in self._found if s == int(seed)}
+
+    def categories(self, seed: int, count: int) -> list:
+        return [self.category(seed, c).tolist() for c in self.categories_needed(count)]
+
+    def _check_index(self, index: int) -> None:
+        s = self.settings
+        if not 0 <= index < s["categories"] * s["instances"]:
+            raise ParameterError(
+                f"count: recipe {self.name} has {s['categories']} categories x {s['instances']} instances; "
+                f"sample {index} is past them",
+                "count",
+            )
+
+    def _reuse(self, key, make):
+        """``make()``, or its value for ``key`` when this thread's last call had the same key.
+
+        Consecutive samples of a category share points (FractalDB's flips and patches of one
+        weighting, PC-FractalDB's main cloud): each thread keeps the last ones.
+        """
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        value = make()
+        self._local.last = (key, value)
+        return value
 
 
 # FractalDB's intra-category variation: the 25 rows of its weights file (weights_0.4.csv):
@@ -276,7 +320,7 @@ del _row
 _FLIPS = 4
 
 
-class FractalDBRecipe(ImageRecipe):
+class FractalDBRecipe(CategoryRecipe, ImageRecipe):
     """FractalDB (Kataoka et al., "Pre-training without Natural Images", ACCV 2020).
 
     **Categories** by the filling-rate search: draw ``k`` maps (``k`` uniform in
@@ -292,8 +336,9 @@ class FractalDBRecipe(ImageRecipe):
     instance ``j`` of a category multiplies one of ``a..f`` of every map by 0.8, 0.9, 1.1 or
     1.2 (or none: 25 weightings, ``j // (4 * patterns) % 25``), flips the picture
     (none, left-right, up-down, both: ``j // patterns % 4``) and, with ``patch``, stamps a
-    random 3x3 grey patch (drawn from the sample's stream) at every point instead of
-    lighting one pixel.
+    random 3x3 grey patch (drawn from the sample's stream, ``patterns`` = 10) at every point
+    instead of lighting one pixel. Without ``patch`` there are 100 different pictures per
+    category: instances past 100 repeat them.
 
     **Pictures**: ``size`` square (FractalDB: 362 x 362, trained at 224 x 224 crops),
     greyscale uint8, the cloud stretched to fill it. FractalDB-1k: 1,000 categories x 1,000
@@ -318,6 +363,7 @@ class FractalDBRecipe(ImageRecipe):
     """
 
     name = "fractaldb"
+    columns = ("a", "b", "c", "d", "e", "f", "p")
 
     def __init__(
         self,
@@ -330,9 +376,6 @@ class FractalDBRecipe(ImageRecipe):
         fill: float = 0.2,
         patch: bool = False,
     ):
-        lo, hi = (_check_int(v, "maps", 1, 64) for v in maps)
-        if lo > hi:
-            raise ParameterError(f"maps must be (K1, K2) with K1 <= K2, got {tuple(maps)}", "maps")
         if not 0 < float(fill) < 1:
             raise ParameterError(f"fill must be in (0, 1), got {fill!r}", "fill")
         super().__init__(
@@ -340,38 +383,14 @@ class FractalDBRecipe(ImageRecipe):
             instances=_check_int(instances, "instances", 1, 10**7),
             size=_check_int(size, "size", 8, 8192),
             points=_check_int(points, "points", 1, 10**9),
-            maps=[lo, hi],
+            maps=_check_maps(maps),
             fill=float(fill),
             patch=bool(patch),
         )
-        self.instances = self.settings["instances"]
-        self._found: dict = {}  # (seed, category) -> rows (k, 7): the search is done once per process
 
-    def __getstate__(self):
-        return {"settings": self.settings, "instances": self.instances, "_found": self._found}
-
-    def check_count(self, count: int) -> None:
+    def search(self, seed: int, category: int) -> np.ndarray:
         s = self.settings
-        if int(count) > s["categories"] * s["instances"]:
-            raise ParameterError(
-                f"count: recipe fractaldb makes {s['categories']} categories x {s['instances']} instances, "
-                f"fewer than {count} samples",
-                "count",
-            )
-
-    def category(self, seed: int, category: int) -> np.ndarray:
-        """Category ``category`` of dataset ``seed``: rows ``a,b,c,d,e,f,p``, shape (k, 7)."""
-        key = (int(seed), int(category))
-        if key not in self._found:
-            self._found[key] = self._search(category_stream(seed, category))
-        return self._found[key]
-
-    def categories(self, seed: int, count: int) -> list:
-        last = self.label(max(int(count) - 1, 0))
-        return [self.category(seed, c).tolist() for c in range(last + 1)]
-
-    def _search(self, rng: np.random.Generator) -> np.ndarray:
-        s = self.settings
+        rng = category_stream(seed, category)
         while True:
             k = int(rng.integers(s["maps"][0], s["maps"][1] + 1))
             params = rng.uniform(-1.0, 1.0, size=(k, 6))
@@ -384,27 +403,25 @@ class FractalDBRecipe(ImageRecipe):
 
     def make(self, index: int, seed: int) -> dict:
         s, index = self.settings, int(index)
+        self._check_index(index)
         label = self.label(index)
-        if label >= s["categories"]:
-            raise ParameterError(
-                f"count: recipe fractaldb has {s['categories']} categories x {s['instances']} instances; "
-                f"sample {index} is past them",
-                "count",
-            )
-        rows = self.category(seed, label)
         patterns = 10 if s["patch"] else 1
         instance = index % s["instances"]
         weighting = instance // (_FLIPS * patterns) % len(_FRACTALDB_WEIGHTS)
         flip = instance // patterns % _FLIPS
-        rng = sample_stream(seed, index)
+        rows = self.category(seed, label)
         ifs = _fractint_ifs(rows[:, :6] * _FRACTALDB_WEIGHTS[weighting], rows[:, 6], check=False)
-        # the points depend on the category and the weighting only: flips and patches of one
-        # weighting are the same points, as in FractalDB
-        points_seed = [int(seed), _POINTS_STREAM, label, weighting]
-        points = chaos_game(ifs, s["points"], seed=int(np.random.default_rng(points_seed).integers(2**62)),
-                            threads=1, progress=False)  # fmt: skip
-        patch = rng.integers(0, 256, size=(3, 3)).astype(np.uint8) if s["patch"] else None
-        image = raster(points, s["size"], patch)
+
+        def lit():
+            # the points depend on the category and the weighting only: the flips and patches
+            # of one weighting are pictures of the same points, as in FractalDB
+            points = chaos_game(ifs, s["points"], seed=points_seed(seed, label, weighting), threads=1, progress=False)
+            return raster(points, s["size"])
+
+        image = self._reuse((int(seed), label, weighting), lit)
+        if s["patch"]:
+            patch = sample_stream(seed, index).integers(0, 256, size=(3, 3)).astype(np.uint8)
+            image = stamp(image, patch)
         if flip & 1:
             image = image[:, ::-1]
         if flip & 2:
@@ -419,6 +436,14 @@ def _fractint_ifs(params: np.ndarray, p, check: bool = True) -> IFS | None:
     """
     A = params[:, [0, 1, 2, 3]].reshape(-1, 2, 2)
     b = params[:, 4:6]
+    return _affine_ifs(A, b, p, check)
+
+
+def _affine_ifs(A: np.ndarray, b: np.ndarray, p, check: bool) -> IFS | None:
+    """IFS of maps ``A`` (k, d, d), ``b`` (k, d), probabilities ``p`` (default ``|det A|`` normalized).
+
+    With ``check``: None when the system is not contractive on average (its orbits escape).
+    """
     if p is None:
         det = np.abs(np.linalg.det(A))
         if det.sum() <= 0:
@@ -429,6 +454,131 @@ def _fractint_ifs(params: np.ndarray, p, check: bool = True) -> IFS | None:
         if np.any(norms == 0) or float(np.sum(p * np.log(np.maximum(norms, 1e-300)))) >= 0:
             return None
     return IFS(A, b, np.asarray(p, dtype=float))
+
+
+def _normalized(points: np.ndarray) -> np.ndarray:
+    """PC-FractalDB's normalization: min-max over all coordinates to [-1, 1], then centred on the mean."""
+    lo, hi = float(points.min()), float(points.max())
+    scaled = (points - lo) * (2.0 / (hi - lo) if hi > lo else 0.0) - 1.0
+    return scaled - scaled.mean(axis=0)
+
+
+class PCFractalDBRecipe(CategoryRecipe):
+    """PC-FractalDB (Yamada et al., "Point Cloud Pre-training with Natural 3D Structures", CVPR 2022).
+
+    **Categories** by the variance search (the authors' ``category_search.py``): draw ``k``
+    maps of 3D space (``k`` uniform in ``maps``, the authors' 2..7), the 12 parameters of each
+    (3x3 matrix row-major, then the translation) uniform in [-1, 1], probabilities ``|det A|``
+    normalized; draw ``points`` chaos-game points, normalize them (min-max over all coordinates
+    to [-1, 1], then centred on their mean) and keep the system when the variance along each of
+    x, y and z exceeds ``variance`` (the authors' 0.05: no flat or thin categories), else draw
+    again. Systems not contractive on average are rejected before rendering (the authors'
+    NaN check rejects them after). Parameters are recorded as rows ``a..l,p``.
+
+    **Instances** by FractalNoiseMix (the authors' ``fractal_noise_mix.py``): a fraction
+    ``1 - mix`` of the points is the category's own cloud (the same for every instance, as
+    in the source), the fraction ``mix`` (the authors' 0.2) the normalized cloud of another
+    category drawn at random among all ``categories`` for each instance; the union is centred
+    again. With ``mix=0`` every instance of a category is the same cloud.
+
+    Files: ``ply`` (binary, double x, y, z; the authors' format), ``npy``.
+
+    Parameters
+    ----------
+    categories : int
+        Number of categories (default 1000).
+    instances : int
+        Samples per category (default 1000).
+    points : int
+        Points per cloud (default 10,000).
+    maps : (int, int)
+        Fewest and most maps of a category (default (2, 7)).
+    variance : float
+        Least variance along each axis of the normalized cloud (default 0.05).
+    mix : float
+        Fraction of the points from another category (default 0.2; 0: no mix).
+    """
+
+    name = "pc-fractaldb"
+    formats = ("ply", "npy")
+    default_formats = ("ply",)
+    columns = tuple("abcdefghijkl") + ("p",)
+
+    def __init__(
+        self,
+        *,
+        categories: int = 1000,
+        instances: int = 1000,
+        points: int = 10_000,
+        maps=(2, 7),
+        variance: float = 0.05,
+        mix: float = 0.2,
+    ):
+        if not 0 < float(variance) < 1:
+            raise ParameterError(f"variance must be in (0, 1), got {variance!r}", "variance")
+        if not 0 <= float(mix) < 1:
+            raise ParameterError(f"mix must be in [0, 1), got {mix!r}", "mix")
+        super().__init__(
+            categories=_check_int(categories, "categories", 1, 10**7),
+            instances=_check_int(instances, "instances", 1, 10**7),
+            points=_check_int(points, "points", 2, 10**9),
+            maps=_check_maps(maps),
+            variance=float(variance),
+            mix=float(mix),
+        )
+
+    def categories_needed(self, count: int) -> range:
+        # a mixed instance takes points of any category
+        return range(self.settings["categories"]) if self.settings["mix"] > 0 else super().categories_needed(count)
+
+    def search(self, seed: int, category: int) -> np.ndarray:
+        s = self.settings
+        rng = category_stream(seed, category)
+        while True:
+            k = int(rng.integers(s["maps"][0], s["maps"][1] + 1))
+            params = rng.uniform(-1.0, 1.0, size=(k, 12))
+            ifs = _affine_ifs(params[:, :9].reshape(-1, 3, 3), params[:, 9:], None, check=True)
+            if ifs is None:
+                continue
+            points = chaos_game(ifs, s["points"], seed=int(rng.integers(2**62)), threads=1, progress=False)
+            if np.all(np.isfinite(points)) and np.all(_normalized(points).var(axis=0) > s["variance"]):
+                return np.column_stack([params, ifs.p])
+
+    def _cloud(self, seed: int, category: int, n_points: int, chaos_seed: int) -> np.ndarray:
+        rows = self.category(seed, category)
+        ifs = _affine_ifs(rows[:, :9].reshape(-1, 3, 3), rows[:, 9:12], rows[:, 12], check=False)
+        return _normalized(chaos_game(ifs, n_points, seed=chaos_seed, threads=1, progress=False))
+
+    def make(self, index: int, seed: int) -> dict:
+        s, index = self.settings, int(index)
+        self._check_index(index)
+        label = self.label(index)
+        n_mix = int(round(s["points"] * s["mix"]))
+        n_main = s["points"] - n_mix
+        main = self._reuse((int(seed), label), lambda: self._cloud(seed, label, n_main, points_seed(seed, label)))
+        if n_mix == 0:
+            points = main
+        else:
+            rng = sample_stream(seed, index)
+            other = int(rng.integers(s["categories"]))
+            noise = self._cloud(seed, other, n_mix, int(rng.integers(2**62)))
+            points = np.concatenate([main, noise])
+            points -= points.mean(axis=0)
+        return {"points": points.astype(np.float32), "label": label}
+
+    def picture(self, sample: dict) -> np.ndarray:
+        return cloud_picture(sample["points"], 128)
+
+    def files(self, sample: dict, formats) -> dict:
+        writers = {"ply": ply_bytes, "npy": lambda points: npy_bytes(points.astype(float))}
+        return {fmt: writers[fmt](sample["points"]) for fmt in formats}
+
+    def shard_arrays(self, indices, samples, formats) -> dict:
+        return {
+            "index": np.asarray(indices, dtype=np.int64),
+            "label": np.array([self.label(i) for i in indices], dtype=np.int64),
+            "points": np.stack([sample["points"] for sample in samples]),
+        }
 
 
 class SVDRecipe(ImageRecipe):
@@ -461,9 +611,6 @@ class SVDRecipe(ImageRecipe):
     name = "svd"
 
     def __init__(self, *, size: int = 256, points: int = 100_000, maps=(2, 4), color="grey", background="black"):
-        lo, hi = (_check_int(v, "maps", 1, 64) for v in maps)
-        if lo > hi:
-            raise ParameterError(f"maps must be (K1, K2) with K1 <= K2, got {tuple(maps)}", "maps")
         if color not in ("grey", "random"):
             raise ParameterError(f"color must be grey or random, got {color!r}", "color")
         if background not in ("black", "random"):
@@ -475,7 +622,7 @@ class SVDRecipe(ImageRecipe):
         super().__init__(
             size=_check_int(size, "size", 8, 8192),
             points=_check_int(points, "points", 1, 10**9),
-            maps=[lo, hi],
+            maps=_check_maps(maps),
             color=color,
             background=background,
         )
@@ -497,7 +644,7 @@ class SVDRecipe(ImageRecipe):
 
 
 #: Recipes by name.
-RECIPES = {recipe.name: recipe for recipe in (CloudsRecipe, FractalDBRecipe, SVDRecipe)}
+RECIPES = {recipe.name: recipe for recipe in (CloudsRecipe, FractalDBRecipe, PCFractalDBRecipe, SVDRecipe)}
 
 
 def get_recipe(name: str = "clouds", **options) -> Recipe:
