@@ -5,7 +5,7 @@ import pytest
 
 import ifskit
 from ifskit.animate import KeyframePath, Morph, make_movie, movie_figures, plan_movie, render_movie_frames
-from ifskit.animate.pacing import frame_times, survey
+from ifskit.animate.pacing import frame_times, recalibrated, survey
 
 SIZE = (96, 96)
 POINTS = 60_000
@@ -77,6 +77,34 @@ def test_even_pacing_spreads_the_measured_change():
     assert np.allclose(np.diff(change), change[-1] / 10, rtol=1e-6)
     linear, _, _ = frame_times(found, 11, even=False)
     assert np.allclose(linear, np.linspace(0, 1, 11))
+
+
+def test_recalibration_spreads_the_change_measured_between_frames():
+    """Where the survey's coarse samples missed change (a chord is shorter than the arc), frames measured
+    to change more get closer together."""
+    path = KeyframePath([ifskit.catalog("sierpinski"), ifskit.catalog("barnsley_fern")])
+    found = survey(path, SIZE)
+    times, _, _ = frame_times(found, 11)
+    chords = np.ones(10)
+    chords[:2] = 3.0  # the first two steps change three times as much as measured
+    again, _, _ = frame_times(recalibrated(found, times, chords), 11)
+    assert again[0] == 0 and again[-1] == 1
+    assert np.diff(again)[0] < 0.6 * np.diff(times)[0] and np.diff(again)[-1] > np.diff(times)[-1]
+    corrected = recalibrated(found, times, chords)
+    measured = np.interp(times, corrected.change_u, corrected.change)
+    assert np.allclose(np.diff(measured), chords)
+
+
+@pytest.mark.parametrize("pair", [("barnsley_fern", "tree"), ("tree", "barnsley_fern")])
+def test_keyframes_fill_their_frames(pair):
+    """The tree is ten times smaller than the fern: still, at its keyframe it fills the frame."""
+    keys = [ifskit.catalog(name) for name in pair]
+    plan = plan_movie(KeyframePath(keys), 24, SIZE, POINTS, 0)
+    for key, window in ((keys[0], plan.bounds[0]), (keys[1], plan.bounds[-1])):
+        x0, x1, y0, y1 = ifskit.render.tight_bounds(key)
+        extent = max(x1 - x0, y1 - y0)
+        assert window[0] <= x0 and x1 <= window[1] and window[2] <= y0 and y1 <= window[3]
+        assert window[1] - window[0] < 1.2 * extent
 
 
 def test_motion_blur_shares_the_points_and_weights(rng):

@@ -40,8 +40,10 @@ def normalized(ifs: IFS) -> IFS:
     return ifs.conjugate(scale * np.eye(ifs.dim), -scale * centre)
 
 
-def smooth_boxes(low: np.ndarray, high: np.ndarray, *, loop: bool, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes of a sequence of samples, widened to their neighbours' and smoothed.
+def smooth_boxes(
+    low: np.ndarray, high: np.ndarray, *, loop: bool, width: float, keys: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes of a sequence of samples, widened to their neighbours' and smoothed; keyframes by their own.
 
     Parameters
     ----------
@@ -50,8 +52,11 @@ def smooth_boxes(low: np.ndarray, high: np.ndarray, *, loop: bool, width: float)
     loop : bool
         The samples are periodic (the last one is followed by the first).
     width : float
-        Smoothing width in samples (Gaussian sigma); the envelope covers as many
-        neighbours on each side, so a growing attractor is not cut off between samples.
+        Smoothing width in samples (Gaussian sigma); the envelope covers the neighbours on
+        each side, so a growing attractor is not cut off between samples.
+    keys : ndarray, shape (m,), bool, optional
+        Samples that are keyframes: each is framed by its own extent (it fills the frame),
+        and the smoothing fades in over ``width`` samples around it.
 
     Returns
     -------
@@ -59,18 +64,28 @@ def smooth_boxes(low: np.ndarray, high: np.ndarray, *, loop: bool, width: float)
         Centre smoothed linearly, half size in log scale.
     """
     mode = "wrap" if loop else "nearest"
-    reach = 1  # neighbours only: the smoothing below keeps the window at least the picture
-    low = minimum_filter1d(low, 2 * reach + 1, axis=0, mode=mode)
-    high = maximum_filter1d(high, 2 * reach + 1, axis=0, mode=mode)
-    centre = (low + high) / 2
-    half = np.maximum((high - low) / 2, 1e-12)
+    keys = np.zeros(len(low), dtype=bool) if keys is None else np.asarray(keys, dtype=bool)
+    # what a frame near each sample must show: the neighbours' extents too, except on a keyframe
+    need_low = np.where(keys[:, None], low, minimum_filter1d(low, 3, axis=0, mode=mode))
+    need_high = np.where(keys[:, None], high, maximum_filter1d(high, 3, axis=0, mode=mode))
+    centre = (need_low + need_high) / 2
+    half = np.maximum((need_high - need_low) / 2, 1e-12)
     # a flat attractor (a segment) is framed by its long side: floor the short one
     half = np.maximum(half, 1e-3 * half.max(axis=1, keepdims=True))
     if width > 0:
-        centre = gaussian_filter1d(centre, width, axis=0, mode=mode)
+        smooth_centre = gaussian_filter1d(centre, width, axis=0, mode=mode)
+        smooth_log_half = gaussian_filter1d(np.log(half), width, axis=0, mode=mode)
+        if keys.any():  # the smoothing fades out towards each keyframe, which keeps its own framing
+            index = np.arange(len(low))
+            distance = np.min(np.abs(index[:, None] - np.flatnonzero(keys)[None, :]), axis=1).astype(float)
+            if loop:
+                distance = np.minimum(distance, len(low) - distance)
+            fade = np.clip(distance / width, 0.0, 1.0)[:, None]
+            fade = fade * fade * (3 - 2 * fade)
+            smooth_centre = centre + fade * (smooth_centre - centre)
+            smooth_log_half = np.log(half) + fade * (smooth_log_half - np.log(half))
         # the envelope is smoothed from above: a wider window never cuts the attractor off
-        log_half = gaussian_filter1d(np.log(half), width, axis=0, mode=mode)
-        half = np.maximum(np.exp(log_half), half * 0.97)
+        centre, half = smooth_centre, np.maximum(np.exp(smooth_log_half), half * 0.97)
     return centre - half, centre + half
 
 

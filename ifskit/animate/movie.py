@@ -25,12 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, check_output
+from .._parallel import default_threads
 from ..errors import FormatError, OutputError, ParameterError
 from ..render import Aggregate, aggregate, tone_map
-from ..render.frame import DEFAULT_VIEW, check_size
+from ..render.aggregate import DensityJob
+from ..render.chaos import chain_start, kernel_arrays
+from ..render.frame import DEFAULT_VIEW, Frame, check_size, projection
 from ..render.shade import surface_light, to_uint8
 from .framing import check_framing, normalized, union_window, windows_at
-from .pacing import Survey, frame_times, survey
+from .pacing import Survey, frame_times, recalibrated, survey
 from .palette import DEFAULT_PALETTE, colored_keyframes, palette_colors
 from .path import KeyframePath
 
@@ -47,6 +50,10 @@ MAX_FRAMES = 100_000
 #: Most pixels of all a GIF's frames together: Pillow holds every frame of a GIF until it is
 #: written (one byte a pixel), so a GIF is bounded by its frames' pixels (e.g. 1900 frames of 512x512).
 MAX_GIF_PIXELS = 500_000_000
+# Passes of the even pacing that measure the change between the planned frames, and their
+# largest side in pixels (a few percent of the movie's time at 512x512).
+_RECALIBRATIONS = 2
+_CHECK_PIXELS = 128
 #: Frames per second of a movie: ffmpeg refuses a frame rate outside about this range.
 FPS_RANGE = (0.01, 1000.0)
 
@@ -73,6 +80,8 @@ class MoviePlan:
         The low-resolution pass (:func:`ifskit.animate.pacing.survey`).
     map_colors : bool
         Colour by map (the frames' IFS carry colours).
+    depth_ranges : list of (near, far) or None
+        3D: the depth range of each frame mapped to [0, 1] (from the survey, smoothed).
     """
 
     frames: list
@@ -83,6 +92,7 @@ class MoviePlan:
     weights: np.ndarray
     survey: Survey
     map_colors: bool = False
+    depth_ranges: list | None = None
 
 
 def movie_kind(path) -> str:
@@ -188,6 +198,8 @@ def plan_movie(
     motion_blur: int = 1,
     blur: str = "box",
     gamma: float = 2.2,
+    cmap: str = "inferno",
+    threads: int | None = None,
 ) -> MoviePlan:
     """Frame IFS, times, framing and cameras of a movie along ``path``.
 
@@ -219,8 +231,10 @@ def plan_movie(
         Sub-frames per frame, spread over one frame interval.
     blur : {"box", "gaussian"}
         Weights of the sub-frames.
-    gamma : float
-        Tone mapping of the pacing's change measure (as the shading's).
+    gamma, cmap : float, str
+        Shading of the pacing's change measure (as the movie's).
+    threads : int, optional
+        Threads of the pacing's renders.
 
     Raises
     ------
@@ -252,10 +266,39 @@ def plan_movie(
             return (elev, azim + turn * (u / n_segments) * span / n_frames)
 
     found = survey(path, size, seed=seed, gamma=gamma, view_at=view_at)
-    times, sub_times, weights = frame_times(
-        found, n_frames, easing=path.easing, pingpong=pingpong, even=pacing == "even", motion_blur=motion_blur,
-        blur=blur,
-    )  # fmt: skip
+
+    def timing(found):
+        return frame_times(found, n_frames, easing=path.easing, pingpong=pingpong, even=pacing == "even",
+                           motion_blur=motion_blur, blur=blur)  # fmt: skip
+
+    def framing_at(times, size):
+        if framing == "follow":
+            return windows_at(times, found.u, found.low, found.high, size)
+        return [union_window(found.raw_low, found.raw_high, size)] * len(times)
+
+    def depth_at(times):
+        if path.dim == 2:
+            return None
+        return [found.depth_at(u if framing == "follow" else None) for u in times]
+
+    times, sub_times, weights = timing(found)
+    if pacing == "even" and n_frames >= 3:
+        # the survey's samples are coarse where the picture changes fast: measure the change between
+        # the frames themselves (at a lower resolution, as shaded) and pace again, twice
+        for _ in range(_RECALIBRATIONS):
+            knots = np.unique(np.mod(times, n_segments) if path.loop else times)
+            small, share = _check_raster(size, n_points)
+            pictures = [
+                shade_frame(_frame_aggregate(path.at(u, matched=True), small, share, seed, window,
+                                             None if view_at is None else view_at(u), depth, threads=threads),
+                            cmap=cmap, gamma=gamma).astype(float)
+                for u, window, depth in zip(knots, framing_at(knots, small), depth_at(knots) or [None] * len(knots))
+            ]  # fmt: skip
+            if path.loop:
+                pictures.append(pictures[0])
+            chords = np.array([np.abs(b - a).mean() for a, b in zip(pictures, pictures[1:])])
+            found = recalibrated(found, knots, chords)
+            times, sub_times, weights = timing(found)
     frames = [path.at(u, matched=True) for u in times]
     subframes = (
         [[path.at(u, matched=True) for u in row] for row in sub_times] if motion_blur > 1 else [[f] for f in frames]
@@ -264,12 +307,44 @@ def plan_movie(
         for ifs in row:
             ifs.check_contractive()
     views = None if view_at is None else [(elev, azim + turn * i / n_frames) for i in range(n_frames)]
-    if framing == "follow":
-        bounds = windows_at(times, found.u, found.low, found.high, size)
-    else:
-        bounds = [union_window(found.raw_low, found.raw_high, size)] * n_frames
     colored = all(k.colors is not None for k in path.keyframes)
-    return MoviePlan(frames, bounds, views, times, subframes, weights, found, colored)
+    return MoviePlan(frames, framing_at(times, size), views, times, subframes, weights, found, colored,
+                     depth_at(times))  # fmt: skip
+
+
+def _check_raster(size, n_points: int) -> tuple[tuple[int, int], int]:
+    """Raster and points of the pacing's check of the frames: at most :data:`_CHECK_PIXELS` on a side,
+    as many points per pixel as the movie (the texture the viewer sees), at most ``n_points``."""
+    height, width = size
+    scale = min(1.0, _CHECK_PIXELS / max(height, width))
+    small = (max(8, int(round(height * scale))), max(8, int(round(width * scale))))
+    share = int(np.clip(n_points * small[0] * small[1] / (height * width), min(n_points, 20_000), n_points))
+    return small, share
+
+
+def _frame_aggregate(ifs, size, n_points, seed, bounds, view, depth_range, *, map_colors=None, threads=None):
+    """:func:`ifskit.render.aggregate` of one frame, whose window (and 3D depth range) the plan gives.
+
+    In 3D, :func:`~ifskit.render.aggregate` finds the depth range from an extent sample of
+    the IFS (300,000 chaos-game points, as long as the frame itself); the movie knows it
+    from its survey, smoothed over time so that depth colours glide with the camera, and
+    bins the same :class:`~ifskit.render.aggregate.DensityJob` with it.
+    """
+    if ifs.dim == 2:
+        return aggregate(ifs, size, n_points, seed, bounds, map_colors=map_colors, threads=threads, progress=False)
+    frame = Frame(tuple(float(v) for v in bounds), tuple(size), depth_range)
+    A, b = kernel_arrays(ifs)
+    job = DensityJob(
+        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(3, projection(ifs, view)),
+        size=tuple(size), n_points=n_points, seed=int(seed),
+        colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
+    )  # fmt: skip
+    total, depth_total, color_total = job.bin_chunks(0, job.n_chunks, default_threads(threads))
+    return Aggregate(
+        counts=total, bounds=frame.bounds, n_points=n_points, depth=depth_total / 65535.0,
+        depth_scale=frame.depth_scale,
+        color=None if color_total is None else color_total / np.maximum(total, 1)[..., None] / 255.0,
+    )  # fmt: skip
 
 
 def tone_figures(counts: np.ndarray) -> tuple[float, float]:
@@ -382,17 +457,18 @@ def render_frame(plan: MoviePlan, i: int, size, n_points: int, seed: int = 0, *,
     row = plan.subframes[i]
     n = len(row)
     shares = [n_points // n + (j < n_points % n) for j in range(n)]
+    depth = None if plan.depth_ranges is None else plan.depth_ranges[i]
     parts = [
-        aggregate(
+        _frame_aggregate(
             ifs,
             size,
             share,
             sub_seed(seed, j),
             plan.bounds[i],
-            view=view,
-            threads=threads,
-            progress=False,
+            view,
+            depth,
             map_colors=ifs.colors if plan.map_colors else None,
+            threads=threads,
         )  # fmt: skip
         for j, (ifs, share) in enumerate(zip(row, shares))
     ]
@@ -693,7 +769,7 @@ def make_movie(
     path = KeyframePath(keyframes, method, loop, easing)
     plan = plan_movie(
         path, n_frames, size, n_points, seed, pingpong=pingpong, view=view, turn=turn, framing=framing,
-        pacing=pacing, motion_blur=motion_blur, blur=blur, gamma=gamma,
+        pacing=pacing, motion_blur=motion_blur, blur=blur, gamma=gamma, cmap=cmap, threads=threads,
     )  # fmt: skip
     frames = render_movie_frames(
         plan, size, n_points, seed, cmap=cmap, gamma=gamma, background=background, bit_depth=bit_depth,

@@ -11,7 +11,7 @@ segment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,8 +45,13 @@ class Survey:
         Smoothed window box of each sample (picture plane).
     raw_low, raw_high : ndarray, shape (m, 2)
         The pictures' own extents.
-    change : ndarray, shape (m,)
-        Cumulative visible change at each sample (0 at the start).
+    depth : ndarray, shape (m, 2), or None
+        3D: smoothed range of depth (towards the viewer) of each sample; None in 2D.
+    change_u : ndarray, shape (c,)
+        Path times at which the change is known (the samples, and after
+        :func:`recalibrated` the frames too), increasing from 0 to ``n_segments``.
+    change : ndarray, shape (c,)
+        Cumulative visible change at ``change_u`` (0 at the start).
     loop : bool
     """
 
@@ -55,16 +60,33 @@ class Survey:
     high: np.ndarray
     raw_low: np.ndarray
     raw_high: np.ndarray
+    depth: np.ndarray | None
+    change_u: np.ndarray
     change: np.ndarray
     loop: bool
 
+    def depth_at(self, u: float | None = None) -> tuple[float, float]:
+        """3D: the range of depth mapped to [0, 1] at path time ``u`` (None: of the whole path), 5% margins."""
+        if u is None:
+            low, high = self.depth[:, 0].min(), self.depth[:, 1].max()
+        else:
+            low, high = (np.interp(u, self.u, self.depth[:, j]) for j in range(2))
+        margin = 0.05 * max(high - low, 1e-9)
+        return float(low - margin), float(high + margin)
+
 
 def picture_extent(ifs, points: np.ndarray, view) -> tuple[np.ndarray, np.ndarray]:
-    """Extent of points in the picture plane (3D: under the camera ``view``), ``(low, high)`` each shape (2,)."""
+    """Extent of points in the picture plane and in depth (3D: under the camera ``view``).
+
+    Returns
+    -------
+    low, high : ndarray, shape (2,) in 2D, (3,) in 3D
+        Right, up (and towards the viewer).
+    """
     rotation = projection(ifs, view) if ifs.dim == 3 else None
     if rotation is not None:
         points = points @ rotation.T
-    return points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    return points.min(axis=0), points.max(axis=0)
 
 
 def _picture(ifs, points: np.ndarray, view) -> np.ndarray:
@@ -116,7 +138,7 @@ def survey(
     u = np.linspace(0.0, n_segments, m)
     ifs_list = [path.at(t, matched=True) for t in u]
     views = [None if view_at is None else view_at(t) for t in u]
-    pictures, raw_low, raw_high = [], np.empty((m, 2)), np.empty((m, 2))
+    pictures, raw_low, raw_high = [], np.empty((m, path.dim)), np.empty((m, path.dim))
     for i, (t, ifs) in enumerate(zip(u, ifs_list)):
         pts = chaos_game(ifs, _SURVEY_POINTS, seed=seed, progress=False)
         if t == round(t):  # a keyframe: its tight extent (fern tips that the chaos game reaches slowly)
@@ -127,7 +149,12 @@ def survey(
         raw_low[i], raw_high[i] = picture_extent(ifs, reach, views[i])
         pictures.append(_picture(ifs, pts, views[i]))
     width = samples_per_segment / 16 if smoothing is None else smoothing
-    low, high = smooth_boxes(raw_low, raw_high, loop=path.loop, width=width)
+    keys = u == np.round(u)
+    low, high = smooth_boxes(raw_low[:, :2], raw_high[:, :2], loop=path.loop, width=width, keys=keys)
+    depth = None
+    if path.dim == 3:  # the depth range glides like the window: depth colours do not jump between frames
+        near_low, near_high = smooth_boxes(raw_low[:, 1:], raw_high[:, 1:], loop=path.loop, width=width, keys=keys)
+        depth = np.column_stack([near_low[:, 1], near_high[:, 1]])
     height, width_px = size
     scale = _SURVEY_PIXELS / max(height, width_px)
     small = (max(8, int(round(height * scale))), max(8, int(round(width_px * scale))))
@@ -136,7 +163,46 @@ def survey(
     steps = np.array([np.abs(b - a).mean() for a, b in zip(brightness, brightness[1:])])
     steps = np.maximum(steps, _FLOOR * max(steps.mean(), 1e-12))
     change = np.concatenate([[0.0], np.cumsum(steps)])
-    return Survey(u, low, high, raw_low, raw_high, change, path.loop)
+    return Survey(u, low, high, raw_low[:, :2], raw_high[:, :2], depth, u, change, path.loop)
+
+
+def recalibrated(found: Survey, knots: np.ndarray, chords: np.ndarray) -> Survey:
+    """The survey with its change measure corrected by changes measured between frames.
+
+    The survey's samples are further apart than frames where the picture changes fast,
+    and a change between two far samples is less than the sum of the changes between
+    the frames in between (a chord is shorter than the arc): frames paced by it change
+    unevenly there. Here the change between consecutive ``knots`` (frame times, sorted)
+    is the measured ``chords``; within each interval, the survey's measure keeps its
+    shape.
+
+    Parameters
+    ----------
+    found : Survey
+    knots : ndarray, shape (k,)
+        Increasing path times from 0; a loop's last chord goes from ``knots[-1]`` to the end.
+    chords : ndarray, shape (k - 1,), or (k,) for a loop
+        Visible change between consecutive knots.
+
+    Returns
+    -------
+    Survey
+        Same framing; ``change_u`` holds the knots and the survey's samples.
+    """
+    end = found.change_u[-1]
+    knots = np.asarray(knots, dtype=float)
+    if len(chords) == len(knots):  # a loop: the last chord closes it
+        knots = np.append(knots, end)
+    grid = np.union1d(found.change_u, knots)
+    old = np.interp(grid, found.change_u, found.change)
+    old_knots = np.interp(knots, found.change_u, found.change)
+    steps = np.maximum(np.asarray(chords, dtype=float), _FLOOR * max(np.mean(chords), 1e-12))
+    interval = np.clip(np.searchsorted(knots, grid, side="right") - 1, 0, len(knots) - 2)
+    share = (old - old_knots[interval]) / np.maximum(np.diff(old_knots)[interval], 1e-300)
+    change = np.concatenate([[0.0], np.cumsum(steps)])[interval] + np.clip(share, 0.0, 1.0) * steps[interval]
+    if knots[-1] < end:  # an open path's frames end at its end; this is only the rounding
+        change = np.where(grid > knots[-1], change[-1], change)
+    return replace(found, change_u=grid, change=np.maximum.accumulate(change))
 
 
 def frame_times(
@@ -172,10 +238,10 @@ def frame_times(
         raise ParameterError(f"unknown blur weights {blur!r}; use one of {', '.join(BLUR_WEIGHTS)}", "blur")
     if easing not in EASINGS:
         raise ParameterError(f"unknown easing {easing!r}; use one of {', '.join(EASINGS)}", "easing")
-    n_segments = int(round(survey.u[-1]))
-    measure = survey.change if even else survey.u * (survey.change[-1] / n_segments)
+    n_segments = int(round(survey.change_u[-1]))
+    measure = survey.change if even else survey.change_u * (survey.change[-1] / n_segments)
     total = measure[-1]
-    keys = np.interp(np.arange(n_segments + 1), survey.u, measure)  # the measure at each keyframe
+    keys = np.interp(np.arange(n_segments + 1), survey.change_u, measure)  # the measure at each keyframe
     i = np.arange(n_frames, dtype=float)
     if pingpong:
         g = (n_frames - np.abs(n_frames - 2 * i)) / n_frames
@@ -196,7 +262,7 @@ def frame_times(
     local = np.clip((values - start) / np.maximum(end - start, 1e-300), 0.0, 1.0)
     eased = np.where((local == 0) | (local == 1), local, EASINGS[easing](local))
     values = start + eased * (end - start)
-    sub_u = np.interp(values, measure, survey.u)
+    sub_u = np.interp(values, measure, survey.change_u)
     # exactly on the keyframes where the measure says so (no rounding off a keyframe)
     sub_u = np.where(np.isclose(sub_u, np.round(sub_u), rtol=0, atol=1e-12), np.round(sub_u), sub_u)
     if motion_blur == 1 or blur == "box":
@@ -213,5 +279,5 @@ def frame_times(
         seg = np.clip(np.searchsorted(keys, centre_values, side="right") - 1, 0, n_segments - 1)
         loc = np.clip((centre_values - keys[seg]) / np.maximum(keys[seg + 1] - keys[seg], 1e-300), 0.0, 1.0)
         loc = np.where((loc == 0) | (loc == 1), loc, EASINGS[easing](loc))
-        centre = np.interp(keys[seg] + loc * (keys[seg + 1] - keys[seg]), measure, survey.u)
+        centre = np.interp(keys[seg] + loc * (keys[seg + 1] - keys[seg]), measure, survey.change_u)
     return centre, sub_u, weights

@@ -225,7 +225,7 @@ def cmd_interpolate(args) -> int:
     plan = plan_movie(
         path, n_frames=args.frames, size=args.size, n_points=args.points, seed=args.seed,
         pingpong=args.pingpong, view=view, turn=args.turn, framing=args.framing, pacing=args.pacing,
-        motion_blur=args.motion_blur, blur=args.blur, gamma=args.gamma,
+        motion_blur=args.motion_blur, blur=args.blur, gamma=args.gamma, cmap=args.cmap, threads=args.threads,
     )  # fmt: skip
     frames = render_movie_frames(
         plan, size=args.size, n_points=args.points, seed=args.seed, cmap=args.cmap, gamma=args.gamma, background=args.background,
