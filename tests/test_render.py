@@ -32,6 +32,10 @@ def test_map_frequencies_follow_probabilities():
     quadrant = (points[:, 0] > 0.5).astype(int) + 2 * (points[:, 1] > 0.5)
     shares = np.bincount(quadrant, minlength=4) / len(points)
     np.testing.assert_allclose(shares, p, atol=0.003)
+    # the density kernel picks maps its own way (by thresholds, in SIMD lanes): same shares
+    counts = ifskit.density(IFS(A, b, p), 2, 400_000, seed=7, bounds=(0, 1, 0, 1))
+    shares = counts[::-1].ravel() / 400_000  # row 0 is the top: flip to (y, x) quadrant order
+    np.testing.assert_allclose(shares, p, atol=0.003)
 
 
 def test_alias_table_is_exact():
@@ -44,21 +48,20 @@ def test_alias_table_is_exact():
     np.testing.assert_allclose(share, p, atol=1e-9)
 
 
-def test_density_counts_every_point_and_matches_points(sierpinski):
-    n = 300_000
+def test_density_counts_every_point_and_follows_the_points(sierpinski):
+    n = 1_000_000
     bounds = (-0.1, 1.1, -0.1, 1.1)
-    counts = ifskit.density(sierpinski, size=(48, 64), n_points=n, seed=5, bounds=bounds)
-    assert counts.shape == (48, 64) and counts.dtype == np.uint64
+    counts = ifskit.density(sierpinski, size=(12, 16), n_points=n, seed=5, bounds=bounds)
+    assert counts.shape == (12, 16) and counts.dtype == np.uint64
     assert int(counts.sum()) == n  # every point falls inside these bounds
+    # the density kernel runs its own chains (in pixel coordinates, side by side): its
+    # counts follow the same measure as chaos_game's points binned by hand
     points = ifskit.chaos_game(sierpinski, n, seed=5)
-    # the same seed gives the same orbit: binning the points by hand gives the same raster
-    cols = np.floor((points[:, 0] + 0.1) / 1.2 * 64).astype(int)
-    rows = np.floor((1.1 - points[:, 1]) / 1.2 * 48).astype(int)
-    by_hand = np.zeros((48, 64), dtype=np.uint64)
+    cols = np.floor((points[:, 0] + 0.1) / 1.2 * 16).astype(int)
+    rows = np.floor((1.1 - points[:, 1]) / 1.2 * 12).astype(int)
+    by_hand = np.zeros((12, 16))
     np.add.at(by_hand, (rows, cols), 1)
-    assert (
-        np.abs(by_hand.astype(np.int64) - counts.astype(np.int64)).sum() <= n * 1e-3
-    )  # points exactly on pixel edges may round either way
+    assert 0.5 * np.abs(by_hand - counts).sum() / n < 0.01  # sampling noise is about 0.4%
 
 
 def test_density_row_zero_is_the_top(sierpinski):

@@ -8,7 +8,7 @@ The pipeline is datashader's: :func:`aggregate` bins the chaos game into an
 into RGBA; :func:`render_image` does both.
 """
 
-from .aggregate import Aggregate, aggregate, aggregate_points, density, register_backend
+from .aggregate import Aggregate, aggregate, aggregate_points, densities, density, register_backend
 from .chaos import chaos_game
 from .deterministic import DeterministicRender, hutchinson_measure, hutchinson_points, hutchinson_raster
 from .extent import extent_sample, tight_bounds
@@ -25,6 +25,7 @@ __all__ = [
     "aggregate",
     "aggregate_points",
     "chaos_game",
+    "densities",
     "density",
     "extent_sample",
     "downsample",

@@ -19,12 +19,21 @@ from ..errors import IfskitError, ParameterError
 from ..ifs import IFS
 from ..limits import check_seed
 from . import kernels
-from .chaos import BURN_IN, alias_table, chain_start, check_count, chunk_counts, kernel_arrays, progress_bar, run_tasks
-from .frame import check_size, projection, window
+from .chaos import chain_start, check_count, kernel_arrays, progress_bar, run_tasks
+from .frame import Frame, check_size, projection, window
 
-# Chunks a thread bins into its own raster before adding it to the shared uint64
-# one: far below 2^32 * 256 points, so its 8-bit counts and carries cannot overflow.
-_MAX_TASK_CHUNKS = 64
+#: Precisions of the density kernels' arithmetic (``precision=`` of :func:`density`).
+PRECISIONS = ("float32", "float64")
+# float32 is used while the attractor's largest pixel coordinate, over (1 - s), stays
+# under this: a chain's rounding errors (2^-24 of a coordinate per step, summed over
+# steps that shrink them by s) then stay under 2^-8 of a pixel. Deep zooms (the window
+# small against the attractor) and maps that barely contract get float64.
+_FLOAT32_REACH = 2.0**16
+# Points a thread bins into its own 8-bit tiles before adding them to the shared uint64
+# counts: under 2^32 * 256 hits per pixel, so the uint32 carries cannot overflow.
+_MAX_THREAD_POINTS = 1 << 39
+# Chunks per task at most: a task is about a second of work, so that the progress bar moves.
+_MAX_TASK_CHUNKS = 2048
 # Executors that bin a DensityJob elsewhere than in this process's threads, by the
 # argument of aggregate() that hands one over: the module that brings one registers
 # its binning function here (ifskit.distributed registers "client"), so the renderer
@@ -94,6 +103,7 @@ def aggregate(
     *,
     view=None,
     map_colors=None,
+    precision: str = "float32",
     threads: int | None = None,
     progress: bool | None = None,
     client=None,
@@ -116,6 +126,11 @@ def aggregate(
         The result then carries a mean depth per pixel.
     map_colors : ndarray, shape (k, 3), optional
         RGB in [0, 1] per map: the result carries the mean flam3-blended colour.
+    precision : {"float32", "float64"}
+        Arithmetic of the chains. float32 (the default) is faster and keeps the
+        measure (rounding stays under 1/256 of a pixel); it switches to float64 by
+        itself where it would not: a window small against the attractor (a deep
+        zoom), maps that barely contract. float64 always uses float64.
     threads, progress
         As in :func:`chaos_game`.
     client : dask.distributed.Client, optional
@@ -136,14 +151,7 @@ def aggregate(
         raise ParameterError(
             "client (a Dask cluster) and device (the torch backend) exclude each other: choose one", "client"
         )
-    rotation = projection(ifs, view)
-    frame = window(ifs, (height, width), bounds, rotation)
-    A, b = kernel_arrays(ifs)
-    job = DensityJob(
-        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(ifs.dim, rotation),
-        size=(height, width), n_points=n_points, seed=check_seed(seed),
-        colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
-    )  # fmt: skip
+    job, frame = _job(ifs, (height, width), n_points, seed, bounds, view, precision, map_colors)
     bar = progress_bar(n_points, progress, "chaos game")
     if client is not None:
         totals = _backend("client")(job, client, bar)
@@ -170,6 +178,57 @@ def aggregate(
     )
 
 
+def _job(ifs: IFS, size, n_points, seed, bounds, view, precision, map_colors=None) -> tuple:
+    """The DensityJob of a render and its Frame."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}", "precision")
+    rotation = projection(ifs, view)
+    frame = window(ifs, size, bounds, rotation)
+    A, b = kernel_arrays(ifs)
+    job = DensityJob(
+        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(ifs.dim, rotation),
+        size=size, n_points=n_points, seed=check_seed(seed),
+        colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
+        precision=_safe_precision(precision, frame), burn_in=burn_in_steps(frame.contraction, size),
+    )  # fmt: skip
+    return job, frame
+
+
+def _safe_precision(precision: str, frame: Frame) -> str:
+    """``precision``, or float64 where float32 would not keep the pixels (see :data:`_FLOAT32_REACH`)."""
+    if precision == "float32" and frame.contraction < 1.0 and frame.reach / (1.0 - frame.contraction) <= _FLOAT32_REACH:
+        return "float32"
+    return "float64"
+
+
+def burn_in_steps(s: float, size) -> int:
+    """Steps each chain of a density render discards first (a multiple of the kernel's block of steps).
+
+    Chains start at a point of the attractor (:func:`chain_start`); after ``t`` steps
+    a chain's law is within ``s^t`` times the attractor's extent of the invariant
+    measure, so ``t`` makes that under an eighth of a pixel. Between 8 and 128 steps
+    (128 for maps that do not all contract).
+
+    Parameters
+    ----------
+    s : float
+        The IFS's largest contraction factor.
+    size : (H, W)
+    """
+    block = kernels._BLOCK_STEPS
+    steps = np.log(8.0 * max(size)) / -np.log(s) if 0.0 < s < 1.0 else (1.0 if s == 0.0 else np.inf)
+    return int(block * np.clip(np.ceil(steps / block), 1, 128 // block))
+
+
+def points_per_chunk(n_points: int) -> int:
+    """Points in each chunk (one random stream, ``LANES`` chains) of a density render of ``n_points``.
+
+    2^18, or a quarter of a small render (at least 2^14 points), so that small
+    renders are still shared between threads. Depends on ``n_points`` only.
+    """
+    return int(min(1 << 18, max(1 << 14, -(-n_points // 4))))
+
+
 #: What a density render accumulates: counts (H, W) uint64; for 3D the depth buffer
 #: (H, W) uint16 (largest quantized nearness per pixel), else None; with map colours the
 #: sum of the quantized blended colours (H, W, 3) uint64, else None.
@@ -192,12 +251,17 @@ class DensityJob:
     start : ndarray, shape (d,)
         Starting point of every chain (:func:`chain_start`).
     view_matrix : ndarray, shape (3, 4)
-        Point to (column, row, depth), see :func:`ifskit.render.kernels.chaos_density`.
+        Point to (column, row, depth): ``view_matrix[:, :d] @ x + view_matrix[:, 3]``.
+        Columns and rows are pixel coordinates; depth is in [0, 1] for 3D views.
     size : (H, W)
     n_points : int
     seed : int
     colors255 : ndarray, shape (k, 3), optional
         Map colours in [0, 255] to blend along the chains, or None.
+    precision : {"float32", "float64"}
+        Arithmetic of the chains (already checked to be safe for this frame).
+    burn_in : int
+        Steps each chain discards first (:func:`burn_in_steps`).
     """
 
     A: np.ndarray
@@ -209,15 +273,22 @@ class DensityJob:
     n_points: int
     seed: int
     colors255: np.ndarray | None = None
+    precision: str = "float64"
+    burn_in: int = 128
+
+    @property
+    def chunk(self) -> int:
+        """Points per chunk (:func:`points_per_chunk`)."""
+        return points_per_chunk(self.n_points)
 
     @property
     def n_chunks(self) -> int:
         """Number of chunks (random streams) of the render."""
-        return len(chunk_counts(self.n_points))
+        return -(-self.n_points // self.chunk)
 
     def chunk_points(self, first: int, last: int) -> int:
         """Points drawn by chunks ``first`` to ``last - 1``."""
-        return int(chunk_counts(self.n_points)[first:last].sum())
+        return max(0, min(last * self.chunk, self.n_points) - first * self.chunk)
 
     def empty_totals(self) -> Totals:
         """Zeroed totals of the job's raster (see :data:`Totals`)."""
@@ -227,6 +298,29 @@ class DensityJob:
             np.zeros((height, width), dtype=np.uint16) if self.A.shape[1] == 3 else None,
             np.zeros((height, width, 3), dtype=np.uint64) if self.colors255 is not None else None,
         )
+
+    def pixel_maps(self) -> tuple:
+        """The kernel's view of the job: maps, thresholds, start and limits in pixel coordinates.
+
+        Returns
+        -------
+        maps : (k, d, d + 1), lower : (k,) uint32, start : (d,), limits : (6,)
+            As :func:`ifskit.render.kernels.chaos_density` takes them, in the job's precision.
+        """
+        dtype = np.dtype(self.precision)
+        dim = self.A.shape[1]
+        linear, shift = self.view_matrix[:dim, :dim], self.view_matrix[:dim, 3]
+        # conjugate each map by the view x -> V x + t: A' = V A V^-1, b' = V b + t - A' t
+        inverse = np.linalg.inv(linear)
+        A = linear @ self.A @ inverse
+        b = self.b @ linear.T + shift - A @ shift
+        maps = np.concatenate([A, b[:, :, None]], axis=2).astype(dtype)
+        cumulative = np.concatenate([[0.0], np.cumsum(self.p)[:-1]])
+        lower = np.minimum(np.round(cumulative * 2.0**32), 2.0**32 - 1).astype(np.uint32)
+        start = (linear @ self.start + shift).astype(dtype)
+        height, width = self.size
+        limits = np.array([width, height, kernels._PIXEL_ESCAPE, 0.0, np.nan, 1.0], dtype=dtype)
+        return maps, lower, start, limits
 
     def bin_chunks(self, first: int, last: int, threads: int = 1, bar=None) -> Totals:
         """Run chunks ``first`` to ``last - 1`` and bin their points; the same counts in any split.
@@ -245,40 +339,135 @@ class DensityJob:
         Totals
         """
         height, width = self.size
-        counts = chunk_counts(self.n_points)[first:last]
-        seeds = kernels.chunk_seeds(self.seed, last)[first:]
-        threshold, alias = alias_table(self.p)
+        maps, lower, start, limits = self.pixel_maps()
         shade_depth = self.A.shape[1] == 3
         blend = self.colors255 is not None
         colors255 = self.colors255 if blend else np.zeros((len(self.p), 3))
         total, depth_total, color_total = totals = self.empty_totals()
         depth_into = depth_total if shade_depth else np.zeros((0, 0), dtype=np.uint16)
         color_into = color_total if blend else np.zeros((0, 0, 3), dtype=np.uint64)
-        n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64
-        per_task = int(np.clip(np.ceil(len(counts) / (4 * threads)), 1, _MAX_TASK_CHUNKS))
-        tasks = [slice(s, s + per_task) for s in range(0, len(counts), per_task)]
+        n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64 + 1  # and one for the points off the raster
+        n_chunks = last - first
+        per_task = int(np.clip(-(-n_chunks // (4 * threads)), 1, _MAX_TASK_CHUNKS))
         lock = threading.Lock()
 
+        def flush(state):
+            tiles, carry, depth_max, color_sum, binned = state
+            if binned[0] > 0:
+                with lock:
+                    kernels.untile(tiles, carry, binned[1] > 0, depth_max, color_sum, total, depth_into, color_into)
+                binned[:] = 0
+
         def work(task, state):
-            if task is None:  # this thread's own rasters
+            if task is None:  # this thread's own rasters, and its points and wraps since the last flush
                 return (
                     np.zeros(n_cells, dtype=np.uint8),
                     np.zeros(n_cells, dtype=np.uint32),
                     np.zeros(n_cells if shade_depth else 0, dtype=np.uint16),
                     np.zeros((n_cells if blend else 0, 3), dtype=np.uint64),
+                    np.zeros(2, dtype=np.int64),
                 )
-            tiles, carry, depth_max, color_sum = state
-            s = tasks[task]
-            wraps = kernels.chaos_density(
-                self.A, self.b, threshold, alias, self.start, seeds[s], counts[s], BURN_IN, self.view_matrix,
-                height, width, tiles, carry, depth_max, colors255, color_sum,
+            tiles, carry, depth_max, color_sum, binned = state
+            a = first + task * per_task
+            b = min(a + per_task, last)
+            points = self.chunk_points(a, b)
+            if binned[0] + points > _MAX_THREAD_POINTS:
+                flush(state)
+            binned[1] += kernels.chaos_density(
+                maps, lower, start, limits, self.burn_in, self.seed, a, b, self.n_points, self.chunk, width,
+                tiles, carry, depth_max, colors255, color_sum,
             )  # fmt: skip
-            with lock:
-                kernels.untile(tiles, carry, wraps > 0, depth_max, color_sum, total, depth_into, color_into)
-            return int(counts[s].sum())
+            binned[0] += points
+            return points
 
-        run_tasks(len(tasks), threads, work, bar)
+        run_tasks(-(-n_chunks // per_task), threads, work, bar, finish=flush)
         return totals
+
+
+def densities(
+    ifs_list,
+    size=(256, 256),
+    n_points: int = 200_000,
+    seed=0,
+    *,
+    bounds=None,
+    precision: str = "float32",
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> np.ndarray:
+    """Densities of many 2D IFS at once: one kernel call per thread renders a share of them.
+
+    For datasets and training: the per-render costs of :func:`density` (framing,
+    starting threads) are paid once, and each IFS is rendered whole by one thread.
+    ``densities(list)[i]`` equals ``density(list[i], ...)`` with the same arguments.
+
+    Parameters
+    ----------
+    ifs_list : sequence of IFS
+        2D IFS.
+    size : (H, W)
+    n_points : int
+        Points per IFS.
+    seed : int or sequence of int
+        One seed for all, or one per IFS.
+    bounds : (xmin, xmax, ymin, ymax), optional
+        One window for all; default each attractor's own frame.
+    precision : {"float32", "float64"}
+        As in :func:`aggregate`.
+    threads, progress
+        As in :func:`chaos_game`.
+
+    Returns
+    -------
+    ndarray, shape (n, H, W), uint64
+    """
+    n_points = check_count(n_points)
+    height, width = check_size(size)
+    ifs_list = list(ifs_list)
+    seeds = [seed] * len(ifs_list) if np.isscalar(seed) else list(seed)
+    if len(seeds) != len(ifs_list):
+        raise ParameterError(f"seed: {len(seeds)} seeds for {len(ifs_list)} IFS", "seed")
+    if any(ifs.dim != 2 for ifs in ifs_list):
+        raise ParameterError("densities renders 2D IFS; render a 3D IFS with aggregate(view=...)", "ifs_list")
+    out = np.zeros((len(ifs_list), height, width), dtype=np.uint64)
+    if not ifs_list:
+        return out
+    jobs = [_job(ifs, (height, width), n_points, s, bounds, None, precision)[0] for ifs, s in zip(ifs_list, seeds)]
+    for wanted in PRECISIONS:  # the kernel takes maps of one type: one batch per type
+        group = [i for i, job in enumerate(jobs) if job.precision == wanted]
+        if group:
+            bar = progress_bar(n_points * len(group), progress, "chaos game")
+            out[group] = _render_batch([jobs[i] for i in group], default_threads(threads, len(group)), bar)
+    return out
+
+
+def _render_batch(jobs: list, threads: int, bar) -> np.ndarray:
+    """Counts (n, H, W) uint64 of density jobs of one precision, size and point count; closes ``bar``."""
+    height, width = jobs[0].size
+    n_points, chunk = jobs[0].n_points, jobs[0].chunk
+    parts = [job.pixel_maps() for job in jobs]
+    maps = np.concatenate([part[0] for part in parts])
+    lower = np.concatenate([part[1] for part in parts])
+    offsets = np.concatenate([[0], np.cumsum([len(part[1]) for part in parts])]).astype(np.int64)
+    starts = np.stack([part[2] for part in parts])
+    limits = parts[0][3]
+    burn_ins = np.array([job.burn_in for job in jobs], dtype=np.int64)
+    seeds = np.array([job.seed for job in jobs], dtype=np.uint64)
+    out = np.empty((len(jobs), height, width), dtype=np.uint64)
+    n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64 + 1
+    per_task = max(1, -(-len(jobs) // (8 * threads)))
+
+    def work(task, state):
+        if task is None:  # this thread's tiled rasters, zeroed again after each IFS
+            return np.zeros(n_cells, dtype=np.uint8), np.zeros(n_cells, dtype=np.uint32)
+        renders = np.arange(task * per_task, min(task * per_task + per_task, len(jobs)), dtype=np.int64)
+        kernels.chaos_density_batch(
+            maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, *state, out
+        )
+        return len(renders) * n_points
+
+    run_tasks(-(-len(jobs) // per_task), threads, work, bar)
+    return out
 
 
 def add_totals(into: Totals, more: Totals) -> Totals:
@@ -336,6 +525,7 @@ def density(
     bounds=None,
     *,
     view=None,
+    precision: str = "float32",
     threads: int | None = None,
     progress: bool | None = None,
     client=None,
@@ -355,6 +545,8 @@ def density(
         Default: the attractor's tight bounds with a small margin, aspect kept.
     view : (elev, azim), optional
         Camera for a 3D IFS (the density is then of the projection).
+    precision : {"float32", "float64"}
+        As in :func:`aggregate` (float32 falls back to float64 where it would not keep the pixels).
     threads, progress
         As in :func:`chaos_game`.
     client, device
@@ -366,5 +558,6 @@ def density(
         Row 0 is the top of the picture (largest y).
     """
     return aggregate(
-        ifs, size, n_points, seed, bounds, view=view, threads=threads, progress=progress, client=client, device=device
-    ).counts
+        ifs, size, n_points, seed, bounds, view=view, precision=precision, threads=threads, progress=progress,
+        client=client, device=device,
+    ).counts  # fmt: skip

@@ -24,8 +24,8 @@ from . import kernels
 
 #: Points per chunk (one random stream and one burn-in each).
 CHUNK = 1 << 20
-#: Points discarded at the start of each chain (2 x 128 = one block of the density
-#: kernel, so that chaos_game and density draw exactly the same points).
+#: Points discarded at the start of each chain of :func:`chaos_game` (and steps of each
+#: chain of the torch backend).
 BURN_IN = 128
 # Renders this large show a progress bar by default (when stderr is a terminal).
 _PROGRESS_FROM = 200_000_000
@@ -113,32 +113,51 @@ def progress_bar(n_points: int, progress: bool | None, desc: str):
     return tqdm(total=n_points, desc=desc, unit="pt", unit_scale=True, leave=False)
 
 
-def run_tasks(n_tasks: int, threads: int, work, bar) -> None:
+# Worker threads kept between renders, by pool size: starting threads costs more than
+# a small render. Daemon threads of concurrent.futures, ended with the interpreter.
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ifskit-render")
+        return _POOLS[threads]
+
+
+def run_tasks(n_tasks: int, threads: int, work, bar, finish=None) -> None:
     """Call ``work(task_index, thread_state)`` for every task on ``threads`` threads.
 
-    Each thread first calls ``work(None, None)`` to make its own state.
+    Each thread first calls ``work(None, None)`` to make its own state, and at the
+    end ``finish(state)`` when given (also after an error, so that nothing is left
+    half done).
     """
     lock = threading.Lock()
     next_task = iter(range(n_tasks))
 
     def worker():
         state = work(None, None)
-        while True:
-            with lock:
-                task = next(next_task, None)
-            if task is None:
-                return state
-            done = work(task, state)
-            if bar is not None:
-                bar.update(done)
+        try:
+            while True:
+                with lock:
+                    task = next(next_task, None)
+                if task is None:
+                    return
+                done = work(task, state)
+                if bar is not None:
+                    bar.update(done)
+        finally:
+            if finish is not None:
+                finish(state)
 
     try:
-        if threads == 1 or n_tasks == 1:
+        n_workers = min(threads, n_tasks)
+        if n_workers <= 1:
             worker()
         else:
-            with ThreadPoolExecutor(max_workers=min(threads, n_tasks)) as pool:
-                for future in [pool.submit(worker) for _ in range(min(threads, n_tasks))]:
-                    future.result()
+            for future in [_pool(n_workers).submit(worker) for _ in range(n_workers)]:
+                future.result()
     finally:
         if bar is not None:
             bar.close()

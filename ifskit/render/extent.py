@@ -1,27 +1,42 @@
-"""The extent of an attractor: points that reach out to it, and its tight bounds.
+"""The extent of an attractor: its support function, tight bounds, and points that reach out to it.
 
-These need a render (the chaos game), so they are functions of an :class:`~ifskit.IFS`
-here rather than properties of the value type; each IFS's sample is computed once.
+The bounds of a contractive IFS come from a short best-first search over compositions
+of its maps (:func:`ifskit.render.kernels.support`): tens of microseconds, nothing
+drawn at random, so framing a new IFS costs far less than rendering it. An IFS that is
+only contractive on average has no bounding ball; its extent comes from chaos-game
+points (:func:`extent_sample`) instead.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
 from ..ifs import IFS
-from .chaos import chaos_game
+from . import kernels
+from .chaos import chaos_game, kernel_arrays
 
-# extent_sample of each live IFS, by id: an IFS is immutable, so its sample never changes
-# (an IFS compares by value and is not hashable: a dict by id, emptied when it dies).
-_SAMPLES: dict[int, np.ndarray] = {}
+#: The extent of a contractive IFS is known to this fraction of itself (a frame's margin
+#: is 5%): closer than that, the search of its support function stops, and further
+#: it falls back on chaos-game points.
+SUPPORT_TOLERANCE = 0.025
+# Compositions searched per direction at most (attractors with flat faces, the Menger
+# sponge, have many compositions that reach a face: the best is already attained).
+MAX_EXPANSIONS = 256
+# extent_sample of the last few IFS, by id: an IFS is immutable, so its sample never
+# changes (an IFS compares by value and is not hashable: a dict by id, the entry dropped
+# when the IFS dies). Bounded, so that rendering many IFS one after the other keeps
+# no leftovers of each.
+_SAMPLES: OrderedDict[int, np.ndarray] = OrderedDict()
+_MAX_SAMPLES = 8
 _LOCK = threading.Lock()
 
 
 def extent_sample(ifs: IFS) -> np.ndarray:
-    """Points of the attractor that reach out to its extent, shape (n, d); computed once per IFS.
+    """Points of the attractor that reach out to its extent, shape (n, d); kept for the last few IFS.
 
     Extreme points of an attractor are often fixed points of a map or of a short
     composition (the fern's tip is a fixed point that the chaos game approaches
@@ -34,8 +49,9 @@ def extent_sample(ifs: IFS) -> np.ndarray:
     key = id(ifs)
     with _LOCK:
         sample = _SAMPLES.get(key)
-    if sample is not None:
-        return sample
+        if sample is not None:
+            _SAMPLES.move_to_end(key)
+            return sample
     parts = [chaos_game(ifs, 150_000, seed=0, progress=False)]
     if ifs.is_contractive:
         uniform = IFS(ifs.A, ifs.b, np.full(ifs.n_maps, 1.0 / ifs.n_maps))
@@ -52,15 +68,58 @@ def extent_sample(ifs: IFS) -> np.ndarray:
         if key not in _SAMPLES:
             _SAMPLES[key] = sample
             weakref.finalize(ifs, _SAMPLES.pop, key, None)
+            while len(_SAMPLES) > _MAX_SAMPLES:
+                _SAMPLES.popitem(last=False)
         return _SAMPLES[key]
+
+
+def extent_along(ifs: IFS, directions) -> np.ndarray:
+    """Largest ``<u, x>`` over the attractor for each direction ``u``, shape (q,).
+
+    Parameters
+    ----------
+    ifs : IFS
+    directions : array_like, shape (q, d)
+        Directions, the second half the opposites of the first (``-u`` is row ``i + q/2``).
+
+    Returns
+    -------
+    ndarray, shape (q,)
+        The value at a point of the attractor, within :data:`SUPPORT_TOLERANCE` of the
+        attractor's extent of the largest (an inner bound, like the extent of any
+        sample of points). Where the search cannot get that close (a map that barely
+        contracts, or only contracts on average) the extent of :func:`extent_sample`
+        is taken as well.
+    """
+    return reach_and_contraction(ifs, directions)[0]
+
+
+def reach_and_contraction(ifs: IFS, directions) -> tuple[np.ndarray, float]:
+    """:func:`extent_along`, and the IFS's contraction ``s`` found on the way (one pass over the maps)."""
+    directions = np.ascontiguousarray(directions, dtype=float)
+    A, b = kernel_arrays(ifs)
+    lower, upper, contraction = kernels.support(A, b, directions, SUPPORT_TOLERANCE / 10, MAX_EXPANSIONS)
+    if contraction < 1.0:
+        half = len(directions) // 2
+        extent = np.max(lower[:half] + lower[half:])
+        if np.all(upper - lower <= SUPPORT_TOLERANCE * extent):
+            return lower, float(contraction)
+    sample = ifs.extent_of(extent_sample(ifs) @ directions.T)[1]
+    return np.maximum(lower, sample), float(contraction)
 
 
 def tight_bounds(ifs: IFS) -> np.ndarray:
     """Tight axis-aligned bounds of the attractor, ``(xmin, xmax, ymin, ymax[, zmin, zmax])``, shape (2 d,).
 
-    The extent of :func:`extent_sample` (:meth:`IFS.extent_of`); an inner bound, unlike
-    :meth:`IFS.guaranteed_bounds`.
+    From :func:`extent_along` the axes: an inner bound, unlike :meth:`IFS.guaranteed_bounds`.
     """
-    bounds = np.column_stack(ifs.extent_of(extent_sample(ifs))).ravel()
+    return tight_bounds_and_contraction(ifs)[0]
+
+
+def tight_bounds_and_contraction(ifs: IFS) -> tuple[np.ndarray, float]:
+    """:func:`tight_bounds`, and the IFS's contraction ``s`` found on the way."""
+    axes = np.eye(ifs.dim)
+    reach, contraction = reach_and_contraction(ifs, np.concatenate([-axes, axes]))
+    bounds = np.column_stack([-reach[: ifs.dim], reach[ifs.dim :]]).ravel()
     bounds.setflags(write=False)
-    return bounds
+    return bounds, contraction

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..ifs import IFS
-from .extent import extent_sample, tight_bounds
+from .extent import reach_and_contraction, tight_bounds_and_contraction
 
 #: Margin around the attractor, as a fraction of its extent on each side.
 MARGIN = 0.05
@@ -41,11 +41,30 @@ class Frame:
     """A window ``bounds = (xmin, xmax, ymin, ymax)`` on an ``(H, W)`` raster.
 
     ``depth_range`` is the range of depths (3D views only) mapped to [0, 1].
+    ``attractor`` is the attractor's box in the picture plane, shape (2, 2): rows x
+    and y, columns low and high (None when not known); ``contraction`` the IFS's
+    largest contraction factor ``s``.
     """
 
     bounds: tuple
     size: tuple
     depth_range: tuple = (0.0, 1.0)
+    attractor: np.ndarray | None = None
+    contraction: float = np.inf
+
+    @property
+    def reach(self) -> float:
+        """Largest pixel coordinate (in absolute value) of a point of the attractor; inf if not known.
+
+        Large against the raster when the window is a deep zoom into the attractor.
+        """
+        if self.attractor is None:
+            return np.inf
+        xmin, xmax, ymin, ymax = self.bounds
+        height, width = self.size
+        cols = (self.attractor[0] - xmin) * (width / (xmax - xmin))
+        rows = (ymax - self.attractor[1]) * (height / (ymax - ymin))
+        return float(max(np.abs(cols).max(), np.abs(rows).max()))
 
     @property
     def depth_scale(self) -> float:
@@ -81,21 +100,23 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
         The 3D view, from :func:`projection`.
     """
     depth_range = (0.0, 1.0)
-    box = None
-    if rotation is not None:
-        lo, hi = ifs.extent_of(extent_sample(ifs) @ rotation.T)
-        depth_range = _widen(lo[2], hi[2], float(np.max(hi - lo)))
-        box = np.column_stack([lo[:2], hi[:2]])
+    if rotation is None:
+        box, contraction = tight_bounds_and_contraction(ifs)
+        box = box.reshape(-1, 2)
+    else:
+        # the extent along the camera's axes: right, up, towards the viewer
+        reach, contraction = reach_and_contraction(ifs, np.concatenate([rotation, -rotation]))
+        box = np.column_stack([-reach[3:], reach[:3]])
+        depth_range = _widen(box[2, 0], box[2, 1], float(np.max(box[:, 1] - box[:, 0])))
+        box = box[:2]
     if bounds is not None:
         bounds = tuple(float(v) for v in bounds)
         if len(bounds) != 4 or not all(np.isfinite(bounds)) or bounds[0] >= bounds[1] or bounds[2] >= bounds[3]:
             raise ParameterError(
                 f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}", "bounds"
             )
-        return Frame(bounds, tuple(size), depth_range)
-    if box is None:
-        box = np.asarray(tight_bounds(ifs)).reshape(-1, 2)
-    return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range)
+        return Frame(bounds, tuple(size), depth_range, box, contraction)
+    return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range, box, contraction)
 
 
 def fit_window(x_range, y_range, size, margin: float = MARGIN) -> tuple:

@@ -132,30 +132,195 @@ def chaos_points(A, b, threshold, alias, start, seeds, counts, offsets, burn_in,
                         out[row + 1, 2] = z2
 
 
+# ---- densities: chains side by side in SIMD lanes, binned into 8-bit tiles ----
+#
+# A density render works in pixel coordinates: the maps are conjugated by the view
+# (``x -> V x + t``), so a point *is* its (column, row[, depth]) and binning needs no
+# arithmetic beyond a conversion to integers. Each chunk advances ``LANES`` chains
+# side by side; every loop over the lanes below is written so that LLVM turns it into
+# vector instructions (separate 1D arrays, a map chosen by selects rather than by an
+# indexed load). The maps are ``float32`` or ``float64`` (the ``precision`` of the
+# render): in float32 twice as many lanes fit in a vector register.
+
+#: Chains advanced side by side in each chunk of a density render.
+LANES = 64
+# Steps of all lanes computed before their points are binned (cells stay in L1 cache).
+_BLOCK_STEPS = 8
+# A pixel coordinate beyond this means the chain escaped (a non-contractive map).
+_PIXEL_ESCAPE = 1e30
+
+
 @njit(inline="always")
-def _cell(view, x, y, z, height, width, tile_cols):
-    """Index of the raster cell (tile order) that a point falls in, or -1 outside the raster."""
-    col = view[0, 0] * x + view[0, 1] * y + view[0, 2] * z + view[0, 3]
-    row = view[1, 0] * x + view[1, 1] * y + view[1, 2] * z + view[1, 3]
-    # the comparisons are false for NaN, so no NaN reaches the int conversion
-    if col >= 0.0 and col < width and row >= 0.0 and row < height:
-        ic, ir = int(col), int(row)
-        return ((ir >> 3) * tile_cols + (ic >> 3)) * 64 + (ir & 7) * 8 + (ic & 7)
-    return -1
+def _draw(state, u, half):
+    """Two 32-bit uniforms per SplitMix64 draw for each lane, into ``u`` (2 half,) uint32."""
+    for h in range(half):
+        z = _mix(state + np.uint64(h + 1) * _GOLDEN)
+        u[h] = np.uint32(z >> _S32)
+        u[h + half] = np.uint32(z & _LOW32)
+    return state + np.uint64(half) * _GOLDEN
 
 
 @njit(nogil=True, cache=True, fastmath=_FMA)
+def _density_chunk(
+    maps, lower, start, limits, burn_in, state, n, tile_cols, tiles, carry, depth_max, colors, color_sum
+):
+    """Run one chunk's ``LANES`` chains for ``n`` points and bin them; returns the wraps into ``carry``.
+
+    See :func:`chaos_density` for the arguments; ``state`` is the chunk's stream.
+    """
+    dim = maps.shape[1]
+    k = maps.shape[0]
+    lanes, half = LANES, LANES // 2
+    x = np.empty(lanes, maps.dtype)
+    y = np.empty(lanes, maps.dtype)
+    z = np.empty(lanes, maps.dtype)
+    xn = np.empty(lanes, maps.dtype)
+    yn = np.empty(lanes, maps.dtype)
+    zn = np.empty(lanes, maps.dtype)
+    x[:] = start[0]
+    y[:] = start[1]
+    z[:] = start[dim - 1]
+    u = np.empty(lanes, np.uint32)
+    block = _BLOCK_STEPS * lanes
+    cells = np.empty(block, np.int32)
+    shade_depth = depth_max.shape[0] > 0
+    blend = color_sum.shape[0] > 0
+    depths = np.empty(block if shade_depth else 0, np.uint16)
+    r = np.full(lanes if blend else 0, 127.0)
+    g, bl = r.copy(), r.copy()
+    cr, cg, cb = np.empty_like(r), np.empty_like(r), np.empty_like(r)
+    rgb = np.empty((block if blend else 0, 3), np.uint64)
+    width, height, escape, zero = limits[0], limits[1], limits[2], limits[3]
+    trash = np.int32(tiles.shape[0] - 1)
+    wraps = 0
+    n_steps = (n + lanes - 1) // lanes
+    for first in range(-burn_in, n_steps, _BLOCK_STEPS):
+        for s in range(_BLOCK_STEPS):
+            state = _draw(state, u, half)
+            # the map of a lane is the last i with u >= lower[i]: map 0 first, then overwrite
+            if dim == 2:
+                a, b, c, d, e, f = (
+                    maps[0, 0, 0],
+                    maps[0, 0, 1],
+                    maps[0, 0, 2],
+                    maps[0, 1, 0],
+                    maps[0, 1, 1],
+                    maps[0, 1, 2],
+                )
+                for j in range(lanes):
+                    xn[j] = a * x[j] + b * y[j] + c
+                    yn[j] = d * x[j] + e * y[j] + f
+                for i in range(1, k):
+                    a, b, c, d, e, f = (
+                        maps[i, 0, 0],
+                        maps[i, 0, 1],
+                        maps[i, 0, 2],
+                        maps[i, 1, 0],
+                        maps[i, 1, 1],
+                        maps[i, 1, 2],
+                    )
+                    t = lower[i]
+                    for j in range(lanes):
+                        take = u[j] >= t
+                        xi = a * x[j] + b * y[j] + c
+                        yi = d * x[j] + e * y[j] + f
+                        xn[j] = xi if take else xn[j]
+                        yn[j] = yi if take else yn[j]
+            else:
+                for i in range(k):
+                    a, b, c, d = maps[i, 0, 0], maps[i, 0, 1], maps[i, 0, 2], maps[i, 0, 3]
+                    e, f, g1, h1 = maps[i, 1, 0], maps[i, 1, 1], maps[i, 1, 2], maps[i, 1, 3]
+                    p, q, r1, t1 = maps[i, 2, 0], maps[i, 2, 1], maps[i, 2, 2], maps[i, 2, 3]
+                    t = lower[i]
+                    for j in range(lanes):
+                        take = u[j] >= t
+                        xi = a * x[j] + b * y[j] + c * z[j] + d
+                        yi = e * x[j] + f * y[j] + g1 * z[j] + h1
+                        zi = p * x[j] + q * y[j] + r1 * z[j] + t1
+                        xn[j] = xi if take else xn[j]
+                        yn[j] = yi if take else yn[j]
+                        zn[j] = zi if take else zn[j]
+            if blend:
+                for i in range(k):
+                    t = lower[i]
+                    c0, c1, c2 = colors[i, 0], colors[i, 1], colors[i, 2]
+                    for j in range(lanes):
+                        take = u[j] >= t
+                        cr[j] = c0 if take else cr[j]
+                        cg[j] = c1 if take else cg[j]
+                        cb[j] = c2 if take else cb[j]
+            row0 = s * lanes
+            if dim == 3:
+                # an escaped depth makes the column NaN: the loop below then restarts the chain
+                for j in range(lanes):
+                    gone = ~(abs(zn[j]) < escape)
+                    xn[j] = limits[4] if gone else xn[j]
+                    z[j] = start[2] if gone else zn[j]
+                if shade_depth:
+                    for j in range(lanes):
+                        depths[row0 + j] = np.uint16(min(max(zn[j], zero), limits[5]) * 65535)
+            # cells in tile order (an 8 x 8 tile is one 64-byte cache line); off the raster: trash
+            for j in range(lanes):
+                col, row = xn[j], yn[j]
+                inside = (col >= zero) & (col < width) & (row >= zero) & (row < height)  # false for NaN
+                ic = np.int32(col if inside else zero)
+                ir = np.int32(row if inside else zero)
+                cell = ((ir >> 3) * tile_cols + (ic >> 3)) * 64 + (ir & 7) * 8 + (ic & 7)
+                cells[row0 + j] = cell if inside else trash
+                gone = ~((abs(col) < escape) & (abs(row) < escape))
+                x[j] = start[0] if gone else col
+                y[j] = start[1] if gone else row
+            if blend:
+                for j in range(lanes):
+                    r[j] = 0.5 * (r[j] + cr[j])
+                    g[j] = 0.5 * (g[j] + cg[j])
+                    bl[j] = 0.5 * (bl[j] + cb[j])
+                    rgb[row0 + j, 0], rgb[row0 + j, 1], rgb[row0 + j, 2] = (
+                        np.uint64(r[j]),
+                        np.uint64(g[j]),
+                        np.uint64(bl[j]),
+                    )
+        if first < 0:
+            continue
+        # the last step of the chunk keeps only the lanes still needed
+        count = min(block, n - first * lanes)
+        for j in range(count):
+            cell = cells[j]
+            hits = tiles[cell] + 1
+            if hits == 256:
+                tiles[cell] = 0
+                carry[cell] += np.uint32(1)
+                wraps += 1
+            else:
+                tiles[cell] = hits
+            if shade_depth:
+                if depths[j] > depth_max[cell]:
+                    depth_max[cell] = depths[j]
+            if blend:
+                color_sum[cell, 0] += rgb[j, 0]
+                color_sum[cell, 1] += rgb[j, 1]
+                color_sum[cell, 2] += rgb[j, 2]
+    return wraps
+
+
+@njit(inline="always")
+def _chunk_state(seed, chunk):
+    base = _mix(np.uint64(seed) * _GOLDEN + _GOLDEN)
+    return _mix(base + np.uint64(chunk + 1) * _GOLDEN)
+
+
+@njit(nogil=True, cache=True)
 def chaos_density(
-    A,
-    b,
-    threshold,
-    alias,
+    maps,
+    lower,
     start,
-    seeds,
-    counts,
+    limits,
     burn_in,
-    view,
-    height,
+    seed,
+    first,
+    last,
+    n_points,
+    chunk,
     width,
     tiles,
     carry,
@@ -163,34 +328,46 @@ def chaos_density(
     colors,
     color_sum,
 ):
-    """Run the chains of each chunk and bin their points into a raster, keeping no points.
+    """Run chunks ``first`` to ``last - 1`` of a density render and bin their points, keeping no points.
 
-    Each chunk runs two interleaved chains, as in :func:`chaos_points`, for a block
-    of steps into small buffers; a second loop then bins the block (its memory
-    accesses are independent, so the CPU overlaps their cache misses). The raster
-    is stored as 8x8 tiles of 8-bit counts (a tile is one 64-byte cache line, so the
-    pixels a fractal touches pack into few lines that stay in cache); a count that
-    wraps past 255 adds 1 to ``carry`` (units of 256).
+    Chunk ``c`` holds the points ``c * chunk`` to ``min((c + 1) * chunk, n_points) - 1``
+    and draws from its own SplitMix64 stream, derived from ``(seed, c)`` as
+    :func:`chunk_seeds` does, so that results never depend on which thread ran a
+    chunk. The raster is stored as 8x8 tiles of 8-bit counts (a tile is one 64-byte
+    cache line, so the pixels a fractal touches pack into few lines that stay in
+    cache); a count that wraps past 255 adds 1 to ``carry`` (units of 256).
 
     Parameters
     ----------
-    A, b, threshold, alias, start, seeds, counts, burn_in
-        As in :func:`chaos_points`.
-    view : (3, 4) float64
-        Affine map from a point to ``(column, row, depth)``: ``view[:, :d] @ x + view[:, 3]``.
-        Columns and rows are pixel coordinates; depth is in [0, 1] for 3D views.
-    height, width : int
-        Raster size ``H, W``.
-    tiles : (Ht * Wt * 64,) uint8
-        Counts modulo 256 in tile order, ``Ht = ceil(H / 8)``, ``Wt = ceil(W / 8)``.
-    carry : (Ht * Wt * 64,) uint32
-        Wraps of ``tiles``; the caller keeps one call under 2^32 * 256 points.
-    depth_max : (Ht * Wt * 64,) uint16, or (0,) to skip
+    maps : (k, d, d + 1) float32 or float64
+        Each map in pixel coordinates, ``[A | b]``: a point is (column, row[, depth]).
+    lower : (k,) uint32
+        Map ``i`` is chosen when a uniform 32-bit draw ``u`` has ``lower[i] <= u < lower[i + 1]``
+        (``lower[0] = 0``).
+    start : (d,) maps.dtype
+        Starting point of every chain, in pixel coordinates.
+    limits : (6,) maps.dtype
+        Width and height of the raster, the escape threshold, 0, NaN, 1 (in the maps' type).
+    burn_in : int
+        Steps of each chain discarded first (a multiple of the block of steps).
+    seed : int
+    first, last : int
+        Chunks to run.
+    n_points, chunk : int
+        Points of the whole render, points per chunk.
+    width : int
+        Raster width ``W`` (sets the number of tile columns, ``ceil(W / 8)``).
+    tiles : (Ht * Wt * 64 + 1,) uint8
+        Counts modulo 256 in tile order, ``Ht = ceil(H / 8)``, ``Wt = ceil(W / 8)``; the
+        last byte collects the points off the raster.
+    carry : (Ht * Wt * 64 + 1,) uint32
+        Wraps of ``tiles``; the caller keeps the points binned into one raster under 2^39.
+    depth_max : (Ht * Wt * 64 + 1,) uint16, or (0,) to skip
         Depth buffer of 3D views: the largest depth (nearest the viewer) of the hits,
         quantized to 0..65535; 0 where nothing was hit.
     colors : (k, 3) float64 in [0, 255]
         Colour of each map, blended as flam3 does: ``c <- (c + colors[m]) / 2``.
-    color_sum : (Ht * Wt * 64, 3) uint64, or (0, 3) to skip
+    color_sum : (Ht * Wt * 64 + 1, 3) uint64, or (0, 3) to skip
         Sum of the blended colour (quantized to 0..255) per hit.
 
     Returns
@@ -198,71 +375,202 @@ def chaos_density(
     int
         Number of wraps into ``carry`` (0 lets the caller skip reading it).
     """
-    dim = A.shape[1]
-    k = np.uint64(A.shape[0])
     tile_cols = (width + 7) // 8
-    shade_depth = depth_max.shape[0] > 0
-    blend = color_sum.shape[0] > 0
-    block = 256
-    cells = np.empty(block, dtype=np.int64)
-    depths = np.empty(block)
-    rgb = np.empty((block, 3))
     wraps = 0
-    for c in range(seeds.shape[0]):
-        state = seeds[c]
-        x1, y1, z1 = _start(start, dim)
-        x2, y2, z2 = _start(start, dim)
-        r1, g1, b1 = 127.0, 127.0, 127.0
-        r2, g2, b2 = 127.0, 127.0, 127.0
-        n = counts[c]
-        # the burn-in is rounded up to whole blocks, so a block is all burn-in or all points
-        for first in range(-block * ((2 * burn_in + block - 1) // block), n, block):
-            steps = min(block, n - first)
-            # 1. advance both chains, storing the points of this block
-            for j in range(0, steps, 2):
-                state += _GOLDEN
-                r = _mix(state)
-                m1 = _pick(r >> _S32, k, threshold, alias)
-                m2 = _pick(r & _LOW32, k, threshold, alias)
-                x1, y1, z1 = _step(A, b, m1, dim, x1, y1, z1)
-                x2, y2, z2 = _step(A, b, m2, dim, x2, y2, z2)
-                cells[j] = _cell(view, x1, y1, z1, height, width, tile_cols)
-                cells[j + 1] = _cell(view, x2, y2, z2, height, width, tile_cols)
-                # a point on the raster is finite: test for escape only off the raster
-                if cells[j] < 0 and _escaped(x1, y1, z1):
-                    x1, y1, z1 = _start(start, dim)
-                if cells[j + 1] < 0 and _escaped(x2, y2, z2):
-                    x2, y2, z2 = _start(start, dim)
-                if shade_depth:
-                    depths[j] = view[2, 0] * x1 + view[2, 1] * y1 + view[2, 2] * z1 + view[2, 3]
-                    depths[j + 1] = view[2, 0] * x2 + view[2, 1] * y2 + view[2, 2] * z2 + view[2, 3]
-                if blend:
-                    r1, g1, b1 = 0.5 * (r1 + colors[m1, 0]), 0.5 * (g1 + colors[m1, 1]), 0.5 * (b1 + colors[m1, 2])
-                    r2, g2, b2 = 0.5 * (r2 + colors[m2, 0]), 0.5 * (g2 + colors[m2, 1]), 0.5 * (b2 + colors[m2, 2])
-                    rgb[j, 0], rgb[j, 1], rgb[j, 2] = r1, g1, b1
-                    rgb[j + 1, 0], rgb[j + 1, 1], rgb[j + 1, 2] = r2, g2, b2
-            if first < 0:
-                continue
-            # 2. bin the block
-            for j in range(steps):
-                cell = cells[j]
-                if cell < 0:
-                    continue
-                if tiles[cell] == 255:
-                    tiles[cell] = 0
-                    carry[cell] += np.uint32(1)
-                    wraps += 1
-                else:
-                    tiles[cell] += np.uint8(1)
-                if shade_depth:
-                    nearness = np.uint16(min(max(depths[j], 0.0), 1.0) * 65535.0)
-                    if nearness > depth_max[cell]:
-                        depth_max[cell] = nearness
-                if blend:
-                    color_sum[cell, 0] += np.uint64(rgb[j, 0])
-                    color_sum[cell, 1] += np.uint64(rgb[j, 1])
-                    color_sum[cell, 2] += np.uint64(rgb[j, 2])
+    for c in range(first, last):
+        n = min(chunk, n_points - c * chunk)
+        wraps += _density_chunk(
+            maps,
+            lower,
+            start,
+            limits,
+            burn_in,
+            _chunk_state(seed, c),
+            n,
+            tile_cols,
+            tiles,
+            carry,
+            depth_max,
+            colors,
+            color_sum,
+        )
     return wraps
+
+
+@njit(nogil=True, cache=True)
+def chaos_density_batch(
+    maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, tiles, carry, out
+):
+    """Densities of several IFS in one call: each render's chunks, binned, untiled into ``out[render]``.
+
+    Parameters
+    ----------
+    maps, lower : (sum of k, d, d + 1), (sum of k,)
+        The maps of every IFS, one after the other; IFS ``i`` has rows ``offsets[i]:offsets[i + 1]``.
+    offsets : (n + 1,) int64
+    starts : (n, d)
+    limits : (4,)
+    burn_ins, seeds : (n,) int64, uint64
+    n_points, chunk, width : int
+        As in :func:`chaos_density`, the same for every IFS.
+    renders : (m,) int64
+        The IFS to render in this call.
+    tiles, carry
+        Zeroed scratch rasters as in :func:`chaos_density`; left zeroed.
+    out : (n, H, W) uint64
+        ``out[i]`` receives the counts of IFS ``i`` (overwritten).
+    """
+    n_chunks = (n_points + chunk - 1) // chunk
+    none16 = np.zeros(0, np.uint16)
+    no_colors = np.zeros((1, 3))
+    none64 = np.zeros((0, 3), np.uint64)
+    for i in renders:
+        wraps = 0
+        for c in range(n_chunks):
+            wraps += _density_chunk(
+                maps[offsets[i] : offsets[i + 1]], lower[offsets[i] : offsets[i + 1]], starts[i], limits, burn_ins[i], _chunk_state(seeds[i], c),
+                min(chunk, n_points - c * chunk), (width + 7) // 8, tiles, carry, none16, no_colors, none64,
+            )  # fmt: skip
+        out[i] = 0
+        untile(
+            tiles, carry, wraps > 0, none16, none64, out[i], np.zeros((0, 0), np.uint16), np.zeros((0, 0, 3), np.uint64)
+        )
+    return 0
+
+
+@njit(inline="always")
+def _dot(u, v):
+    total = 0.0
+    for i in range(u.shape[0]):
+        total += u[i] * v[i]
+    return total
+
+
+@njit(nogil=True, cache=True)
+def support(A, b, directions, tolerance, max_expansions):
+    """Largest ``<u, x>`` over the attractor for each direction ``u``: its support function.
+
+    Best-first search over compositions of maps. The ball around the mean ``c`` of
+    the fixed points with radius ``R = max_i |w_i(c) - c| / (1 - s_i)`` holds the
+    attractor (every map sends it into itself); a composition ``w`` sends the
+    attractor into ``w(ball)``, which bounds ``<u, w(x)>`` from above, and sends the
+    fixed points (points of the attractor) to points whose ``<u, .>`` bound it from
+    below. A node is the pair ``(o, v)`` with ``<u, w(x)> = o + <v, x>``; its children
+    are ``w o w_i``: ``(o + <v, b_i>, A_i^T v)``. Nodes whose upper bound is within
+    ``tolerance`` times the fixed points' spread of the best lower bound are dropped;
+    the search ends when none is left or after ``max_expansions`` nodes.
+
+    Parameters
+    ----------
+    A : (k, d, d) float64
+    b : (k, d) float64
+    directions : (q, d) float64
+    tolerance : float
+        Relative to the extent of the fixed points (to the radius of the ball if they coincide).
+    max_expansions : int
+
+    Returns
+    -------
+    lower : (q,)
+        Attained values: ``<u, x>`` of a point of the attractor.
+    upper : (q,)
+        Guaranteed upper bounds.
+    contraction : float
+        Largest contraction factor ``s = max_i ||A_i||_2``; when it is 1 or more there is
+        no ball and nothing else is computed (then it is the first ``s_i >= 1``).
+    """
+    k, d = A.shape[0], A.shape[1]
+    n_dir = directions.shape[0]
+    lower = np.full(n_dir, -np.inf)
+    upper = np.full(n_dir, np.inf)
+    # contraction factors, fixed points, ball
+    scale = np.empty(k)
+    fixed = np.empty((k, d))
+    for i in range(k):
+        scale[i] = np.linalg.svd(A[i])[1][0]
+        if not scale[i] < 1.0:  # also for NaN
+            return lower, upper, scale[i]
+        fixed[i] = np.linalg.solve(np.eye(d) - A[i], b[i])
+    centre = np.zeros(d)
+    for i in range(k):
+        centre += fixed[i] / k
+    radius = 0.0
+    for i in range(k):
+        moved = A[i] @ centre + b[i] - centre
+        radius = max(radius, np.sqrt(_dot(moved, moved)) / (1.0 - scale[i]))
+    spread = 0.0
+    for i in range(k):
+        for j in range(i):
+            spread = max(spread, np.sqrt(_dot(fixed[i] - fixed[j], fixed[i] - fixed[j])))
+    tol = tolerance * (spread if spread > 0.0 else radius)
+    cap = max_expansions * k + 1
+    offset = np.empty(cap)
+    vector = np.empty((cap, d))
+    bound = np.empty(cap)
+    heap = np.empty(cap, np.int64)  # node ids, a binary max-heap on bound
+    child = np.empty(d)
+    for q in range(n_dir):
+        u = directions[q]
+        best = -np.inf
+        for j in range(k):
+            best = max(best, _dot(u, fixed[j]))
+        offset[0] = 0.0
+        vector[0] = u
+        bound[0] = _dot(u, centre) + radius * np.sqrt(_dot(u, u))
+        heap[0] = 0
+        n_nodes, n_heap = 1, 1
+        for _ in range(max_expansions):
+            if n_heap == 0 or bound[heap[0]] <= best + tol:
+                break
+            node = heap[0]
+            n_heap -= 1
+            heap[0] = heap[n_heap]
+            _sift_down(heap, n_heap, bound)
+            for i in range(k):
+                o = offset[node] + _dot(vector[node], b[i])
+                for r in range(d):
+                    child[r] = 0.0
+                    for c in range(d):
+                        child[r] += A[i, c, r] * vector[node, c]
+                for j in range(k):
+                    best = max(best, o + _dot(child, fixed[j]))
+                top = o + _dot(child, centre) + radius * np.sqrt(_dot(child, child))
+                if top > best + tol:
+                    offset[n_nodes] = o
+                    vector[n_nodes] = child
+                    bound[n_nodes] = top
+                    heap[n_heap] = n_nodes
+                    _sift_up(heap, n_heap, bound)
+                    n_nodes += 1
+                    n_heap += 1
+        lower[q] = best
+        upper[q] = max(best + tol, bound[heap[0]]) if n_heap > 0 else best + tol
+    return lower, upper, scale.max()
+
+
+@njit(inline="always")
+def _sift_up(heap, at, key):
+    while at > 0:
+        parent = (at - 1) // 2
+        if key[heap[parent]] >= key[heap[at]]:
+            return
+        heap[parent], heap[at] = heap[at], heap[parent]
+        at = parent
+
+
+@njit(inline="always")
+def _sift_down(heap, size, key):
+    at = 0
+    while True:
+        largest, left = at, 2 * at + 1
+        if left < size and key[heap[left]] > key[heap[largest]]:
+            largest = left
+        if left + 1 < size and key[heap[left + 1]] > key[heap[largest]]:
+            largest = left + 1
+        if largest == at:
+            return
+        heap[largest], heap[at] = heap[at], heap[largest]
+        at = largest
 
 
 @njit(nogil=True, cache=True)
@@ -271,7 +579,8 @@ def untile(tiles, carry, with_carry, depth_max, color_sum, total, depth_total, c
 
     ``tiles`` and ``carry`` are added into ``total`` (H, W) uint64, ``color_sum``
     into ``color_total`` (H, W, 3); ``depth_total`` (H, W) keeps the maximum of
-    itself and ``depth_max``. Unused rasters are empty.
+    itself and ``depth_max``. Unused rasters are empty. The last cell (points off
+    the raster) is dropped.
     """
     height, width = total.shape
     tile_cols = (width + 7) // 8
