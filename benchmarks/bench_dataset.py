@@ -15,7 +15,9 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_dataset.py [--q
 4. Dask: the same ``fractaldb`` run on ``local:1`` and ``local:2`` (worker processes of one
    thread): the same bytes, and the speed-up (target >= 1.7x); cluster start not timed.
 
-The machine is shared: the load average is printed beside each figure.
+The machine is shared: the load average is printed beside each figure, and a first check
+measures how many cores the run really has: a fixed chaos-game loop in one process, then in two
+processes side by side (2.0 on two free cores, 1.0 when the others take a whole core's worth).
 """
 
 from __future__ import annotations
@@ -78,6 +80,28 @@ def old_writer(recipe, seed: int, count: int, folder: Path) -> None:
         buffer = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG")
         write_bytes(folder / f"sample_{index:06d}.png", buffer.getvalue())
+
+
+def _chaos_loop(renders: int) -> float:
+    from ifskit import catalog
+
+    fern = catalog("barnsley_fern")
+    chaos_game(fern, 1000, threads=1, progress=False)  # compiled or loaded from the cache
+    start = time.perf_counter()
+    for i in range(renders):
+        chaos_game(fern, 200_000, seed=i, threads=1, progress=False)
+    return time.perf_counter() - start
+
+
+def bench_cores(renders: int) -> dict:
+    """Cores this run has: the work of one process done by two side by side, relative to one alone."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(_chaos_loop, 1).result()
+        alone = pool.submit(_chaos_loop, renders).result()
+        both = [f.result() for f in [pool.submit(_chaos_loop, renders) for _ in range(2)]]
+    return {"effective_cores": round(2 * alone / max(both), 2), "load": load()}
 
 
 def bench_fractaldb(categories: int, baseline_count: int) -> dict:
@@ -182,7 +206,10 @@ def main() -> None:
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or ["fractaldb", "png", "loader", "dask"])
     print(f"cores {os.cpu_count()}, {load()} at the start")
-    results = {}
+    results = {"cores": bench_cores(100 if quick else 300)}
+    print(
+        f"cores this run has: {results['cores']['effective_cores']} of {os.cpu_count()}  [{results['cores']['load']}]"
+    )
     if "fractaldb" in only:
         r = results["fractaldb"] = bench_fractaldb(1 if quick else 3, 50 if quick else 200)
         print(f"fractaldb 362^2, 2e5 points, search + PNG writing: {r['images_per_s']} images/s "

@@ -151,20 +151,22 @@ def cloud_picture(points: np.ndarray, size: int) -> np.ndarray:
     rest of the range is the logarithm of the count.
     """
     points = np.asarray(points, dtype=float)
-    points = points[np.isfinite(points).all(axis=1)]
-    if len(points) == 0:
-        return np.zeros((size, size), dtype=np.uint8)
     xy = points if points.shape[1] == 2 else points @ _OBLIQUE.T
-    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    x, y = xy[:, 0], xy[:, 1]
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.all():
+        x, y = x[finite], y[finite]
+    if len(x) == 0:
+        return np.zeros((size, size), dtype=np.uint8)
     lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
     centre_x, centre_y = (lo_x + hi_x) / 2, (lo_y + hi_y) / 2
-    per_pixel = size / (2 * 1.05 * max(hi_x - lo_x, hi_y - lo_y, 2e-12) / 2)
+    per_pixel = size / (1.05 * max(hi_x - lo_x, hi_y - lo_y, 1e-12))
     cols = np.clip((x - centre_x) * per_pixel + size / 2, 0, size - 1).astype(np.intp)
     rows = np.clip((centre_y - y) * per_pixel + size / 2, 0, size - 1).astype(np.intp)
-    counts = np.bincount(rows * size + cols, minlength=size * size)
-    # the work on the pixels with points only: a cloud lights few of them
-    lit = np.flatnonzero(counts)
-    extra = np.log1p(counts[lit] - 1.0)
+    # the pixels with points and their counts, by sorting the points' pixels: a cloud lights
+    # few pixels, and a count per pixel of the picture would cost more than the cloud
+    lit, counts = np.unique(rows * size + cols, return_counts=True)
+    extra = np.log1p(counts - 1.0)
     top = float(extra.max())
     picture = np.zeros(size * size, dtype=np.uint8)
     picture[lit] = (85.5 + extra * (170.0 / top if top > 0 else 0.0)).astype(np.uint8)
