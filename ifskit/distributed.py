@@ -76,7 +76,8 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
                 "spec",
             )
         return "local", n_workers
-    if re.fullmatch(r"tcp://[^\s/:]+:\d{1,5}", spec.strip()):
+    remote = re.fullmatch(r"tcp://[^\s/:]+:(\d{1,5})", spec.strip())
+    if remote and 1 <= int(remote.group(1)) <= 65535:
         return "tcp", spec.strip()
     raise ParameterError(f"spec must be local:N (N worker processes here) or tcp://HOST:PORT, got {spec!r}", "spec")
 

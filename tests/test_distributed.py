@@ -100,6 +100,7 @@ def test_cli_render_on_remote_scheduler_matches(client, cli, tmp_path, capsys):
         (["--scheduler", "localhost"], "local:N"),
         (["--scheduler", "local:0"], "1 <= N"),
         (["--scheduler", "local:1024"], "worker processes (4 per core of this machine)"),
+        (["--scheduler", "tcp://127.0.0.1:99999"], "or tcp://HOST:PORT"),
         (["--scheduler", "local:2", "--device", "torch-cpu"], "one of --scheduler and --device"),
         (["--scheduler", "local:2", "--method", "deterministic"], "chaos-game PNG"),
         (["--scheduler", "local:2", "--views"], "chaos-game PNG"),

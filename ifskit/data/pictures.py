@@ -16,8 +16,9 @@ import zlib
 
 import numpy as np
 
-# zlib level of the PNGs: level 1 is 5-7x faster than the usual 6 on these pictures (mostly
-# black) for files about 15% larger
+# zlib level of the PNGs, with the run-length strategy: on these pictures (mostly black, long
+# runs) 10x faster than the usual level 6, and smaller for binary pictures (FractalDB's: 9.4 kB
+# against 10.5 kB at 362 x 362)
 PNG_LEVEL = 1
 
 
@@ -102,8 +103,9 @@ def grey_density(counts: np.ndarray) -> np.ndarray:
 def png_bytes(image: np.ndarray, level: int = PNG_LEVEL) -> bytes:
     """A uint8 picture as PNG bytes: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA.
 
-    Rows are stored unfiltered and deflated by zlib at ``level``; no time stamp, so the same
-    picture is the same bytes. Any PNG reader (Pillow, imageio, browsers) opens them.
+    Rows are stored unfiltered and deflated by zlib at ``level`` with its run-length strategy;
+    no time stamp, so the same picture is the same bytes. Any PNG reader (Pillow, imageio,
+    browsers) opens them.
     """
     image = np.ascontiguousarray(image, dtype=np.uint8)
     height, width = image.shape[:2]
@@ -113,8 +115,10 @@ def png_bytes(image: np.ndarray, level: int = PNG_LEVEL) -> bytes:
     rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)
     rows[:, 1:] = image.reshape(height, width * channels)
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    deflate = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = deflate.compress(rows.tobytes()) + deflate.flush()
     return b"".join(
-        [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(rows.tobytes(), level)),
+        [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", data),
          _chunk(b"IEND", b"")]
     )  # fmt: skip
 
