@@ -213,3 +213,13 @@ def test_cli_refuses_a_folder_of_another_dataset(cli, tmp_path, capsys, other, d
     assert err.count("\n") == 1 and "manifest.json: the folder holds another dataset" in err and differs in err
     assert "rerun with its settings to resume it, or choose another folder" in err
     assert _files(tmp_path) == before
+
+
+def test_a_sample_owns_its_picture():
+    # flips of one weighting share their points inside the recipe: changing a sample must not change the next
+    recipe = get_recipe("fractaldb", **SMALL_FDB)
+    first = recipe.make(0, 0)["image"]
+    kept = first.copy()
+    first[:] = 7
+    assert np.array_equal(recipe.make(0, 0)["image"], kept)
+    assert np.array_equal(recipe.make(1, 0)["image"], kept[:, ::-1])

@@ -426,7 +426,8 @@ class FractalDBRecipe(CategoryRecipe, ImageRecipe):
             image = image[:, ::-1]
         if flip & 2:
             image = image[::-1]
-        return {"ifs": ifs, "image": np.ascontiguousarray(image), "label": label}
+        # a copy: the kept picture must not change with the sample the caller holds
+        return {"ifs": ifs, "image": np.array(image, order="C"), "label": label}
 
 
 def _fractint_ifs(params: np.ndarray, p, check: bool = True) -> IFS | None:
