@@ -223,3 +223,10 @@ def test_a_sample_owns_its_picture():
     first[:] = 7
     assert np.array_equal(recipe.make(0, 0)["image"], kept)
     assert np.array_equal(recipe.make(1, 0)["image"], kept[:, ::-1])
+
+
+def test_the_command_lists_every_recipe():
+    from ifskit.cli.dataset import RECIPE_NAMES
+    from ifskit.data import RECIPES
+
+    assert RECIPE_NAMES == tuple(RECIPES)
