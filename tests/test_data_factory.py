@@ -230,3 +230,31 @@ def test_the_command_lists_every_recipe():
     from ifskit.data import RECIPES
 
     assert RECIPE_NAMES == tuple(RECIPES)
+
+
+def test_fractal_dataset_augmentations():
+    torch = pytest.importorskip("torch")
+    from ifskit.data import FractalDataset
+
+    plain = FractalDataset(4, get_recipe("fractaldb", **SMALL_FDB), seed=1)
+    cropped = FractalDataset(4, get_recipe("fractaldb", **SMALL_FDB), seed=1, crop=16, flip=True)
+    torch.manual_seed(0)
+    crops = [cropped[2][0] for _ in range(40)]
+    full = plain[2][0]
+    assert all(c.shape == (16, 16) for c in crops)
+    windows = {(r, c): full[r : r + 16, c : c + 16] for r in range(9) for c in range(9)}
+    found = [
+        next((key, flipped) for key, w in windows.items() for flipped in (False, True)
+             if torch.equal(w.flip(1) if flipped else w, crop))
+        for crop in crops
+    ]  # fmt: skip
+    assert len({key for key, _ in found}) > 5 and {flipped for _, flipped in found} == {False, True}
+    clouds = FractalDataset(2, get_recipe("pc-fractaldb", **SMALL_PC, mix=0), seed=1, rotate=True, jitter=0.01)
+    base = torch.from_numpy(FractalDataset(2, clouds.recipe, seed=1)[0][0].numpy())
+    turned = clouds[0][0]
+    assert turned.shape == base.shape and not torch.allclose(turned, base, atol=1e-3)
+    # a turn about z and a small jitter: z and the distances from the z axis stay
+    assert torch.allclose(turned[:, 2], base[:, 2], atol=0.06)
+    assert torch.allclose(turned[:, :2].norm(dim=1), base[:, :2].norm(dim=1), atol=0.08)
+    with pytest.raises(ValueError, match="crop 30 is larger than the pictures"):
+        FractalDataset(4, get_recipe("fractaldb", **SMALL_FDB), crop=30)[0]
