@@ -1,11 +1,11 @@
 """Sphinx configuration of the ifskit documentation (build: ``bash scripts/docs.sh``)."""
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import matplotlib
+import nbformat
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -46,8 +46,17 @@ nb_execution_show_tb = True
 # The notebook runs at build time in its fast setting (fewer points and steps: about half a minute);
 # IFSKIT_NOTEBOOK_FAST=0 bash scripts/docs.sh runs it as written (several minutes).
 os.environ.setdefault("IFSKIT_NOTEBOOK_FAST", "1")
+FAST_NOTE = (
+    "This page is `examples/fit_point_cloud.ipynb` executed when the documentation was built, in the "
+    "notebook's fast setting (`IFSKIT_NOTEBOOK_FAST=1`: fewer points, steps and restarts), so its fits are "
+    "rougher than the notebook's own. Run the notebook, or build the site with "
+    "`IFSKIT_NOTEBOOK_FAST=0 bash scripts/docs.sh`, for the full setting."
+)
+notebook = nbformat.read(ROOT / "examples" / "fit_point_cloud.ipynb", as_version=4)
+if os.environ["IFSKIT_NOTEBOOK_FAST"] == "1":
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{FAST_NOTE}\n```"))
 (DOCS / "notebooks").mkdir(exist_ok=True)
-shutil.copy2(ROOT / "examples" / "fit_point_cloud.ipynb", DOCS / "notebooks" / "fit_point_cloud.ipynb")
+nbformat.write(notebook, DOCS / "notebooks" / "fit_point_cloud.ipynb")
 
 # -- Gallery (sphinx-gallery runs examples/*.py and keeps their figures) ------------------------------------
 sphinx_gallery_conf = {
@@ -73,3 +82,4 @@ html_theme_options = {
     "header_links_before_dropdown": 6,
 }
 html_show_sourcelink = False
+smartquotes = False  # keep "--help" and quotes as typed (option names, commands)
