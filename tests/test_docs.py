@@ -7,6 +7,7 @@ exist.
 """
 
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -134,3 +135,15 @@ def test_link_checker_finds_a_missing_page_image_and_anchor(tmp_path):
         "other.html: link 'index.html#nowhere': no anchor 'nowhere'",
         "other.html: file 'gone.png': no such file",
     ]
+
+
+def test_readme_is_short_and_its_links_and_commands_hold():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    # markdown links and images, and HTML src/href: every one inside the repository must exist
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme) + re.findall(r'(?:src|href)="([^"]+)"', readme)
+    local = [t.split("#")[0] for t in targets if not urlsplit(t).scheme and not t.startswith("#")]
+    assert local and [t for t in local if not (ROOT / t).exists()] == []
+    # .ci/run runs the README's test command: the two must stay the same
+    ci_command = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci_command in readme
