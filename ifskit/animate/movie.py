@@ -12,6 +12,7 @@ the lit area grows or shrinks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import struct
@@ -50,10 +51,13 @@ MAX_FRAMES = 100_000
 #: Most pixels of all a GIF's frames together: Pillow holds every frame of a GIF until it is
 #: written (one byte a pixel), so a GIF is bounded by its frames' pixels (e.g. 1900 frames of 512x512).
 MAX_GIF_PIXELS = 500_000_000
-# Passes of the even pacing that measure the change between the planned frames, and their
-# largest side in pixels (a few percent of the movie's time at 512x512).
+# Passes of the even pacing that measure the change between the planned frames, and the largest
+# side of each pass's pictures in pixels: a rough pass, then a finer one (together about a tenth
+# of the movie's time at 512x512).
 _RECALIBRATIONS = 2
-_CHECK_PIXELS = 128
+_CHECK_PIXELS = (64, 128)
+# At most this many frames are checked (a long movie's frames are close together).
+_MOST_CHECKS = 240
 #: Frames per second of a movie: ffmpeg refuses a frame rate outside about this range.
 FPS_RANGE = (0.01, 1000.0)
 
@@ -285,9 +289,13 @@ def plan_movie(
     if pacing == "even" and n_frames >= 3:
         # the survey's samples are coarse where the picture changes fast: measure the change between
         # the frames themselves (at a lower resolution, as shaded) and pace again, twice
-        for _ in range(_RECALIBRATIONS):
+        for check in range(_RECALIBRATIONS):
             knots = np.unique(np.mod(times, n_segments) if path.loop else times)
-            small, share = _check_raster(size, n_points)
+            if len(knots) > _MOST_CHECKS:  # a long movie: every few frames (and the last) are enough
+                last = knots[-1]
+                knots = knots[:: -(-len(knots) // _MOST_CHECKS)]
+                knots = knots if path.loop or knots[-1] == last else np.append(knots, last)
+            small, share = _check_raster(size, n_points, _CHECK_PIXELS[check])
             pictures = [
                 shade_frame(_frame_aggregate(path.at(u, matched=True), small, share, seed, window,
                                              None if view_at is None else view_at(u), depth, threads=threads),
@@ -312,11 +320,11 @@ def plan_movie(
                      depth_at(times))  # fmt: skip
 
 
-def _check_raster(size, n_points: int) -> tuple[tuple[int, int], int]:
-    """Raster and points of the pacing's check of the frames: at most :data:`_CHECK_PIXELS` on a side,
-    as many points per pixel as the movie (the texture the viewer sees), at most ``n_points``."""
+def _check_raster(size, n_points: int, pixels: int) -> tuple[tuple[int, int], int]:
+    """Raster and points of the pacing's check of the frames: at most ``pixels`` on a side, as many
+    points per pixel as the movie (the texture the viewer sees), at most ``n_points``."""
     height, width = size
-    scale = min(1.0, _CHECK_PIXELS / max(height, width))
+    scale = min(1.0, pixels / max(height, width))
     small = (max(8, int(round(height * scale))), max(8, int(round(width * scale))))
     share = int(np.clip(n_points * small[0] * small[1] / (height * width), min(n_points, 20_000), n_points))
     return small, share
@@ -395,6 +403,17 @@ def check_shading(cmap: str = "inferno", gamma: float = 2.2, background="black")
         raise ParameterError(f"background: unknown colour {background!r}", "background") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _shading_tables(cmap: str, gamma: float, background) -> tuple[np.ndarray, np.ndarray]:
+    """The colormap's own table, shape (N, 3), indexed as ``Colormap.__call__`` indexes it (much faster
+    than the call), and the background RGB; checked, once per shading of a movie."""
+    colormap, back = check_shading(cmap, gamma, background)
+    table = colormap(np.arange(colormap.N))[:, :3]
+    table.setflags(write=False)
+    back.setflags(write=False)
+    return table, back
+
+
 def shade_frame(
     agg, *, cmap: str = "inferno", gamma: float = 2.2, background="black", bit_depth: int = 8
 ) -> np.ndarray:
@@ -417,18 +436,17 @@ def shade_frame(
     -------
     ndarray, shape (H, W, 3), uint8 or uint16
     """
-    colormap, back = check_shading(cmap, gamma, background)
+    table, back = _shading_tables(cmap, gamma, background if isinstance(background, str) else tuple(background))
     counts = np.asarray(agg.counts, dtype=float)
     alpha = tone_map(counts, gamma)
     hit = counts > 0
-    # the colormap's own table, indexed as Colormap.__call__ indexes it (much faster than the call)
-    table = colormap(np.arange(colormap.N))[:, :3]
+    n_colors = len(table)
     if agg.color is not None:
         rgb = np.asarray(agg.color, dtype=float)
     elif agg.depth is None:
-        rgb = table[np.minimum((alpha * colormap.N).astype(np.intp), colormap.N - 1)]
+        rgb = table[np.minimum((alpha * n_colors).astype(np.intp), n_colors - 1)]
     else:  # as shade(): colour by nearness
-        rgb = table[np.minimum(((0.2 + 0.8 * agg.depth) * colormap.N).astype(np.intp), colormap.N - 1)]
+        rgb = table[np.minimum(((0.2 + 0.8 * agg.depth) * n_colors).astype(np.intp), n_colors - 1)]
     if agg.depth is not None:  # as shade(): faint surfaces lifted, lit from the upper left
         rgb = rgb * surface_light(agg.depth, agg.depth_scale, hit)[..., None]
         alpha = np.where(hit, np.sqrt(alpha), 0.0)

@@ -100,10 +100,11 @@ def _counts(points: np.ndarray, size, window) -> np.ndarray:
     """Hits per pixel of picture-plane points in a window, shape (H, W), row 0 at the top."""
     xmin, xmax, ymin, ymax = window
     height, width = size
-    counts, _, _ = np.histogram2d(
-        -points[:, 1], points[:, 0], bins=(height, width), range=((-ymax, -ymin), (xmin, xmax))
-    )
-    return counts
+    column = np.floor((points[:, 0] - xmin) * (width / (xmax - xmin))).astype(np.int64)
+    row = np.floor((ymax - points[:, 1]) * (height / (ymax - ymin))).astype(np.int64)
+    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    cells = row[inside] * width + column[inside]
+    return np.bincount(cells, minlength=height * width).reshape(height, width).astype(float)
 
 
 def survey(
