@@ -258,3 +258,26 @@ def test_fractal_dataset_augmentations():
     assert torch.allclose(turned[:, :2].norm(dim=1), base[:, :2].norm(dim=1), atol=0.08)
     with pytest.raises(ValueError, match="crop 30 is larger than the pictures"):
         FractalDataset(4, get_recipe("fractaldb", **SMALL_FDB), crop=30)[0]
+
+
+class _SlowSearch(type(get_recipe("fractaldb"))):
+    """FractalDB whose search takes a known time, so that a time budget stops it between categories."""
+
+    def search(self, seed, category):
+        import time
+
+        time.sleep(0.3)
+        return super().search(seed, category)
+
+
+def test_a_search_stopped_by_the_time_budget_resumes_from_its_files(tmp_path):
+    stopped = write_dataset(tmp_path, 12, recipe=_SlowSearch(**SMALL_FDB), seed=2, workers=1, time_budget=0.4)
+    assert stopped["complete"] is False and stopped["written"] == 0
+    found = sorted(p.name for p in (tmp_path / "categories").iterdir())
+    assert found in (["000000.csv"], ["000000.csv", "000001.csv"])  # those started within the budget, kept
+    resumed = write_dataset(tmp_path, 12, recipe=get_recipe("fractaldb", **SMALL_FDB), seed=2)
+    assert resumed["categories_searched"] == 3 - len(found) and resumed["written"] == 12
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    write_dataset(fresh, 12, recipe=get_recipe("fractaldb", **SMALL_FDB), seed=2)
+    assert _files(fresh) == {k: v for k, v in _files(tmp_path).items() if not k.startswith("fresh/")}

@@ -230,10 +230,14 @@ def write_dataset(
     deadline = None if time_budget is None else time.monotonic() + float(time_budget)
     runner = _Runner(client, default_threads(workers), deadline)
     found = _check_folder(folder, recipe, count, seed, shard_size, formats)
+    if found is None:
+        # the folder is claimed before any work: a search stopped now resumes from its files
+        found = {**_identity(recipe, count, seed, shard_size, formats), "categories": None}
+        write_text(folder / MANIFEST, json.dumps(found, indent=1) + "\n")
 
     searched = 0
     if isinstance(recipe, CategoryRecipe):
-        searched = _search_into(folder, recipe, seed, count, found is not None, runner, progress)
+        searched = _search_into(folder, recipe, seed, count, runner, progress)
         if searched is None:  # the time budget ran out during the search
             return {"written": 0, "skipped": 0, "units_written": 0, "units": len(units(count, shard_size)),
                     "categories_searched": 0, "complete": False}  # fmt: skip
@@ -336,14 +340,13 @@ def search_categories(
             bar.close()
 
 
-def _search_into(folder: Path, recipe: CategoryRecipe, seed: int, count: int, resumed: bool, runner, progress):
-    """The writer's search: categories already written (``resumed``) are read back, each new one is written.
+def _search_into(folder: Path, recipe: CategoryRecipe, seed: int, count: int, runner, progress):
+    """The writer's search: categories already written in ``folder`` are read back, each new one is written.
 
     Returns how many were searched; None when the time budget ran out first.
     """
-    if resumed:
-        written = [c for c in recipe.categories_needed(count) if category_path(folder, c).is_file()]
-        recipe.adopt(seed, {c: _read_category(folder, c) for c in written if c not in recipe.known(seed)})
+    written = [c for c in recipe.categories_needed(count) if category_path(folder, c).is_file()]
+    recipe.adopt(seed, {c: _read_category(folder, c) for c in written if c not in recipe.known(seed)})
     searched = len([c for c in recipe.categories_needed(count) if c not in recipe.known(seed)])
     if searched:
         (folder / CATEGORIES).mkdir(exist_ok=True)
