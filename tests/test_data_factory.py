@@ -182,6 +182,7 @@ def test_clouds_png_is_the_picture_of_the_cloud(tmp_path):
         (["--time", 0], "--time: expected a positive number of seconds"),
         (["--scheduler", "local:1024"], "local:N needs 1 <= N <="),
         (["--scheduler", "local:2", "--threads", 2], "--threads applies without --scheduler"),
+        (["--threads", 100000], "--threads must be a whole number from 1 to 1024"),
     ],
 )
 def test_cli_mistakes(cli, tmp_path, capsys, args, message):

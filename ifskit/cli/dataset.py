@@ -147,6 +147,7 @@ _RECIPE_OPTIONS = {
 
 def cmd_dataset(args) -> int:
     from ..data import get_recipe, write_dataset  # imports numba
+    from ..data.factory import check_arguments
     from ..distributed import parse_scheduler
 
     options = {setting: getattr(args, dest) for dest, setting in _RECIPE_OPTIONS.items()}
@@ -154,7 +155,8 @@ def cmd_dataset(args) -> int:
     if args.recipe == "clouds" and "size" in options:
         options["png_size"] = options.pop("size")
     recipe = get_recipe(args.recipe, **options)
-    recipe.check_formats(args.format)  # before the folder is made
+    # mistakes before the folder is made
+    check_arguments(recipe, args.count, args.shard_size, args.format, args.threads, args.time)
     if args.scheduler is not None:
         parse_scheduler(args.scheduler)  # a wrong spec before anything is made
         if args.threads is not None:

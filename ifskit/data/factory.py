@@ -45,6 +45,8 @@ CATEGORIES = "categories"
 PREVIEW = "preview.png"
 #: Version of the manifest and of the layout.
 LAYOUT_VERSION = "ifskit-dataset-1"
+#: Most threads of ``workers``.
+MAX_WORKERS = 1024
 #: Pictures on the contact sheet, at most.
 PREVIEW_TILES = 64
 # Samples per unit of work in the files layout: enough that a task is not all overhead and
@@ -156,6 +158,30 @@ def units(count: int, shard_size: int | None) -> list[tuple[int, int, int]]:
     return [(u, u * size, min(count, (u + 1) * size)) for u in range(-(-count // size))]
 
 
+def check_arguments(recipe: Recipe, count: int, shard_size=None, formats=None, workers=None, time_budget=None):
+    """Check the arguments of :func:`write_dataset` before any work; returns ``count, shard_size, formats``.
+
+    Raises
+    ------
+    ParameterError
+        A non-positive count, shard size or time budget, more samples than the recipe makes,
+        a format the recipe does not write, a thread count out of range.
+    """
+    count = int(count)
+    if count < 1:
+        raise ParameterError(f"count must be positive, got {count}", "count")
+    if shard_size is not None and int(shard_size) < 1:
+        raise ParameterError(f"shard_size must be positive, got {shard_size}", "shard_size")
+    if workers is not None and (
+        isinstance(workers, bool) or int(workers) != workers or not 1 <= workers <= MAX_WORKERS
+    ):
+        raise ParameterError(f"workers must be a whole number from 1 to {MAX_WORKERS}, got {workers!r}", "workers")
+    if time_budget is not None and not float(time_budget) > 0:
+        raise ParameterError(f"time_budget must be a positive number of seconds, got {time_budget}", "time_budget")
+    recipe.check_count(count)
+    return count, None if shard_size is None else int(shard_size), recipe.check_formats(formats)
+
+
 def write_dataset(
     folder,
     count: int,
@@ -190,7 +216,7 @@ def write_dataset(
         Run the category searches and the units on the cluster's workers; default this
         machine's threads.
     workers : int, optional
-        Threads here, without ``client`` (default: the cores).
+        Threads here, without ``client`` (default: the cores; at most :data:`MAX_WORKERS`).
     time_budget : float, optional
         Seconds: start no more work after this long; what is done is complete, and the same
         call again goes on from there.
@@ -216,16 +242,7 @@ def write_dataset(
         Some units failed (after all the others were written); the message names the first.
     """
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    count = int(count)
-    if count < 1:
-        raise ParameterError(f"count must be positive, got {count}", "count")
-    if shard_size is not None and int(shard_size) < 1:
-        raise ParameterError(f"shard_size must be positive, got {shard_size}", "shard_size")
-    if time_budget is not None and not float(time_budget) > 0:
-        raise ParameterError(f"time_budget must be a positive number of seconds, got {time_budget}", "time_budget")
-    shard_size = None if shard_size is None else int(shard_size)
-    formats = recipe.check_formats(formats)
-    recipe.check_count(count)
+    count, shard_size, formats = check_arguments(recipe, count, shard_size, formats, workers, time_budget)
     folder = Path(folder)
     deadline = None if time_budget is None else time.monotonic() + float(time_budget)
     runner = _Runner(client, default_threads(workers), deadline)
