@@ -54,15 +54,15 @@ def raster(points: np.ndarray, size: int, patch: np.ndarray | None = None) -> np
     scale_y = (size - 1) / (hi_y - lo_y) if hi_y > lo_y else 0.0
     # pixel of each point, rounded to the nearest centre (+ 0.5 and truncation: the values are
     # not negative), y up: the highest point on row 0; in place, in one buffer (memory traffic
-    # is most of the cost)
+    # is most of the cost); 32-bit pixel numbers (sizes to 8192), three times faster to convert
     work = np.subtract(x, lo_x)
     work *= scale_x
     work += 0.5
-    cells = work.astype(np.intp)
+    cells = work.astype(np.int32)
     np.subtract(hi_y, y, out=work)
     work *= scale_y
     work += 0.5
-    rows = work.astype(np.intp)
+    rows = work.astype(np.int32)
     rows *= size
     cells += rows
     lit = np.zeros(size * size, dtype=np.uint8)
