@@ -17,10 +17,27 @@ import numpy as np
 
 from .errors import FormatError, ParameterError
 
-#: Most points in a point-cloud file (PLY, PCD, XYZ, NPY, CSV).
+#: Most points in a point-cloud file (PLY, PCD, XYZ, NPY, CSV), read or written (``render --points``
+#: to a point-cloud file: the points are kept in memory, 480 MB in 3D at this count).
 MAX_POINTS = 20_000_000
 #: Most pixels in an image read (Pillow's own bomb limit is about 89 million; ours is lower).
 MAX_PIXELS = 40_000_000
+#: Most pixels of a picture ifskit renders (``--size``; with ``--supersample K``, K^2 times the size;
+#: with ``--views``, the four panels): shading keeps about 120 bytes per pixel, 2 GB at this size.
+MAX_RENDER_PIXELS = 4096 * 4096
+#: Most points of a chaos-game picture (``render --points`` to a PNG): the density keeps no
+#: points, so this bounds the time (hours at this count), not the memory.
+MAX_RENDER_POINTS = 10**12
+#: Most pixels of an image that ``compress`` codes: the search compares every range block with
+#: every domain block, so its time grows with the square of the pixels (minutes at this size) and
+#: its memory with the pixels (about 1 GB here).
+MAX_COMPRESS_PIXELS = 2048 * 2048
+#: Most pixels of a decoded image (``decompress --scale``, ``fractalize --scale``): the PIFS decoder
+#: keeps about 80 bytes per pixel (index tables and float planes), 1.3 GB at this size.
+MAX_DECODE_PIXELS = 4096 * 4096
+#: Largest ``.fic`` code file read, in bytes (a code of the largest image ``compress`` makes is
+#: well under 2 MB; the reader unpacks every bit).
+MAX_CODE_BYTES = 16 * 2**20
 #: Most maps in one IFS read from a file.
 MAX_MAPS = 4096
 #: Most entries in one Fractint ``.ifs`` file.

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import OutputError, ParameterError
-from ..limits import check_seed
+from ..limits import MAX_RENDER_PIXELS, check_seed
 
 
 class Parser(argparse.ArgumentParser):
@@ -84,6 +84,18 @@ def seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}") from None
 
 
+#: Most threads of ``--threads``.
+MAX_THREADS = 1024
+
+
+def threads(text: str) -> int:
+    """A thread count: a whole number from 1 to :data:`MAX_THREADS`."""
+    value = count(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected a thread count from 1 to {MAX_THREADS}, got {text!r}")
+    return value
+
+
 def whole(text: str) -> int:
     """A whole number, 0 or more (a seed, a number of steps that may be 0)."""
     try:
@@ -114,14 +126,18 @@ def number_in(low: float, high: float, what: str, low_included: bool = False, hi
 
 
 def pixel_size(text: str) -> tuple:
-    """``N`` or ``WxH`` in pixels, returned as (H, W)."""
+    """``N`` or ``WxH`` in pixels, returned as (H, W); at most :data:`~ifskit.limits.MAX_RENDER_PIXELS` in all."""
     try:
         parts = [int(v) for v in text.lower().split("x")]
     except ValueError:
         parts = []
-    if len(parts) not in (1, 2) or min(parts) < 1 or max(parts) > 65536:
-        raise argparse.ArgumentTypeError(f"expected N or WxH (pixels, at most 65536), got {text!r}")
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or WxH in pixels, got {text!r}")
     width, height = (parts[0], parts[0]) if len(parts) == 1 else parts
+    if width * height > MAX_RENDER_PIXELS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is {width * height:,} pixels; ifskit renders at most {MAX_RENDER_PIXELS:,} (e.g. 4096x4096)"
+        )
     return height, width
 
 

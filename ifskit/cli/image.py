@@ -13,10 +13,19 @@ from pathlib import Path
 
 from .._io import check_output
 from ..errors import FormatError, IfskitError
-from ._common import add_output_options, count, make_folder, number_in, report, seed, show_progress
+from ..limits import MAX_COMPRESS_PIXELS, MAX_DECODE_PIXELS
+from ._common import (
+    MAX_THREADS,
+    add_output_options,
+    count,
+    make_folder,
+    number_in,
+    report,
+    seed,
+    show_progress,
+    threads,
+)
 
-#: Largest decoded image, in pixels (a 4x decode of a 4096^2 image).
-MAX_OUTPUT_PIXELS = 2**28
 #: Files that ``train-image-encoder`` reads from its folder.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
@@ -36,10 +45,10 @@ def _add_threads(parser, what: str = "") -> None:
     """The torch thread count of a neural command (one by default)."""
     parser.add_argument(
         "--threads",
-        type=count,
+        type=threads,
         default=1,
         metavar="N",
-        help=f"torch threads{' ' + what if what else ''} (default 1: its tensors are small, "
+        help=f"torch threads{' ' + what if what else ''}, 1..{MAX_THREADS} (default 1: its tensors are small, "
         "and more threads slow down on a busy machine)",
     )
 
@@ -62,7 +71,11 @@ def _compress_parser(commands) -> None:
         ),
         epilog="Example: ifskit compress photo.png -o photo.fic --bpp 0.5 --json",
     )
-    parser.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (PNG, JPEG, ...; no alpha)")
+    parser.add_argument(
+        "image",
+        metavar="IMAGE",
+        help=f"8-bit grayscale or RGB image (PNG, JPEG, ...; no alpha; at most {MAX_COMPRESS_PIXELS:,} pixels)",
+    )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.fic", help="the code file to write")
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument(
@@ -105,7 +118,13 @@ def _decompress_parser(commands) -> None:
     )
     parser.add_argument("input", metavar="IN.fic", help="a file written by 'ifskit compress' (PIFS or neural)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
-    parser.add_argument("--scale", type=count, default=1, metavar="K", help="output K times larger (default 1)")
+    parser.add_argument(
+        "--scale",
+        type=count,
+        default=1,
+        metavar="K",
+        help=f"output K times larger (default 1; at most {MAX_DECODE_PIXELS:,} pixels in all)",
+    )
     parser.add_argument(
         "--iterations",
         type=count,
@@ -163,9 +182,19 @@ def _fractalize_parser(commands) -> None:
         ),
         epilog="Example: ifskit fractalize photo.png -o fractal.png --scale 4 --seconds 60",
     )
-    parser.add_argument("image", metavar="IMAGE", help="8-bit grayscale or RGB image (no alpha)")
+    parser.add_argument(
+        "image",
+        metavar="IMAGE",
+        help=f"8-bit grayscale or RGB image (no alpha; at most {MAX_COMPRESS_PIXELS:,} pixels)",
+    )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="the PNG to write")
-    parser.add_argument("--scale", type=count, default=4, metavar="K", help="output K times larger (default 4)")
+    parser.add_argument(
+        "--scale",
+        type=count,
+        default=4,
+        metavar="K",
+        help=f"output K times larger (default 4; at most {MAX_DECODE_PIXELS:,} pixels in all)",
+    )
     parser.add_argument(
         "--seconds", type=_positive, default=60.0, metavar="S", help="optimization time budget (default 60)"
     )
@@ -200,7 +229,7 @@ def cmd_compress(args) -> int:
         return _compress_neural(args)
     if args.min_block > args.max_block:
         raise IfskitError(f"--min-block {args.min_block} is larger than --max-block {args.max_block}")
-    image = read_image(args.image, gray=args.gray)
+    image = read_image(args.image, gray=args.gray, max_pixels=MAX_COMPRESS_PIXELS)
     params = CodecParams(min_size=args.min_block, max_size=args.max_block)
     start = time.perf_counter()
     code = compress_image(image, quality=args.quality, bpp=args.bpp, classified=args.classified, params=params)
@@ -252,7 +281,7 @@ def cmd_decompress(args) -> int:
     code = load_code(args.input)
     if not isinstance(code, FractalCode):  # a neural code: torch is loaded already
         _use_threads(args)
-    _check_output_size(code.height, code.width, args.scale)
+    code.check_scale(args.scale)
     start_image = None if args.start is None else read_image(args.start)
     if frames_dir is not None:
         frames_dir = make_folder(frames_dir)
@@ -286,13 +315,6 @@ def cmd_decompress(args) -> int:
     return 0
 
 
-def _check_output_size(height: int, width: int, scale: int) -> None:
-    if height * width * scale**2 > MAX_OUTPUT_PIXELS:
-        raise IfskitError(
-            f"--scale {scale} makes a {width * scale}x{height * scale} image; at most {MAX_OUTPUT_PIXELS:,} pixels"
-        )
-
-
 def _use_threads(args) -> None:
     """Set torch's thread count for this command (imports torch)."""
     import torch  # only for the neural commands and options
@@ -319,7 +341,7 @@ def _compress_neural(args) -> int:
 
     _use_threads(args)
     model = load_encoder(args.neural)
-    image = read_image(args.image, gray=True)
+    image = read_image(args.image, gray=True, max_pixels=MAX_COMPRESS_PIXELS)
     start = time.perf_counter()
     code = encode_image(model, image)
     seconds = time.perf_counter() - start
@@ -400,9 +422,8 @@ def cmd_fractalize(args) -> int:
     )  # on use: see above
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".png"})
-    image = read_image(args.image, gray=args.gray)
+    image = read_image(args.image, gray=args.gray, max_pixels=MAX_COMPRESS_PIXELS)
     height, width = image.shape[:2]
-    _check_output_size(height, width, args.scale)
     if not 1 <= args.range_size <= min(height, width) // 2:
         raise IfskitError(
             f"--range-size {args.range_size} does not fit a {width}x{height} image (at most half its side)"

@@ -15,23 +15,29 @@ import numpy as np
 
 from .._io import check_output
 from ..builtin import catalog, catalog_names
-from ..errors import FormatError, IfskitWarning, OutputError
+from ..errors import FormatError, IfskitWarning, OutputError, ParameterError
 from ..formats import POINT_SUFFIXES, load_points, read_fractint, save_points
 from ..io import load
+from ..limits import MAX_POINTS, MAX_RENDER_PIXELS, MAX_RENDER_POINTS
 from ._common import (
+    MAX_THREADS,
     add_output_options,
     add_source,
     count,
     dask_client,
     make_folder,
+    number_in,
     pixel_size,
     print_error,
     render_device,
     report,
     seed,
     show_progress,
+    threads,
     window,
 )
+
+_degrees = number_in(-1e6, 1e6, "an angle in degrees")
 
 #: Output types of ``ifskit render``.
 RENDER_SUFFIXES = {".png", ".ply", ".pcd", ".xyz", ".npy", ".csv", ".txt"}
@@ -69,10 +75,17 @@ def _render_parser(commands) -> None:
         "--points",
         type=count,
         metavar="N",
-        help="points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work",
+        help=(
+            f"points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work; at most "
+            f"{MAX_RENDER_POINTS:.0e} for images (no points are kept), {MAX_POINTS:.0e} for point clouds (all are)"
+        ),
     )
     parser.add_argument(
-        "--size", type=pixel_size, default=(1024, 1024), metavar="N|WxH", help="image size in pixels (default 1024)"
+        "--size",
+        type=pixel_size,
+        default=(1024, 1024),
+        metavar="N|WxH",
+        help=f"image size in pixels (default 1024; at most {MAX_RENDER_PIXELS:,} pixels rendered in all)",
     )
     parser.add_argument(
         "--seed",
@@ -98,7 +111,7 @@ def _render_parser(commands) -> None:
     )
     parser.add_argument(
         "--iterations",
-        type=int,
+        type=count,
         metavar="N",
         help="deterministic/measure: steps (default: until the picture stops changing)",
     )
@@ -114,15 +127,20 @@ def _render_parser(commands) -> None:
         metavar="NAME",
         help="matplotlib colormap (default inferno; with --color map: the IFS colours, else tab10)",
     )
-    parser.add_argument("--gamma", type=float, default=2.2, help="gamma of the log-density tone mapping (default 2.2)")
+    parser.add_argument(
+        "--gamma",
+        type=number_in(0, 100, "a gamma within (0, 100]", high_included=True),
+        default=2.2,
+        help="gamma of the log-density tone mapping, within (0, 100] (default 2.2)",
+    )
     parser.add_argument("--background", default="black", metavar="COLOR", help="background colour (default black)")
     parser.add_argument("--transparent", action="store_true", help="transparent background (PNG alpha)")
     parser.add_argument(
         "--supersample",
-        type=int,
+        type=count,
         default=1,
         metavar="K",
-        help="render K times larger and average down, for antialiasing (default 1)",
+        help="render K times larger and average down, for antialiasing (default 1; K*K times the pixels)",
     )
     parser.add_argument(
         "--bounds",
@@ -130,13 +148,16 @@ def _render_parser(commands) -> None:
         metavar="XMIN,XMAX,YMIN,YMAX",
         help="window to show (default: the attractor with a margin)",
     )
-    parser.add_argument("--elev", type=float, help="3D: camera elevation in degrees (default 30)")
-    parser.add_argument("--azim", type=float, help="3D: camera azimuth in degrees (default -60)")
+    parser.add_argument("--elev", type=_degrees, help="3D: camera elevation in degrees (default 30)")
+    parser.add_argument("--azim", type=_degrees, help="3D: camera azimuth in degrees (default -60)")
     parser.add_argument(
         "--views", action="store_true", help="3D: four views (perspective, front, side, top) in one PNG, each --size"
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N", help="worker threads (default: all cores); does not change the output"
+        "--threads",
+        type=threads,
+        metavar="N",
+        help=f"worker threads, 1..{MAX_THREADS} (default: all cores); does not change the output",
     )
     parser.add_argument(
         "--scheduler",
@@ -168,9 +189,19 @@ def _gallery_parser(commands) -> None:
         "gallery", help="render every built-in into a folder", description="Render every built-in IFS to DIR/NAME.png."
     )
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
-    parser.add_argument("--size", type=pixel_size, default=(512, 512), metavar="N|WxH", help="image size (default 512)")
     parser.add_argument(
-        "--points", type=count, default=10_000_000, metavar="N", help="points per picture (default 1e7)"
+        "--size",
+        type=pixel_size,
+        default=(512, 512),
+        metavar="N|WxH",
+        help=f"image size (default 512; at most {MAX_RENDER_PIXELS:,} pixels)",
+    )
+    parser.add_argument(
+        "--points",
+        type=count,
+        default=10_000_000,
+        metavar="N",
+        help=f"points per picture (default 1e7, at most {MAX_RENDER_POINTS:.0e})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     add_output_options(parser, overwrite="replace existing PNGs", quiet=True)
@@ -185,7 +216,11 @@ def _view_parser(commands) -> None:
     )
     add_source(parser)
     parser.add_argument(
-        "--points", type=count, default=300_000, metavar="N", help="points of an IFS to show (default 3e5)"
+        "--points",
+        type=count,
+        default=300_000,
+        metavar="N",
+        help=f"points of an IFS to show (default 3e5, at most {MAX_POINTS:.0e})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.set_defaults(run=cmd_view)
@@ -205,6 +240,7 @@ def cmd_render(args) -> int:
         jobs = [(ifs, folder / f"{_file_stem(name)}.{args.format}") for name, ifs in library.entries.items()]
         for _, path in jobs:
             _check_render_output(path, args.overwrite)
+        _check_render_size(args, f".{args.format}")
         _check_scale_out(args, f".{args.format}")
         with dask_client(args.scheduler) as client:
             results = [_render_one(ifs, path, args, client) for ifs, path in jobs]
@@ -223,6 +259,7 @@ def cmd_render(args) -> int:
     ifs = load(args.source, name=args.name)
     output = Path(args.output) if args.output else Path(f"{_file_stem(ifs.name or Path(args.source).stem)}.png")
     _check_render_output(output, args.overwrite)
+    _check_render_size(args, output.suffix.lower())
     _check_scale_out(args, output.suffix.lower())
     with dask_client(args.scheduler) as client:
         result = _render_one(ifs, output, args, client)
@@ -234,6 +271,30 @@ def cmd_render(args) -> int:
 
 def _check_render_output(path: Path, overwrite: bool) -> None:
     check_output(path, overwrite=overwrite, suffixes=RENDER_SUFFIXES)
+
+
+def _check_render_size(args, suffix: str) -> None:
+    """Refuse --points and --size (with --supersample and --views) beyond the documented limits, before any work."""
+    if suffix != ".png":
+        if args.points is not None and args.points > MAX_POINTS:
+            raise ParameterError(
+                f"n_points {args.points:,} for a point-cloud file; ifskit writes at most {MAX_POINTS:,} points "
+                "(all are kept in memory; a .png keeps none)",
+                "n_points",
+            )
+        return
+    if args.points is not None and args.points > MAX_RENDER_POINTS:
+        raise ParameterError(
+            f"n_points {args.points:,} is more than ifskit draws ({MAX_RENDER_POINTS:,})", "n_points"
+        )
+    height, width = args.size
+    pixels = height * width * args.supersample**2 * (4 if args.views else 1)
+    if pixels > MAX_RENDER_PIXELS:
+        raise ParameterError(
+            f"size {width}x{height} with --supersample {args.supersample}{' and --views' if args.views else ''} "
+            f"renders {pixels:,} pixels; at most {MAX_RENDER_PIXELS:,}",
+            "size",
+        )
 
 
 def _check_scale_out(args, suffix: str) -> None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FormatError, ParameterError
+from ..limits import MAX_COMPRESS_PIXELS, MAX_PIXELS
 from . import fic
 from .color import resize_plane, rgb_to_ycbcr, ycbcr_to_rgb
-from .imagefile import as_image_array, check_scale
+from .imagefile import as_image_array
 from .pifs import (
-    N_ISOMETRIES,
     CodecParams,
     Level,
     PlaneCode,
@@ -27,7 +27,7 @@ from .pifs import (
     collage_bound,
     decode_plane,
     domain_bits,
-    domain_grid,
+    domain_count,
     pad_plane,
     padded_shape,
     search_plane,
@@ -35,6 +35,8 @@ from .pifs import (
 
 #: Chroma planes are smooth and small (a quarter of the pixels): split them at a lower RMS error.
 CHROMA_THRESHOLD_FACTOR = 0.5
+# rows of a colour image converted at once (YCbCr -> RGB) when a decoded image is assembled
+_BAND_ROWS = 256
 # height, width, channels, min size, max size, s_bits, mean_bits, domain_step, s_max in thousandths
 _HEADER = struct.Struct("<IIBBBBBBH")
 
@@ -88,6 +90,11 @@ class FractalCode(fic.CodeFile):
             payload += struct.pack("<I", len(data)) + data
         return fic.pack(fic.KIND_PIFS, header, payload)
 
+    @property
+    def decoded_size(self) -> tuple:
+        """(height, width) of the padded luminance plane that the decoder works on, at scale 1."""
+        return self.planes[0].height, self.planes[0].width
+
     def decode_steps(self, scale: int = 1, *, iterations: int | None = None, start=None, coarse_start: bool = False):
         """Iterate the decoder; yields the image after each step.
 
@@ -107,7 +114,7 @@ class FractalCode(fic.CodeFile):
         ------
         ndarray of uint8, shape (scale * height, scale * width) or (..., 3)
         """
-        check_scale(scale)
+        self.check_scale(scale)
         if coarse_start and start is None and scale > 1:
             starts = [
                 np.kron(collections.deque(decode_plane(p), maxlen=1)[0], np.ones((scale, scale))) for p in self.planes
@@ -148,10 +155,14 @@ class FractalCode(fic.CodeFile):
         h, w = self.height * scale, self.width * scale
         if self.channels == 1:
             return np.clip(np.rint(planes[0][:h, :w]), 0, 255).astype(np.uint8)
-        ycc = [planes[0][:h, :w]]
         ch, cw = -(-self.height // 2) * scale, -(-self.width // 2) * scale
-        ycc += [resize_plane(chroma[:ch, :cw], 2 * cw, 2 * ch)[:h, :w] for chroma in planes[1:]]
-        return np.clip(np.rint(ycbcr_to_rgb(np.stack(ycc, axis=2))), 0, 255).astype(np.uint8)
+        cb, cr = (resize_plane(chroma[:ch, :cw], 2 * cw, 2 * ch)[:h, :w] for chroma in planes[1:])
+        rgb = np.empty((h, w, 3), np.uint8)
+        for top in range(0, h, _BAND_ROWS):  # in bands: the float temporaries of a large decode stay small
+            rows = slice(top, min(top + _BAND_ROWS, h))
+            ycc = np.stack([planes[0][rows, :w], cb[rows], cr[rows]], axis=2)
+            rgb[rows] = np.clip(np.rint(ycbcr_to_rgb(ycc)), 0, 255)
+        return rgb
 
     def collage_bounds(self, image) -> list:
         """Per plane, the collage-theorem bound of the decoding error (:class:`~ifskit.image.pifs.CollageBound`).
@@ -206,10 +217,12 @@ def compress_image(
     Raises
     ------
     ParameterError
-        A bad ``image`` or ``quality``, a ``bpp`` that is not positive, or one that even the
-        coarsest code of the image exceeds.
+        A bad ``image`` or ``quality``, an image of more than
+        :data:`~ifskit.limits.MAX_COMPRESS_PIXELS` pixels, a ``bpp`` that is not positive, or one
+        that even the coarsest code of the image exceeds.
     """
     image = as_image_array(image)
+    check_compress_size(*image.shape[:2])
     if bpp is not None and not bpp > 0:
         raise ParameterError(f"bpp must be positive, got {bpp}", "bpp")
     params = params or CodecParams()
@@ -281,7 +294,7 @@ def _unpack_plane(data: bytes, height: int, width: int, params: CodecParams, pat
     centre = 2 ** (params.s_bits - 1) - 1
     found = {size: ([], [], [], [], []) for size in sizes}
     bits = {size: domain_bits(height, width, size, params) for size in sizes}
-    limits = {size: len(domain_grid(height, width, size, params)[0]) * N_ISOMETRIES for size in sizes}
+    limits = {size: domain_count(height, width, size, params) for size in sizes}
 
     def visit(size: int, y: int, x: int) -> None:
         if size > params.min_size and reader.read_one(1):
@@ -313,7 +326,9 @@ def pifs_from_bytes(rest: bytes, path=None) -> FractalCode:
     Raises
     ------
     FormatError
-        Impossible header fields, a truncated payload, fields out of range, trailing bytes.
+        Impossible header fields, an image larger than :data:`~ifskit.limits.MAX_PIXELS`, a
+        payload too short for the blocks the header declares (checked before anything is
+        allocated), a truncated payload, fields out of range, trailing bytes.
     """
     if len(rest) < _HEADER.size:
         raise FormatError("truncated header", path)
@@ -324,6 +339,10 @@ def pifs_from_bytes(rest: bytes, path=None) -> FractalCode:
     s_max /= 1000
     if not 0 < s_max < 1 or min(height, width) < 1:
         raise FormatError("corrupted header (impossible sizes or contrast bound)", path)
+    if height * width > MAX_PIXELS:
+        raise FormatError(
+            f"declares a {width}x{height} image; ifskit reads codes of at most {MAX_PIXELS:,} pixels", path
+        )
     params = CodecParams(min_size, max_size, s_bits, mean_bits, s_max, step)
     shapes = [padded_shape(height, width, params)]
     if channels == 3:
@@ -336,11 +355,30 @@ def pifs_from_bytes(rest: bytes, path=None) -> FractalCode:
         offset += 4
         if offset + length > len(rest):
             raise FormatError("truncated payload", path)
+        # every top-level block takes at least its split flag, contrast and mean
+        top_blocks = (shape[0] // max_size) * (shape[1] // max_size)
+        least_bits = (max_size > min_size) + s_bits + mean_bits
+        if top_blocks * least_bits > 8 * length:
+            raise FormatError(
+                f"truncated payload (a {shape[1]}x{shape[0]} plane needs at least {top_blocks * least_bits:,} bits, "
+                f"the file holds {8 * length:,})",
+                path,
+            )
         planes.append(_unpack_plane(rest[offset : offset + length], *shape, params, path))
         offset += length
     if offset != len(rest):
         raise FormatError("trailing bytes after the payload", path)
     return FractalCode(height, width, planes, params)
+
+
+def check_compress_size(height: int, width: int, parameter: str = "image") -> None:
+    """Refuse an image of more than :data:`~ifskit.limits.MAX_COMPRESS_PIXELS` pixels to code."""
+    if height * width > MAX_COMPRESS_PIXELS:
+        raise ParameterError(
+            f"{parameter} is {width}x{height} pixels ({height * width:,}); ifskit compresses at most "
+            f"{MAX_COMPRESS_PIXELS:,} (the search time grows with the square of the pixels): reduce it first",
+            parameter,
+        )
 
 
 def _power_of_two(value: int) -> bool:

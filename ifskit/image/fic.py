@@ -24,6 +24,8 @@ import numpy as np
 
 from .._io import read_bytes, write_bytes
 from ..errors import FormatError
+from ..limits import MAX_CODE_BYTES
+from .imagefile import check_scale
 
 MAGIC = b"IFSC"
 VERSION = 1
@@ -116,7 +118,7 @@ def unpack(data: bytes, path=None) -> tuple:
 
 def read_fic(path) -> tuple:
     """Read and check a ``.fic`` file: ``(kind, header and payload bytes)``."""
-    return unpack(read_bytes(path), path)
+    return unpack(read_bytes(path, MAX_CODE_BYTES, ".fic codes"), path)
 
 
 def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
@@ -127,9 +129,15 @@ def write_fic(data: bytes, path, overwrite: bool = False) -> Path:
 class CodeFile:
     """What every kind of code shares: its ``.fic`` bytes, their size, saving them, and decoding to the fixed point.
 
-    Subclasses define ``height``, ``width`` (the image size), ``to_bytes()`` and
+    Subclasses define ``height``, ``width`` (the image size), ``decoded_size`` (the padded size
+    the decoder works on, at scale 1), ``to_bytes()`` and
     ``decode_steps(scale, *, iterations, start, coarse_start)``, a generator of the decoded images.
     """
+
+    def check_scale(self, scale: int) -> None:
+        """Refuse a ``scale`` below 1 or one whose decoding exceeds :data:`~ifskit.limits.MAX_DECODE_PIXELS`
+        (a :class:`~ifskit.errors.ParameterError`), before anything is allocated."""
+        check_scale(scale, *self.decoded_size)
 
     def decode(self, scale: int = 1, *, iterations: int | None = None, start=None) -> np.ndarray:
         """The fixed point at ``scale`` times the size (or the image after ``iterations`` steps).

@@ -95,7 +95,6 @@ def fractalize(
         larger than half the image's shorter side.
     """
     image = as_image_array(image)
-    check_scale(scale)
     if not 0 < s_max < 1:
         raise ParameterError(f"s_max must be within (0, 1), got {s_max}", "s_max")
     height, width = image.shape[:2]
@@ -105,6 +104,7 @@ def fractalize(
         )
     planes = image[None] if image.ndim == 2 else np.moveaxis(image, 2, 0)
     side = -(-max(height, width) // range_size) * range_size
+    check_scale(scale, side, side)  # the padded square is decoded
     padded = np.pad(planes, ((0, 0), (0, side - height), (0, side - width)), mode="edge")
     target = torch.from_numpy(padded.astype(np.float32) / 255.0)[:, None]  # (B, 1, side, side)
     config = CollageConfig(crop=side, range_size=range_size, n_aux=0, augment=True, whole_domain=True, s_max=s_max)

@@ -11,13 +11,13 @@ from PIL import Image, UnidentifiedImageError
 
 from .._io import atomic_path, check_output
 from ..errors import FormatError, ParameterError
-from ..limits import MAX_PIXELS
+from ..limits import MAX_DECODE_PIXELS, MAX_PIXELS
 
 #: Smallest image side the codecs accept (pixels).
 MIN_SIDE = 4
 
 
-def read_image(path, *, gray: bool = False) -> np.ndarray:
+def read_image(path, *, gray: bool = False, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an 8-bit grayscale or RGB image.
 
     Parameters
@@ -25,6 +25,9 @@ def read_image(path, *, gray: bool = False) -> np.ndarray:
     path : str or Path
     gray : bool
         Convert colour to luminance (ITU-R 601, as JPEG).
+    max_pixels : int
+        Most pixels accepted, checked from the header before decoding (a reader that works on
+        smaller images, as ``compress``, passes its own limit).
 
     Returns
     -------
@@ -34,8 +37,8 @@ def read_image(path, *, gray: bool = False) -> np.ndarray:
     ------
     FormatError
         Missing or unreadable file, an alpha channel, more than 8 bits per sample,
-        fewer than 4 pixels on a side, more than :data:`~ifskit.limits.MAX_PIXELS` pixels
-        (checked from the header, before decoding).
+        fewer than 4 pixels on a side, more than ``max_pixels`` pixels (checked from the
+        header, before decoding).
     """
     path = Path(path)
     if not path.exists():
@@ -49,9 +52,9 @@ def read_image(path, *, gray: bool = False) -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 pixels = image.width * image.height
-                if pixels > MAX_PIXELS:
+                if pixels > max_pixels:
                     raise FormatError(
-                        f"is {image.width}x{image.height} pixels ({pixels:,}); ifskit reads at most {MAX_PIXELS:,}",
+                        f"is {image.width}x{image.height} pixels ({pixels:,}); ifskit reads at most {max_pixels:,}",
                         path,
                     )
                 image.load()
@@ -106,10 +109,18 @@ def as_image_array(image, parameter: str = "image") -> np.ndarray:
     return array
 
 
-def check_scale(scale: int) -> None:
-    """Refuse an output scale below 1 (a :class:`~ifskit.errors.ParameterError` naming ``scale``)."""
-    if scale < 1:
-        raise ParameterError(f"scale must be a positive whole number, got {scale}", "scale")
+def check_scale(scale: int, height: int, width: int) -> None:
+    """Refuse an output scale below 1, or one that makes an image of ``height x width`` pixels
+    larger than :data:`~ifskit.limits.MAX_DECODE_PIXELS` (a :class:`~ifskit.errors.ParameterError`
+    naming ``scale``), before anything is allocated."""
+    if isinstance(scale, bool) or not isinstance(scale, int | np.integer) or scale < 1:
+        raise ParameterError(f"scale must be a positive whole number, got {scale!r}", "scale")
+    if height * width * scale**2 > MAX_DECODE_PIXELS:
+        raise ParameterError(
+            f"scale {scale} makes a {width * scale}x{height * scale} image; "
+            f"ifskit decodes at most {MAX_DECODE_PIXELS:,} pixels",
+            "scale",
+        )
 
 
 def save_image(image: np.ndarray, path, overwrite: bool = False) -> Path:

@@ -160,10 +160,19 @@ def domain_grid(height: int, width: int, size: int, params: CodecParams) -> tupl
     return yy.ravel(), xx.ravel()
 
 
+def domain_count(height: int, width: int, size: int, params: CodecParams) -> int:
+    """Number of candidates (domain block and isometry) for ranges of ``size``: the length of
+    :func:`domain_grid` times 8, counted without making the grid (a reader checks a file's
+    declared size with it before allocating anything)."""
+    step = max(size // params.domain_step, 1)
+    ph, pw = height // 2, width // 2
+    rows, columns = len(range(0, ph - size + 1, step)), len(range(0, pw - size + 1, step))
+    return rows * columns * N_ISOMETRIES
+
+
 def domain_bits(height: int, width: int, size: int, params: CodecParams) -> int:
     """Bits of a candidate index (domain block and isometry) for ranges of ``size``."""
-    n = len(domain_grid(height, width, size, params)[0]) * N_ISOMETRIES
-    return max(1, math.ceil(math.log2(n)))
+    return max(1, math.ceil(math.log2(domain_count(height, width, size, params))))
 
 
 def pool(plane: np.ndarray) -> np.ndarray:
@@ -407,14 +416,22 @@ def _gather(code: PlaneCode, scale: int) -> _Gather:
         d_index, iso = level.domain // N_ISOMETRIES, level.domain % N_ISOMETRIES
         within = isometry_indices(n)[iso]  # (m, n*n) flat index within an n x n block
         wy, wx = within // n, within % n
-        src.append(((dys[d_index] * scale)[:, None] + wy) * pooled_width + (dxs[d_index] * scale)[:, None] + wx)
+        # the pixel tables hold 32-bit indices (a decoded plane has fewer than 2**31 pixels, see
+        # ifskit.limits.MAX_DECODE_PIXELS): half the memory of a large decode
+        src.append(
+            (((dys[d_index] * scale)[:, None] + wy) * pooled_width + (dxs[d_index] * scale)[:, None] + wx).astype(
+                np.int32
+            )
+        )
         offsets = np.arange(n * n)
         dst.append(
-            ((level.ys * scale)[:, None] + offsets // n) * (code.width * scale)
-            + (level.xs * scale)[:, None]
-            + offsets % n
+            (
+                ((level.ys * scale)[:, None] + offsets // n) * (code.width * scale)
+                + (level.xs * scale)[:, None]
+                + offsets % n
+            ).astype(np.int32)
         )
-        block.append(np.repeat(np.arange(first, first + m), n * n))
+        block.append(np.repeat(np.arange(first, first + m, dtype=np.int32), n * n))
         counts.append(np.full(m, n * n))
         s.append(dequantize_s(level.s_q, params))
         mean.append(dequantize_mean(level.mean_q, params))
@@ -426,8 +443,12 @@ def _step(plane: np.ndarray, g: _Gather) -> np.ndarray:
     """One application of the PIFS operator W: (H, W) -> (H, W)."""
     values = pool(plane).ravel()[g.src]
     domain_mean = np.bincount(g.block, values, minlength=len(g.counts)) / g.counts
+    # s * (values - domain mean) + mean, in place: a large decode holds few full-size temporaries
+    values -= domain_mean[g.block]
+    values *= g.s[g.block]
+    values += g.mean[g.block]
     out = np.empty(plane.size)
-    out[g.dst] = g.s[g.block] * (values - domain_mean[g.block]) + g.mean[g.block]
+    out[g.dst] = values
     return out.reshape(plane.shape)
 
 

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from ...errors import FormatError, ParameterError
+from ...limits import MAX_PIXELS
 from .. import fic
 from ..collage import DECODE_TOL, CollageConfig, decode, fixed_point
 from ..color import resize_plane, rgb_to_ycbcr
-from ..imagefile import as_image_array, check_scale
+from ..imagefile import as_image_array
 from .model import CollageEncoder
 
 #: Range of the per-range bias (images are in [0, 1]) and its bits in a code.
@@ -63,6 +64,12 @@ class NeuralCode(fic.CodeFile):
         """(rows, columns) of tiles."""
         crop = self.config.crop
         return -(-self.height // crop), -(-self.width // crop)
+
+    @property
+    def decoded_size(self) -> tuple:
+        """(height, width) of the whole tiles that the decoder works on, at scale 1."""
+        rows, cols = self.tiles
+        return rows * self.config.crop, cols * self.config.crop
 
     @property
     def channels(self) -> int:
@@ -115,7 +122,7 @@ class NeuralCode(fic.CodeFile):
         ------
         ndarray of uint8, shape (scale * height, scale * width)
         """
-        check_scale(scale)
+        self.check_scale(scale)
         index, weights, bias, aux = self.sparse_parameters()
         rows, cols = self.tiles
         side = self.config.crop * scale
@@ -192,8 +199,19 @@ def neural_from_bytes(rest: bytes, path=None) -> NeuralCode:
     if offset > len(rest):
         raise FormatError("truncated payload", path)
     aux = np.frombuffer(rest[_HEADER.size : offset], np.uint8).reshape(n_aux, r, r)
+    if height * width > MAX_PIXELS:
+        raise FormatError(
+            f"declares a {width}x{height} image; ifskit reads codes of at most {MAX_PIXELS:,} pixels", path
+        )
     tiles = -(-height // crop) * -(-width // crop)
     shape = (tiles, config.n_ranges, top_k)
+    least_bits = tiles * config.n_ranges * (top_k * bits + BIAS_BITS)  # every weight and bias, before any index
+    if least_bits > 8 * (len(rest) - offset):
+        raise FormatError(
+            f"truncated payload (a {width}x{height} code needs at least {least_bits:,} bits, "
+            f"the file holds {8 * (len(rest) - offset):,})",
+            path,
+        )
     reader = fic.BitReader(rest[offset:], path)
     top = 2 ** (bits - 1) - 1
     weights = reader.read(bits, int(np.prod(shape))).reshape(shape) - top
