@@ -144,15 +144,13 @@ def print_pairs(which: str, old: bool) -> list:
     print("|---|---|---:|---:|---:|---:|---|")
     rows = []
     for a, b, group in wide_pairs(which):
-        start = time.perf_counter()
         new = pair_figures(a, b)
         before = pair_figures(a, b, old=True) if old else None
         rows.append({"pair": f"{a} -> {b}", "group": group, "new": new, "old": before})
 
         cells = [f"{before[k]:.2f} -> {new[k]:.2f}" if old else f"{new[k]:.2f}"
                  for k in ("max_over_median", "loop_max_over_median", "min_span", "seam_over_median")]  # fmt: skip
-        print(f"| {a} -> {b} | {group} | {' | '.join(cells)} | {'met' if meets(new) else 'NOT met'} |  "
-              f"<!-- {time.perf_counter() - start:.1f} s -->", flush=True)  # fmt: skip
+        print(f"| {a} -> {b} | {group} | {' | '.join(cells)} | {'met' if meets(new) else 'NOT met'} |", flush=True)
     print()
     for group in sorted({row["group"] for row in rows}):
         mine = [row["new"] for row in rows if row["group"] == group]
