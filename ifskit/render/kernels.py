@@ -177,9 +177,10 @@ def _density_chunk(
     xn = np.empty(lanes, maps.dtype)
     yn = np.empty(lanes, maps.dtype)
     zn = np.empty(lanes, maps.dtype)
-    x[:] = start[0]
-    y[:] = start[1]
-    z[:] = start[dim - 1]
+    x0, y0, z0 = start[0], start[1], start[dim - 1]
+    x[:] = x0
+    y[:] = y0
+    z[:] = z0
     u = np.empty(lanes, np.uint32)
     block = _BLOCK_STEPS * lanes
     cells = np.empty(block, np.int32)
@@ -255,7 +256,7 @@ def _density_chunk(
                 for j in range(lanes):
                     gone = ~(abs(zn[j]) < escape)
                     xn[j] = limits[4] if gone else xn[j]
-                    z[j] = start[2] if gone else zn[j]
+                    z[j] = z0 if gone else zn[j]
                 if shade_depth:
                     for j in range(lanes):
                         depths[row0 + j] = np.uint16(min(max(zn[j], zero), limits[5]) * 65535)
@@ -268,8 +269,8 @@ def _density_chunk(
                 cell = ((ir >> 3) * tile_cols + (ic >> 3)) * 64 + (ir & 7) * 8 + (ic & 7)
                 cells[row0 + j] = cell if inside else trash
                 gone = ~((abs(col) < escape) & (abs(row) < escape))
-                x[j] = start[0] if gone else col
-                y[j] = start[1] if gone else row
+                x[j] = x0 if gone else col
+                y[j] = y0 if gone else row
             if blend:
                 for j in range(lanes):
                     r[j] = 0.5 * (r[j] + cr[j])
@@ -293,13 +294,13 @@ def _density_chunk(
                 wraps += 1
             else:
                 tiles[cell] = hits
-            if shade_depth:
-                if depths[j] > depth_max[cell]:
-                    depth_max[cell] = depths[j]
-            if blend:
-                color_sum[cell, 0] += rgb[j, 0]
-                color_sum[cell, 1] += rgb[j, 1]
-                color_sum[cell, 2] += rgb[j, 2]
+        if shade_depth:
+            for j in range(count):
+                depth_max[cells[j]] = max(depth_max[cells[j]], depths[j])
+        if blend:
+            for j in range(count):
+                for ch in range(3):
+                    color_sum[cells[j], ch] += rgb[j, ch]
     return wraps
 
 
