@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +54,13 @@ def baseline_movie(keyframes, path: Path, n_frames: int, size, n_points: int) ->
         ifs = ifskit.interpolate(a, b, rest / n_frames)
         writer.send(np.ascontiguousarray(ifskit.render_image(ifs, size, n_points, 0, progress=False)[..., :3]))
     writer.close()
+
+
+def cpu_seconds() -> float:
+    """CPU seconds so far of this process's threads and of its finished children (ffmpeg): a figure
+    that other work on a shared machine does not inflate, unlike the wall-clock time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def read_frames(path: Path) -> list:
@@ -186,19 +194,20 @@ def main() -> None:
     n_frames, size, n_points = (30, (256, 256), 500_000) if args.quick else (120, (512, 512), 2_000_000)
     keyframes = [ifskit.catalog(name) for name in ("barnsley_fern", "maple_leaf", "heighway_dragon")]
 
+    load_before = os.getloadavg()[0]
     # warm up (compile, or load the compiled kernels from the cache)
     ifskit.render_image(keyframes[0], 64, 1000, progress=False)
 
     with tempfile.TemporaryDirectory() as folder:
         plain = Path(folder) / "plain.mp4"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         baseline_movie(keyframes, plain, n_frames, size, n_points)
-        plain_seconds = time.perf_counter() - start
+        plain_seconds, plain_cpu = time.perf_counter() - start, cpu_seconds() - cpu
 
         ours = Path(folder) / "ours.mp4"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         ifskit.make_movie(keyframes, ours, n_frames, size=size, n_points=n_points, loop=True, progress=False)
-        seconds = time.perf_counter() - start
+        seconds, our_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         smooth_plain, smooth_ours = smoothness(read_frames(plain)), smoothness(read_frames(ours))
         megabytes = ours.stat().st_size / 1e6
 
@@ -206,10 +215,10 @@ def main() -> None:
         # aggregate as ifskit.render.aggregate makes it (its depth range from a 300,000-point extent
         # sample of the frame's IFS) against the movie's (the depth range planned from the survey)
         solids = [ifskit.catalog(name) for name in ("menger_sponge", "sierpinski_tetrahedron")]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         ifskit.make_movie(solids, Path(folder) / "solid.mp4", n_frames, size=size, n_points=n_points, loop=True,
                           progress=False)  # fmt: skip
-        solid_seconds = time.perf_counter() - start
+        solid_seconds, solid_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         plan = plan_movie(ifskit.KeyframePath(solids, loop=True), 12, size, n_points, 0)
         start = time.perf_counter()
         for i in range(1, 11):
@@ -222,16 +231,17 @@ def main() -> None:
         movie_frame = (time.perf_counter() - start) / 10
 
     label = f"{n_frames} frames {size[1]}x{size[0]}, {n_points:.0e} points/frame, MP4"
-    print(f"# ifskit movie benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"# ifskit movie benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {load_before:.1f} before")  # fmt: skip
     print()
-    print("| case | seconds | frames/s | vs plain loop | smoothness (max step / keyframe change) |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| plain loop: interpolate + render_image + write, {label} | {plain_seconds:.1f} | "
+    print("| case | seconds | CPU seconds | frames/s | vs plain loop | smoothness (max step / keyframe change) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| plain loop: interpolate + render_image + write, {label} | {plain_seconds:.1f} | {plain_cpu:.1f} | "
           f"{n_frames / plain_seconds:.1f} | 1.0x | {smooth_plain:.3f} |")  # fmt: skip
-    print(f"| ifskit.make_movie, {label} | {seconds:.1f} | {n_frames / seconds:.1f} | "
+    print(f"| ifskit.make_movie, {label} | {seconds:.1f} | {our_cpu:.1f} | {n_frames / seconds:.1f} | "
           f"{plain_seconds / seconds:.1f}x | {smooth_ours:.3f} |")  # fmt: skip
     print(f"| ifskit.make_movie 3D (menger_sponge -> sierpinski_tetrahedron, looped), {label} | "
-          f"{solid_seconds:.1f} | {n_frames / solid_seconds:.1f} | | |")  # fmt: skip
+          f"{solid_seconds:.1f} | {solid_cpu:.1f} | {n_frames / solid_seconds:.1f} | | |")  # fmt: skip
     print()
     print(f"3D frame aggregate: ifskit.render.aggregate {aggregate_frame:.3f} s, the movie's {movie_frame:.3f} s "
           f"({aggregate_frame / movie_frame:.1f}x), mean of 10 frames. MP4 size: {megabytes:.1f} MB. "
@@ -248,6 +258,9 @@ def main() -> None:
         figures = {
             "seconds": seconds,
             "plain_seconds": plain_seconds,
+            "cpu_seconds": our_cpu,
+            "plain_cpu_seconds": plain_cpu,
+            "solid_cpu_seconds": solid_cpu,
             "smoothness": smooth_ours,
             "plain_smoothness": smooth_plain,
             "megabytes": megabytes,
