@@ -429,7 +429,7 @@ def densities(
         raise ParameterError(f"seed: {len(seeds)} seeds for {len(ifs_list)} IFS", "seed")
     if any(ifs.dim != 2 for ifs in ifs_list):
         raise ParameterError("densities renders 2D IFS; render a 3D IFS with aggregate(view=...)", "ifs_list")
-    out = np.zeros((len(ifs_list), height, width), dtype=np.uint64)
+    out = np.empty((len(ifs_list), height, width), dtype=np.uint64)
     if not ifs_list:
         return out
     jobs = [_job(ifs, (height, width), n_points, s, bounds, None, precision)[0] for ifs, s in zip(ifs_list, seeds)]
@@ -437,12 +437,12 @@ def densities(
         group = [i for i, job in enumerate(jobs) if job.precision == wanted]
         if group:
             bar = progress_bar(n_points * len(group), progress, "chaos game")
-            out[group] = _render_batch([jobs[i] for i in group], default_threads(threads, len(group)), bar)
+            _render_batch([jobs[i] for i in group], out, np.array(group), default_threads(threads, len(group)), bar)
     return out
 
 
-def _render_batch(jobs: list, threads: int, bar) -> np.ndarray:
-    """Counts (n, H, W) uint64 of density jobs of one precision, size and point count; closes ``bar``."""
+def _render_batch(jobs: list, out: np.ndarray, slots: np.ndarray, threads: int, bar) -> None:
+    """Render density jobs of one precision, size and point count: job ``j`` into ``out[slots[j]]``; closes ``bar``."""
     height, width = jobs[0].size
     n_points, chunk = jobs[0].n_points, jobs[0].chunk
     parts = [job.pixel_maps() for job in jobs]
@@ -453,7 +453,6 @@ def _render_batch(jobs: list, threads: int, bar) -> np.ndarray:
     limits = parts[0][3]
     burn_ins = np.array([job.burn_in for job in jobs], dtype=np.int64)
     seeds = np.array([job.seed for job in jobs], dtype=np.uint64)
-    out = np.empty((len(jobs), height, width), dtype=np.uint64)
     n_cells = ((height + 7) // 8) * ((width + 7) // 8) * 64 + 1
     per_task = max(1, -(-len(jobs) // (8 * threads)))
 
@@ -462,12 +461,11 @@ def _render_batch(jobs: list, threads: int, bar) -> np.ndarray:
             return np.zeros(n_cells, dtype=np.uint8), np.zeros(n_cells, dtype=np.uint32)
         renders = np.arange(task * per_task, min(task * per_task + per_task, len(jobs)), dtype=np.int64)
         kernels.chaos_density_batch(
-            maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, *state, out
+            maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, slots, *state, out
         )
         return len(renders) * n_points
 
     run_tasks(-(-len(jobs) // per_task), threads, work, bar)
-    return out
 
 
 def add_totals(into: Totals, more: Totals) -> Totals:

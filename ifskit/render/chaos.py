@@ -67,10 +67,13 @@ def chain_start(ifs: IFS) -> np.ndarray:
     For a contractive IFS that point is on the attractor already; the burn-in then
     only decorrelates the chain from it.
     """
-    order = np.argsort(-ifs.p, kind="stable")
-    for i in order:
-        if np.all(np.isfinite(ifs.fixed_points[i])) and ifs.contraction_factors[i] < 1:
-            return np.array(ifs.fixed_points[i])
+    try:  # all maps in one call (IFS.fixed_points solves them one by one: slow for a small render)
+        fixed = np.linalg.solve(np.eye(ifs.dim) - ifs.A, ifs.b[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # a map without a fixed point
+        fixed = ifs.fixed_points
+    for i in np.argsort(-ifs.p, kind="stable"):
+        if np.all(np.isfinite(fixed[i])) and ifs.contraction_factors[i] < 1:
+            return np.array(fixed[i])
     return np.zeros(ifs.dim)
 
 

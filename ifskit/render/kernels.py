@@ -400,7 +400,7 @@ def chaos_density(
 
 @njit(nogil=True, cache=True)
 def chaos_density_batch(
-    maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, tiles, carry, out
+    maps, offsets, lower, starts, limits, burn_ins, seeds, n_points, chunk, width, renders, slots, tiles, carry, out
 ):
     """Densities of several IFS in one call: each render's chunks, binned, untiled into ``out[render]``.
 
@@ -416,25 +416,32 @@ def chaos_density_batch(
         As in :func:`chaos_density`, the same for every IFS.
     renders : (m,) int64
         The IFS to render in this call.
+    slots : (n,) int64
+        IFS ``i`` goes to ``out[slots[i]]``.
     tiles, carry
         Zeroed scratch rasters as in :func:`chaos_density`; left zeroed.
-    out : (n, H, W) uint64
-        ``out[i]`` receives the counts of IFS ``i`` (overwritten).
+    out : (N, H, W) uint64
+        ``out[slots[i]]`` receives the counts of IFS ``i`` (overwritten).
     """
     n_chunks = (n_points + chunk - 1) // chunk
     none16 = np.zeros(0, np.uint16)
     no_colors = np.zeros((1, 3))
     none64 = np.zeros((0, 3), np.uint64)
     for i in renders:
+        # contiguous copies: the kernel is compiled (and vectorized) for C-ordered maps
+        maps_i = np.ascontiguousarray(maps[offsets[i] : offsets[i + 1]])
+        lower_i = np.ascontiguousarray(lower[offsets[i] : offsets[i + 1]])
+        start_i = np.ascontiguousarray(starts[i])
         wraps = 0
         for c in range(n_chunks):
             wraps += _density_chunk(
-                maps[offsets[i] : offsets[i + 1]], lower[offsets[i] : offsets[i + 1]], starts[i], limits, burn_ins[i], _chunk_state(seeds[i], c),
+                maps_i, lower_i, start_i, limits, burn_ins[i], _chunk_state(seeds[i], c),
                 min(chunk, n_points - c * chunk), (width + 7) // 8, tiles, carry, none16, no_colors, none64,
             )  # fmt: skip
-        out[i] = 0
+        into = out[slots[i]]
+        into[:] = 0
         untile(
-            tiles, carry, wraps > 0, none16, none64, out[i], np.zeros((0, 0), np.uint16), np.zeros((0, 0, 3), np.uint64)
+            tiles, carry, wraps > 0, none16, none64, into, np.zeros((0, 0), np.uint16), np.zeros((0, 0, 3), np.uint64)
         )
     return 0
 
