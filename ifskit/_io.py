@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import re
 import signal
@@ -223,6 +224,32 @@ def write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
 def write_text(path, text: str, overwrite: bool = False) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; failures are one-line :class:`OutputError`."""
     return write_bytes(path, text.encode("utf-8"), overwrite)
+
+
+def write_torch(path, obj, overwrite: bool = False) -> Path:
+    """Save a torch object (``torch.save``) to ``path`` atomically and byte-reproducibly.
+
+    ``torch.save`` to a file stores that file's name inside the archive, so two saves of the
+    same object through different temporary files differ byte for byte; saved to memory first,
+    the bytes depend only on the object, then :func:`write_bytes` checks them onto the disk.
+
+    Parameters
+    ----------
+    path : str or Path
+    obj : object
+        Anything ``torch.save`` accepts (a state dict, a dict of tensors and plain values).
+    overwrite : bool
+
+    Raises
+    ------
+    OutputError
+        Existing file, missing folder, disk full, permission: one line.
+    """
+    import torch  # optional and slow to import: only the callers that save models have it
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return write_bytes(path, buffer.getvalue(), overwrite)
 
 
 def clean_stale_temps(folder) -> list[Path]:

@@ -82,6 +82,26 @@ def check_seed(seed, parameter: str = "seed") -> int:
     return int(seed)
 
 
+def check_decode_scale(scale, height: int, width: int) -> int:
+    """``scale`` checked: a whole number from 1 whose decoding of a ``height x width`` code stays
+    within :data:`MAX_DECODE_PIXELS`, before anything is allocated.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``scale``.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int | np.integer) or scale < 1:
+        raise ParameterError(f"scale must be a positive whole number, got {scale!r}", "scale")
+    if height * width * scale**2 > MAX_DECODE_PIXELS:
+        raise ParameterError(
+            f"scale {scale} makes a {width * scale}x{height * scale} image; "
+            f"ifskit decodes at most {MAX_DECODE_PIXELS:,} pixels",
+            "scale",
+        )
+    return int(scale)
+
+
 def check_count(count: int, limit: int, what: str, path=None, line: int | None = None) -> int:
     """Refuse a declared ``count`` of ``what`` that is negative or over ``limit``.
 

@@ -30,6 +30,26 @@ from ._common import (
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
 
+#: Most optimizer steps of ``train-image-encoder`` (a day of training at the default batch).
+MAX_TRAIN_STEPS = 1_000_000
+#: Most crop pixels per training step (``--batch`` x ``--crop``^2): about 1 GB of activations.
+MAX_BATCH_PIXELS = 256 * 64 * 64
+#: Most weights per range that a ``.fic`` neural code holds.
+MAX_TOP_K = 64
+
+
+def _at_most(limit: int, what: str):
+    """An argparse type: a whole number from 1 to ``limit``."""
+
+    def parse(text: str) -> int:
+        value = count(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected {what} from 1 to {limit:,}, got {text!r}")
+        return value
+
+    return parse
+
+
 _quality = number_in(1, 100, "a quality within 1..100", low_included=True, high_included=True)
 _positive = number_in(0, 1e6, "a positive number")
 
@@ -39,18 +59,6 @@ def _block(text: str) -> int:
     if value < 2 or value > 128 or value & (value - 1):
         raise argparse.ArgumentTypeError(f"expected a power of two within 2..128, got {text!r}")
     return value
-
-
-def _add_threads(parser, what: str = "") -> None:
-    """The torch thread count of a neural command (one by default)."""
-    parser.add_argument(
-        "--threads",
-        type=threads,
-        default=1,
-        metavar="N",
-        help=f"torch threads{' ' + what if what else ''}, 1..{MAX_THREADS} (default 1: its tensors are small, "
-        "and more threads slow down on a busy machine)",
-    )
 
 
 def register(commands, name: str) -> None:
@@ -100,7 +108,6 @@ def _compress_parser(commands) -> None:
             "one forward pass, luminance only; --quality/--bpp/--classified/--min-block/--max-block do not apply"
         ),
     )
-    _add_threads(parser, "for --neural")
     add_output_options(parser, overwrite="replace an existing output")
     parser.set_defaults(run=cmd_compress)
 
@@ -135,7 +142,6 @@ def _decompress_parser(commands) -> None:
         "--start", metavar="IMAGE", help="start from this image (default: mid-grey, black for a neural code)"
     )
     parser.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
-    _add_threads(parser, "for a neural code")
     add_output_options(parser, overwrite="replace existing outputs")
     parser.set_defaults(run=cmd_decompress)
 
@@ -149,23 +155,41 @@ def _train_image_encoder_parser(commands) -> None:
             "(PNG, JPEG, ...; colour is reduced to luminance). The loss is the reconstruction after a few "
             "decoding steps plus the collage error; after the steps, the cost per unit of contrast in the "
             "candidate score is chosen among a few values by the PSNR of further crops (smaller weights: fewer "
-            "bits, a more contractive code). Same seed and settings, same model. The model is "
+            "bits, a more contractive code). Same seed and settings, same model, byte for byte, whatever the "
+            "number of cores (training runs on one torch thread). The model is "
             "written atomically at the end; use it with 'ifskit compress IMAGE -o OUT.fic --neural MODEL.pt'."
         ),
         epilog="Example: ifskit train-image-encoder photos/ -o model.pt --steps 300 --seed 0",
     )
     parser.add_argument("folder", metavar="DIR", help="folder of training images (each at least --crop pixels)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
-    parser.add_argument("--steps", type=count, default=300, metavar="N", help="optimizer steps (default 300)")
-    parser.add_argument("--batch", type=count, default=16, metavar="B", help="crops per step (default 16)")
+    parser.add_argument(
+        "--steps",
+        type=_at_most(MAX_TRAIN_STEPS, "optimizer steps"),
+        default=300,
+        metavar="N",
+        help=f"optimizer steps, 1..{MAX_TRAIN_STEPS:,} (default 300)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=count,
+        default=16,
+        metavar="B",
+        help=f"crops per step (default 16; B x crop^2 at most {MAX_BATCH_PIXELS:,} pixels: about 1 GB)",
+    )
     parser.add_argument(
         "--lr", type=_positive, default=3e-3, help="Adam learning rate, warm-up and cosine decay (default 3e-3)"
     )
     parser.add_argument("--seed", type=seed, default=0, help="crops and initial weights (default 0)")
     parser.add_argument("--crop", type=_block, default=64, metavar="N", help="tile side, pixels (default 64)")
     parser.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
-    parser.add_argument("--top-k", type=count, default=2, metavar="K", help="weights per range (default 2)")
-    _add_threads(parser)
+    parser.add_argument(
+        "--top-k",
+        type=_at_most(MAX_TOP_K, "weights per range"),
+        default=2,
+        metavar="K",
+        help=f"weights per range, 1..{MAX_TOP_K} (default 2)",
+    )
     add_output_options(parser, overwrite="replace an existing model file", quiet=True)
     parser.set_defaults(run=cmd_train_image_encoder)
 
@@ -203,7 +227,14 @@ def _fractalize_parser(commands) -> None:
     )
     parser.add_argument("--range-size", type=count, default=8, metavar="N", help="range patch side (default 8)")
     parser.add_argument("--gray", action="store_true", help="luminance only")
-    _add_threads(parser)
+    parser.add_argument(
+        "--threads",
+        type=threads,
+        default=1,
+        metavar="N",
+        help=f"torch threads, 1..{MAX_THREADS} (default 1: more threads slow down on a busy machine; "
+        "the output may differ in the last bits from one thread count to another)",
+    )
     add_output_options(parser, overwrite="replace an existing output", quiet=True)
     parser.set_defaults(run=cmd_fractalize)
 
@@ -266,7 +297,6 @@ def cmd_compress(args) -> int:
 
 def cmd_decompress(args) -> int:
     from ..image import (
-        FractalCode,
         load_code,
         read_image,
         save_image,
@@ -279,8 +309,6 @@ def cmd_decompress(args) -> int:
         if frames_dir.is_dir() and not args.overwrite and any(frames_dir.glob("step_*.png")):
             raise IfskitError(f"{frames_dir}: holds step_*.png frames already (use --overwrite to replace them)")
     code = load_code(args.input)
-    if not isinstance(code, FractalCode):  # a neural code: torch is loaded already
-        _use_threads(args)
     code.check_scale(args.scale)
     start_image = None if args.start is None else read_image(args.start)
     if frames_dir is not None:
@@ -339,7 +367,6 @@ def _compress_neural(args) -> int:
         raise IfskitError(f"{', '.join(given)} do not apply to --neural (the model fixes the code's geometry)")
     from ..image.encoder import encode_image, load_encoder  # imports torch
 
-    _use_threads(args)
     model = load_encoder(args.neural)
     image = read_image(args.image, gray=True, max_pixels=MAX_COMPRESS_PIXELS)
     start = time.perf_counter()
@@ -374,6 +401,11 @@ def cmd_train_image_encoder(args) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise FormatError("no such folder" if not folder.exists() else "is a file, not a folder of images", folder)
+    if args.batch * args.crop**2 > MAX_BATCH_PIXELS:
+        raise IfskitError(
+            f"--batch {args.batch} crops of {args.crop}x{args.crop} are {args.batch * args.crop**2:,} pixels per step; "
+            f"at most {MAX_BATCH_PIXELS:,}"
+        )
     if args.crop < 2 * args.range_size:
         raise IfskitError(f"--crop {args.crop} must be at least twice --range-size {args.range_size}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -382,7 +414,6 @@ def cmd_train_image_encoder(args) -> int:
     images = [read_image(path, gray=True) for path in files]
     from ..image.encoder import DEFAULT_CONFIG, save_encoder, train_encoder  # imports torch
 
-    _use_threads(args)
     config = dataclasses.replace(DEFAULT_CONFIG, crop=args.crop, range_size=args.range_size)
     result = train_encoder(
         images,

@@ -24,8 +24,7 @@ import numpy as np
 
 from .._io import read_bytes, write_bytes
 from ..errors import FormatError
-from ..limits import MAX_CODE_BYTES
-from .imagefile import check_scale
+from ..limits import MAX_CODE_BYTES, check_decode_scale
 
 MAGIC = b"IFSC"
 VERSION = 1
@@ -137,7 +136,7 @@ class CodeFile:
     def check_scale(self, scale: int) -> None:
         """Refuse a ``scale`` below 1 or one whose decoding exceeds :data:`~ifskit.limits.MAX_DECODE_PIXELS`
         (a :class:`~ifskit.errors.ParameterError`), before anything is allocated."""
-        check_scale(scale, *self.decoded_size)
+        check_decode_scale(scale, *self.decoded_size)
 
     def decode(self, scale: int = 1, *, iterations: int | None = None, start=None) -> np.ndarray:
         """The fixed point at ``scale`` times the size (or the image after ``iterations`` steps).

@@ -19,8 +19,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ParameterError
+from ..limits import check_decode_scale
 from .collage import DECODE_TOL, CollageConfig, collage_step, contractive_weights, decode, fixed_point, range_patches
-from .imagefile import as_image_array, check_scale, psnr
+from .imagefile import as_image_array, psnr
 
 
 @dataclass
@@ -104,7 +105,7 @@ def fractalize(
         )
     planes = image[None] if image.ndim == 2 else np.moveaxis(image, 2, 0)
     side = -(-max(height, width) // range_size) * range_size
-    check_scale(scale, side, side)  # the padded square is decoded
+    check_decode_scale(scale, side, side)  # the padded square is decoded
     padded = np.pad(planes, ((0, 0), (0, side - height), (0, side - width)), mode="edge")
     target = torch.from_numpy(padded.astype(np.float32) / 255.0)[:, None]  # (B, 1, side, side)
     config = CollageConfig(crop=side, range_size=range_size, n_aux=0, augment=True, whole_domain=True, s_max=s_max)

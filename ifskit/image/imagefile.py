@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .._io import atomic_path, check_output
 from ..errors import FormatError, ParameterError
-from ..limits import MAX_DECODE_PIXELS, MAX_PIXELS
+from ..limits import MAX_PIXELS
 
 #: Smallest image side the codecs accept (pixels).
 MIN_SIDE = 4
@@ -107,20 +107,6 @@ def as_image_array(image, parameter: str = "image") -> np.ndarray:
     if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
         raise ParameterError(f"{parameter} values must be finite and within 0..255", parameter)
     return array
-
-
-def check_scale(scale: int, height: int, width: int) -> None:
-    """Refuse an output scale below 1, or one that makes an image of ``height x width`` pixels
-    larger than :data:`~ifskit.limits.MAX_DECODE_PIXELS` (a :class:`~ifskit.errors.ParameterError`
-    naming ``scale``), before anything is allocated."""
-    if isinstance(scale, bool) or not isinstance(scale, int | np.integer) or scale < 1:
-        raise ParameterError(f"scale must be a positive whole number, got {scale!r}", "scale")
-    if height * width * scale**2 > MAX_DECODE_PIXELS:
-        raise ParameterError(
-            f"scale {scale} makes a {width * scale}x{height * scale} image; "
-            f"ifskit decodes at most {MAX_DECODE_PIXELS:,} pixels",
-            "scale",
-        )
 
 
 def save_image(image: np.ndarray, path, overwrite: bool = False) -> Path:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._io import atomic_path
+from ..._io import write_torch
 from ...errors import FormatError, ParameterError
 from ..collage import CollageConfig, limit_weights
 from .search import CandidateSearch, Tiles
@@ -261,9 +261,7 @@ def save_encoder(model: CollageEncoder, path, overwrite: bool = False) -> Path:
         "encoder": {"top_k": model.top_k, "width": model.width, "embed": model.embed_size},
         "state": model.state_dict(),
     }
-    with atomic_path(path, overwrite) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    return write_torch(path, payload, overwrite)
 
 
 def load_encoder(path) -> CollageEncoder:

@@ -17,6 +17,7 @@ import torch
 
 from ...errors import FormatError, ParameterError
 from ...limits import MAX_PIXELS
+from ...ops.device import one_torch_thread
 from .. import fic
 from ..collage import DECODE_TOL, CollageConfig, decode, fixed_point
 from ..color import resize_plane, rgb_to_ycbcr
@@ -130,10 +131,10 @@ class NeuralCode(fic.CodeFile):
         if start is not None:
             first = _cut_tiles(_start_plane(start, scale * self.height, scale * self.width), side)
         elif coarse_start and scale > 1:
-            with torch.no_grad():
+            with torch.no_grad(), one_torch_thread():
                 small = fixed_point(self.config, weights, bias, aux, tol=DECODE_TOL, index=index)
             first = torch.nn.functional.interpolate(small, scale_factor=scale, mode="nearest")
-        with torch.no_grad():
+        with torch.no_grad(), one_torch_thread():  # the decoded image does not depend on the thread count
             for z in decode(
                 self.config,
                 weights,
@@ -287,7 +288,9 @@ def encode_image(model: CollageEncoder, image: np.ndarray, *, weight_bits: int =
     _keep_freed_memory()
     tiles = image_tiles(image, config.crop)
     top = 2 ** (weight_bits - 1) - 1
-    with torch.inference_mode():
+    # one torch thread: the code's bytes must not depend on the thread count (a reduction split
+    # among threads adds in another order)
+    with torch.inference_mode(), one_torch_thread():
         aux = torch.round(model.aux() * 255) / 255  # what the decoder will see
         parts = []
         for chunk in torch.split(tiles, _TILES_PER_PASS):  # bounds the (tiles, ranges, candidates) scores

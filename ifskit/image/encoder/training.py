@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ...errors import ParameterError
+from ...ops.device import one_torch_thread
 from ..collage import CollageConfig, collage_step, decode, fixed_point
 from .model import DEFAULT_CONFIG, CollageEncoder
 
@@ -182,26 +183,29 @@ def train_encoder(
         raise ParameterError(
             f"no image in images has both sides of at least {config.crop} pixels (the training crop)", "images"
         )
-    with torch.random.fork_rng(devices=[]):  # the initial weights from the seed; the caller's state untouched
-        torch.manual_seed(seed)
-        model = CollageEncoder(config, top_k=settings.top_k)
-    generator = np.random.default_rng(seed)  # the crops
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    warm = max(1, steps // 10)  # linear warm-up over a tenth of the run, then cosine decay (any step count)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps))
-    )
-    held_out = random_crops(images, config.crop, 16, np.random.default_rng(seed + 1))
-    before = held_out_psnr(model, held_out)
-    losses = []
-    start = time.perf_counter()
-    for _ in tqdm(range(steps), desc="training", unit="step", disable=not progress):
-        loss, _ = collage_loss(model, random_crops(images, config.crop, batch, generator), settings.decode_steps)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(loss.item())
-    model.eval()
-    _fit_contrast_cost(model, random_crops(images, config.crop, 4 * batch, generator))
-    return TrainResult(model, losses, before, held_out_psnr(model, held_out), time.perf_counter() - start)
+    # one torch thread: a reduction split among threads adds in another order, so the weights
+    # would depend on the thread count (same seed, same model, on any machine)
+    with one_torch_thread():
+        with torch.random.fork_rng(devices=[]):  # the initial weights from the seed; the caller's state untouched
+            torch.manual_seed(seed)
+            model = CollageEncoder(config, top_k=settings.top_k)
+        generator = np.random.default_rng(seed)  # the crops
+        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        warm = max(1, steps // 10)  # linear warm-up over a tenth of the run, then cosine decay (any step count)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps))
+        )
+        held_out = random_crops(images, config.crop, 16, np.random.default_rng(seed + 1))
+        before = held_out_psnr(model, held_out)
+        losses = []
+        start = time.perf_counter()
+        for _ in tqdm(range(steps), desc="training", unit="step", disable=not progress):
+            loss, _ = collage_loss(model, random_crops(images, config.crop, batch, generator), settings.decode_steps)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+        model.eval()
+        _fit_contrast_cost(model, random_crops(images, config.crop, 4 * batch, generator))
+        return TrainResult(model, losses, before, held_out_psnr(model, held_out), time.perf_counter() - start)
