@@ -220,6 +220,18 @@ def test_first_frame_is_the_render_of_a_and_last_of_b(fern):
         assert bounds[0] < x0 and x1 < bounds[1] and bounds[2] < y0 and y1 < bounds[3]
 
 
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_shading_by_a_table_of_counts_is_the_same_picture(fern, bit_depth):
+    """Whole counts are shaded once per count and looked up: the same numbers as shading each pixel."""
+    from dataclasses import replace
+
+    plan, _ = movie_frames([fern, ifskit.catalog("maple_leaf")], 3)
+    agg = render_frame(plan, 1, SIZE, POINTS, 7)
+    assert agg.counts.dtype.kind == "u"
+    each_pixel = shade_frame(replace(agg, counts=agg.counts.astype(float)), bit_depth=bit_depth)
+    assert np.array_equal(shade_frame(agg, bit_depth=bit_depth), each_pixel)
+
+
 def test_3d_frames_with_a_turning_camera():
     sponge, tetrahedron = ifskit.catalog("menger_sponge"), ifskit.catalog("sierpinski_tetrahedron")
     plan, frames = movie_frames([sponge, tetrahedron], 4, view=(20.0, 10.0), turn=90.0)

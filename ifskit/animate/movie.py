@@ -56,6 +56,8 @@ MAX_GIF_PIXELS = 500_000_000
 # of the movie's time at 512x512).
 _RECALIBRATIONS = 2
 _CHECK_PIXELS = (64, 128)
+# Frames whose densest pixel has at most this many hits are shaded through a table of counts.
+_MOST_SHADED_COUNTS = 1 << 20
 # At most this many frames are checked (a long movie's frames are close together).
 _MOST_CHECKS = 240
 #: Frames per second of a movie: ffmpeg refuses a frame rate outside about this range.
@@ -437,19 +439,41 @@ def shade_frame(
     ndarray, shape (H, W, 3), uint8 or uint16
     """
     table, back = _shading_tables(cmap, gamma, background if isinstance(background, str) else tuple(background))
-    counts = np.asarray(agg.counts, dtype=float)
+    counts = agg.counts
+    if agg.color is None and agg.depth is None and counts.dtype.kind in "iu":
+        top = int(counts.max())
+        if 0 < top <= _MOST_SHADED_COUNTS:
+            # a pixel's colour depends on its count only: shade each count once, then look the frame
+            # up (the same numbers, elementwise, as shading every pixel; ten times faster at 512x512)
+            hit = counts > 0
+            expected = counts[hit].astype(float).mean()  # as tone_map: the mean count of the pixels hit
+            level = np.log1p(np.arange(top + 1) / expected)
+            alpha = (level / level[-1]) ** (1.0 / gamma)
+            return _density_rgb(alpha, table, back, bit_depth)[counts]
+    counts = np.asarray(counts, dtype=float)
     alpha = tone_map(counts, gamma)
+    if agg.color is None and agg.depth is None:
+        return _density_rgb(alpha, table, back, bit_depth)
     hit = counts > 0
     n_colors = len(table)
     if agg.color is not None:
         rgb = np.asarray(agg.color, dtype=float)
-    elif agg.depth is None:
-        rgb = table[np.minimum((alpha * n_colors).astype(np.intp), n_colors - 1)]
     else:  # as shade(): colour by nearness
         rgb = table[np.minimum(((0.2 + 0.8 * agg.depth) * n_colors).astype(np.intp), n_colors - 1)]
     if agg.depth is not None:  # as shade(): faint surfaces lifted, lit from the upper left
         rgb = rgb * surface_light(agg.depth, agg.depth_scale, hit)[..., None]
         alpha = np.where(hit, np.sqrt(alpha), 0.0)
+    return _blend(alpha, rgb, back, bit_depth)
+
+
+def _density_rgb(alpha: np.ndarray, table: np.ndarray, back: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Brightness ``alpha`` (any shape) through the colormap ``table`` over the background, shape (..., 3)."""
+    n_colors = len(table)
+    return _blend(alpha, table[np.minimum((alpha * n_colors).astype(np.intp), n_colors - 1)], back, bit_depth)
+
+
+def _blend(alpha: np.ndarray, rgb: np.ndarray, back: np.ndarray, bit_depth: int) -> np.ndarray:
+    """``alpha * rgb + (1 - alpha) * back`` as 8- or 16-bit integers."""
     out = alpha[..., None] * rgb + (1.0 - alpha[..., None]) * back
     if bit_depth == 16:
         return np.round(np.clip(out, 0.0, 1.0) * 65535.0).astype(np.uint16)
