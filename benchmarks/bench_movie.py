@@ -44,7 +44,7 @@ def baseline_movie(keyframes, path: Path, n_frames: int, size, n_points: int) ->
 
     writer = imageio_ffmpeg.write_frames(
         str(path), (size[1], size[0]), fps=30, codec="libx264", macro_block_size=1,
-        output_params=["-crf", "20", "-preset", "fast"],
+        output_params=["-crf", "20", "-preset", "veryfast"],
     )  # fmt: skip
     writer.send(None)
     n_segments = len(keyframes)
