@@ -179,6 +179,7 @@ def test_clouds_png_is_the_picture_of_the_cloud(tmp_path):
         (["--recipe", "pc-fractaldb", "--mix", 1], "--mix: expected a fraction in [0, 1)"),
         (["--recipe", "pc-fractaldb", "--format", "png"], "--format: recipe pc-fractaldb writes some of ply,npy"),
         (["--count", 0], "--count: expected a positive whole number"),
+        (["--count", "1e12"], "--count must be from 1 to 100,000,000"),
         (["--time", 0], "--time: expected a positive number of seconds"),
         (["--scheduler", "local:1024"], "local:N needs 1 <= N <="),
         (["--scheduler", "local:2", "--threads", 2], "--threads applies without --scheduler"),

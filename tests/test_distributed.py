@@ -231,8 +231,9 @@ def test_dataset_layout_is_the_same_with_or_without_a_scheduler(client, cli, tmp
     here, there = _all_files(tmp_path / "here"), _all_files(tmp_path / "there")
     assert here == there
     stem = "shard_" if shards else "sample_"
-    extra = {"manifest.json", "preview.png"} | ({f"categories/{c:06d}.csv" for c in range(3)} if
-                                                 "fractaldb" in recipe else set())  # fmt: skip
+    # a recipe with categories: their parameter files and a preview too
+    categories = {"preview.png", *(f"categories/{c:06d}.csv" for c in range(3))} if "fractaldb" in recipe else set()
+    extra = {"manifest.json", *categories}
     assert extra <= set(here) and all(n.startswith(stem) for n in set(here) - extra)
     assert len(here) == len(extra) + (3 if shards else 8 * len([f for f in ("yaml", "npy", "png") if any(
         n.endswith(f) and n.startswith(stem) for n in here)]))  # fmt: skip

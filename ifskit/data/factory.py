@@ -45,6 +45,9 @@ CATEGORIES = "categories"
 PREVIEW = "preview.png"
 #: Version of the manifest and of the layout.
 LAYOUT_VERSION = "ifskit-dataset-1"
+#: Most samples of a dataset (100 million: FractalDB-10k is 10 million); the work list and
+#: the check of what exists grow with the count.
+MAX_COUNT = 10**8
 #: Most threads of ``workers``.
 MAX_WORKERS = 1024
 #: Pictures on the contact sheet, at most.
@@ -164,12 +167,13 @@ def check_arguments(recipe: Recipe, count: int, shard_size=None, formats=None, w
     Raises
     ------
     ParameterError
-        A non-positive count, shard size or time budget, more samples than the recipe makes,
+        A count out of 1 .. :data:`MAX_COUNT`, a non-positive shard size or time budget, more
+        samples than the recipe makes,
         a format the recipe does not write, a thread count out of range.
     """
     count = int(count)
-    if count < 1:
-        raise ParameterError(f"count must be positive, got {count}", "count")
+    if not 1 <= count <= MAX_COUNT:
+        raise ParameterError(f"count must be from 1 to {MAX_COUNT:,}, got {count:,}", "count")
     if shard_size is not None and int(shard_size) < 1:
         raise ParameterError(f"shard_size must be positive, got {shard_size}", "shard_size")
     if workers is not None and (
@@ -262,7 +266,9 @@ def write_dataset(
 
     # samples to make, per unit, counted now: a task that Dask reruns after its worker died finds
     # its files written, and must not make them look skipped
-    missing = {u: _missing(folder, u, shard_size, formats) for u in units(count, shard_size)}
+    # one listing, not a look-up per file (a folder under a sample's name is not the sample)
+    present = {entry.name for entry in os.scandir(folder) if entry.is_file()}
+    missing = {u: _missing(present, u, shard_size, formats) for u in units(count, shard_size)}
     todo = [u for u, n in missing.items() if n]
     skipped = count - sum(missing.values())
     bar = _bar(progress, count, skipped, "samples")
@@ -471,13 +477,12 @@ class _Runner:
         return not pending
 
 
-def _missing(folder: Path, unit, shard_size, formats) -> int:
-    """Samples of ``unit`` that are not written yet (a shard is written whole or not at all)."""
+def _missing(present: set, unit, shard_size, formats) -> int:
+    """Samples of ``unit`` whose files are not all among the names ``present`` (a shard is whole or absent)."""
     number, first, last = unit
     if shard_size is not None:
-        return 0 if shard_path(folder, number).is_file() else last - first
-    paths = (sample_paths(folder, i, formats).values() for i in range(first, last))
-    return sum(not all(p.is_file() for p in files) for files in paths)
+        return 0 if shard_path("", number).name in present else last - first
+    return sum(not all(p.name in present for p in sample_paths("", i, formats).values()) for i in range(first, last))
 
 
 def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, unit) -> int:
