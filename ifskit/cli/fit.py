@@ -16,6 +16,11 @@ from ..ifs import IFS
 from ..io import save
 from ._common import add_output_options, count, report, seed
 
+#: Most maps of ``--maps K`` (as ``--max-maps``): a fit's cost grows with K times the cloud.
+MAX_FIT_MAPS = 64
+#: Most optimizer steps of ``--steps`` (the loss history is kept: a few MB).
+MAX_FIT_STEPS = 1_000_000
+
 
 def register(commands, name: str) -> None:
     """Add the parser of command ``name`` (fit) to the sub-parser group ``commands``."""
@@ -42,7 +47,7 @@ def _fit_parser(commands) -> None:
         required=True,
         metavar="K|auto",
         help=(
-            "number of maps, or auto: compare fits of up to --max-maps maps by their attractors (occupancy "
+            f"number of maps, 1 to {MAX_FIT_MAPS}, or auto: compare fits of up to --max-maps maps by their attractors (occupancy "
             "IoU against the cloud, a small penalty per map) and keep the best"
         ),
     )
@@ -52,14 +57,16 @@ def _fit_parser(commands) -> None:
         default=16,
         metavar="N",
         help=(
-            "with --maps auto, the most maps used, 1 to 64 (default 16): filled shapes are covered by "
+            f"with --maps auto, the most maps used, 1 to {MAX_FIT_MAPS} (default 16): filled shapes are covered by "
             "shrunken copies of themselves, and thin, curved or scattered shapes need more copies"
         ),
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
     )
-    parser.add_argument("--steps", type=count, default=400, metavar="N", help="optimizer steps (default 400)")
+    parser.add_argument(
+        "--steps", type=_steps, default=400, metavar="N", help=f"optimizer steps, 1..{MAX_FIT_STEPS:,} (default 400)"
+    )
     parser.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same fit (default 0)")
     parser.add_argument(
         "--loss",
@@ -92,8 +99,15 @@ def _maps(text: str):
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of maps or 'auto', got {text!r}")
+    if not 1 <= value <= MAX_FIT_MAPS:
+        raise argparse.ArgumentTypeError(f"expected a number of maps from 1 to {MAX_FIT_MAPS} or 'auto', got {text!r}")
+    return value
+
+
+def _steps(text: str) -> int:
+    value = count(text)
+    if value > MAX_FIT_STEPS:
+        raise argparse.ArgumentTypeError(f"expected a number of steps from 1 to {MAX_FIT_STEPS:,}, got {text!r}")
     return value
 
 
@@ -102,8 +116,8 @@ def _max_maps(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"expected a number of maps from 1 to 64, got {text!r}")
+    if not 1 <= value <= MAX_FIT_MAPS:
+        raise argparse.ArgumentTypeError(f"expected a number of maps from 1 to {MAX_FIT_MAPS}, got {text!r}")
     return value
 
 

@@ -6,7 +6,6 @@ the commands that need them import them when they run, so that ``ifskit catalog`
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -111,19 +110,20 @@ def cmd_info(args) -> int:
         "maps": ifs.n_maps,
         "contraction": ifs.contraction,
         "contraction_factors": ifs.contraction_factors.tolist(),
-        "average_contraction": ifs.average_contraction,
+        # -inf where a map collapses to a point (log 0): JSON has no infinity, null says "none"
+        "average_contraction": _finite_or_none(ifs.average_contraction),
         "contractive": ifs.is_contractive,
         "probabilities": ifs.p.tolist(),
         "similarity_dimension": None if math.isnan(dimension) else dimension,
         "similarity_dimension_bounds": [None if math.isnan(v) else v for v in (lower, upper)],
-        "bounds": tight_bounds(ifs).tolist(),
+        "bounds": _finite_or_none(tight_bounds(ifs).tolist()),
         "guaranteed_bounds": guaranteed,
         "fixed_points": [None if not np.all(np.isfinite(f)) else f.tolist() for f in ifs.fixed_points],
         "A": ifs.A.tolist(),
         "b": ifs.b.tolist(),
     }
     if args.json:
-        print(json.dumps(figures))
+        report(args, figures)
         return 0
     if ifs.is_contractive:
         status = "contractive"
@@ -160,7 +160,7 @@ def cmd_catalog(args) -> int:
             {"name": n, "dim": catalog(n).dim, "maps": catalog(n).n_maps, "description": catalog_description(n)}
             for n in names
         ]
-        print(json.dumps({"names": names, "entries": entries}))
+        report(args, {"names": names, "entries": entries})
         return 0
     width = max(len(n) for n in names)
     for n in names:
@@ -218,3 +218,9 @@ def cmd_transform(args) -> int:
     report(args, {"output": str(args.output), "matrix": matrix.tolist(), "translation": translation.tolist()},
             f"wrote {args.output}")  # fmt: skip
     return 0
+
+
+def _finite_or_none(value):
+    """``value`` (a number or a nested list of numbers) if every number in it is finite, else None:
+    strict JSON has no NaN or infinity."""
+    return value if np.all(np.isfinite(np.asarray(value, dtype=float))) else None
