@@ -225,11 +225,13 @@ def test_shading_by_a_table_of_counts_is_the_same_picture(fern, bit_depth):
     """Whole counts are shaded once per count and looked up: the same numbers as shading each pixel."""
     from dataclasses import replace
 
-    plan, _ = movie_frames([fern, ifskit.catalog("maple_leaf")], 3)
-    agg = render_frame(plan, 1, SIZE, POINTS, 7)
-    assert agg.counts.dtype.kind == "u"
-    each_pixel = shade_frame(replace(agg, counts=agg.counts.astype(float)), bit_depth=bit_depth)
-    assert np.array_equal(shade_frame(agg, bit_depth=bit_depth), each_pixel)
+    solids = [ifskit.catalog("menger_sponge"), ifskit.catalog("sierpinski_tetrahedron")]
+    for keys in ([fern, ifskit.catalog("maple_leaf")], solids):
+        plan, _ = movie_frames(keys, 3)
+        agg = render_frame(plan, 1, SIZE, POINTS, 7)
+        assert agg.counts.dtype.kind == "u"
+        each_pixel = shade_frame(replace(agg, counts=agg.counts.astype(float)), bit_depth=bit_depth)
+        assert np.array_equal(shade_frame(agg, bit_depth=bit_depth), each_pixel)
 
 
 def test_3d_frames_with_a_turning_camera():
