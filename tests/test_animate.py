@@ -241,7 +241,8 @@ def test_3d_frames_with_a_turning_camera():
     for i, azim in ((0, 10.0), (3, 77.5)):
         agg = render_frame(plan, i, SIZE, POINTS, 7)
         # the chaos game of the frame's IFS, seen by its camera in its window
-        expected = ifskit.density(plan.frames[i], SIZE, POINTS, 7, plan.bounds[i], view=(20.0, azim), progress=False)
+        expected = ifskit.density(plan.frames[i], SIZE, POINTS, 7, plan.bounds[i], view=(20.0, azim),
+                                  precision="float64", progress=False)  # fmt: skip
         assert np.array_equal(agg.counts, expected) and np.array_equal(frames[i], shade_frame(agg))
         # the planned depth range holds the attractor: hardly a pixel clipped at the near or far end
         hit = agg.counts > 0
