@@ -19,6 +19,7 @@ release = version = "0.1.0"
 
 extensions = [
     "apipages",  # writes api/*.rst from the __all__ lists (docs/_ext/apipages.py)
+    "catalogpage",  # writes catalog.md from the built-ins and gallery/ (docs/_ext/catalogpage.py)
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
     "numpydoc",

@@ -14,5 +14,5 @@ if [ "$out" != "$root/docs/_build/html" ] && [ -e "$out" ] && [ ! -e "$out/.buil
     echo "docs: $out exists and is not a Sphinx site; give an empty or new folder" >&2
     exit 2
 fi
-rm -rf docs/auto_examples docs/api docs/notebooks docs/sg_execution_times.rst "$out"
+rm -rf docs/auto_examples docs/api docs/notebooks docs/catalog.md docs/sg_execution_times.rst "$out"
 exec "$python" -m sphinx -W --keep-going -q -E -b html -d "$out.doctrees" docs "$out"

@@ -93,6 +93,7 @@ def test_every_page_link_and_image_exists(site):
         "guide/movies.html",
         "guide/cli.html",
         "api/ifskit.html",
+        "catalog.html",
         "auto_examples/demo_chaos_game.html",
         "notebooks/fit_point_cloud.html",
     ):
