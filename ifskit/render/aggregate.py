@@ -186,7 +186,8 @@ def _job(ifs: IFS, size, n_points, seed, bounds, view, precision, map_colors=Non
     frame = window(ifs, size, bounds, rotation)
     A, b = kernel_arrays(ifs)
     job = DensityJob(
-        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(ifs.dim, rotation),
+        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs) if frame.start is None else frame.start,
+        view_matrix=frame.view_matrix(ifs.dim, rotation),
         size=size, n_points=n_points, seed=check_seed(seed),
         colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
         precision=_safe_precision(precision, frame), burn_in=burn_in_steps(frame.contraction, size),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,6 +74,17 @@ def extent_sample(ifs: IFS) -> np.ndarray:
         return _SAMPLES[key]
 
 
+class Reach(NamedTuple):
+    """What the search of an attractor's support function finds on the way."""
+
+    #: Largest ``<u, x>`` over the attractor for each direction, shape (q,) (see :func:`extent_along`).
+    values: np.ndarray
+    #: The IFS's largest contraction factor ``s``.
+    contraction: float
+    #: The fixed point of the most likely map, shape (d,): where chains start (None if ``s >= 1``).
+    start: np.ndarray | None
+
+
 def extent_along(ifs: IFS, directions) -> np.ndarray:
     """Largest ``<u, x>`` over the attractor for each direction ``u``, shape (q,).
 
@@ -91,21 +103,24 @@ def extent_along(ifs: IFS, directions) -> np.ndarray:
         contracts, or only contracts on average) the extent of :func:`extent_sample`
         is taken as well.
     """
-    return reach_and_contraction(ifs, directions)[0]
+    return reach(ifs, directions).values
 
 
-def reach_and_contraction(ifs: IFS, directions) -> tuple[np.ndarray, float]:
-    """:func:`extent_along`, and the IFS's contraction ``s`` found on the way (one pass over the maps)."""
+def reach(ifs: IFS, directions) -> Reach:
+    """:func:`extent_along`, with the contraction and the chains' start found on the way (one pass over the maps)."""
     directions = np.ascontiguousarray(directions, dtype=float)
     A, b = kernel_arrays(ifs)
-    lower, upper, contraction = kernels.support(A, b, directions, SUPPORT_TOLERANCE / 10, MAX_EXPANSIONS)
+    lower, upper, contraction, fixed = kernels.support(A, b, directions, SUPPORT_TOLERANCE / 10, MAX_EXPANSIONS)
     if contraction < 1.0:
+        # every map contracts: chain_start's choice, the fixed point of the most likely map
+        start = fixed[np.argmax(ifs.p)]
         half = len(directions) // 2
-        extent = np.max(lower[:half] + lower[half:])
-        if np.all(upper - lower <= SUPPORT_TOLERANCE * extent):
-            return lower, float(contraction)
+        if np.all(upper - lower <= SUPPORT_TOLERANCE * np.max(lower[:half] + lower[half:])):
+            return Reach(lower, float(contraction), start)
+    else:
+        start = None
     sample = ifs.extent_of(extent_sample(ifs) @ directions.T)[1]
-    return np.maximum(lower, sample), float(contraction)
+    return Reach(np.maximum(lower, sample), float(contraction), start)
 
 
 def tight_bounds(ifs: IFS) -> np.ndarray:
@@ -113,13 +128,13 @@ def tight_bounds(ifs: IFS) -> np.ndarray:
 
     From :func:`extent_along` the axes: an inner bound, unlike :meth:`IFS.guaranteed_bounds`.
     """
-    return tight_bounds_and_contraction(ifs)[0]
+    return axes_reach(ifs)[0]
 
 
-def tight_bounds_and_contraction(ifs: IFS) -> tuple[np.ndarray, float]:
-    """:func:`tight_bounds`, and the IFS's contraction ``s`` found on the way."""
+def axes_reach(ifs: IFS) -> tuple[np.ndarray, Reach]:
+    """:func:`tight_bounds` (read-only), and the :class:`Reach` it came from."""
     axes = np.eye(ifs.dim)
-    reach, contraction = reach_and_contraction(ifs, np.concatenate([-axes, axes]))
-    bounds = np.column_stack([-reach[: ifs.dim], reach[ifs.dim :]]).ravel()
+    found = reach(ifs, np.concatenate([-axes, axes]))
+    bounds = np.column_stack([-found.values[: ifs.dim], found.values[ifs.dim :]]).ravel()
     bounds.setflags(write=False)
-    return bounds, contraction
+    return bounds, found

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..ifs import IFS
-from .extent import reach_and_contraction, tight_bounds_and_contraction
+from .extent import axes_reach, reach
 
 #: Margin around the attractor, as a fraction of its extent on each side.
 MARGIN = 0.05
@@ -43,7 +43,8 @@ class Frame:
     ``depth_range`` is the range of depths (3D views only) mapped to [0, 1].
     ``attractor`` is the attractor's box in the picture plane, shape (2, 2): rows x
     and y, columns low and high (None when not known); ``contraction`` the IFS's
-    largest contraction factor ``s``.
+    largest contraction factor ``s`` and ``start`` the chains' starting point (None
+    when not known), both found with the attractor's box.
     """
 
     bounds: tuple
@@ -51,6 +52,7 @@ class Frame:
     depth_range: tuple = (0.0, 1.0)
     attractor: np.ndarray | None = None
     contraction: float = np.inf
+    start: np.ndarray | None = None
 
     @property
     def reach(self) -> float:
@@ -101,12 +103,12 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
     """
     depth_range = (0.0, 1.0)
     if rotation is None:
-        box, contraction = tight_bounds_and_contraction(ifs)
+        box, found = axes_reach(ifs)
         box = box.reshape(-1, 2)
     else:
         # the extent along the camera's axes: right, up, towards the viewer
-        reach, contraction = reach_and_contraction(ifs, np.concatenate([rotation, -rotation]))
-        box = np.column_stack([-reach[3:], reach[:3]])
+        found = reach(ifs, np.concatenate([rotation, -rotation]))
+        box = np.column_stack([-found.values[3:], found.values[:3]])
         depth_range = _widen(box[2, 0], box[2, 1], float(np.max(box[:, 1] - box[:, 0])))
         box = box[:2]
     if bounds is not None:
@@ -115,8 +117,8 @@ def window(ifs: IFS, size, bounds=None, rotation: np.ndarray | None = None) -> F
             raise ParameterError(
                 f"bounds must be xmin,xmax,ymin,ymax with xmin < xmax and ymin < ymax, got {bounds}", "bounds"
             )
-        return Frame(bounds, tuple(size), depth_range, box, contraction)
-    return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range, box, contraction)
+        return Frame(bounds, tuple(size), depth_range, box, found.contraction, found.start)
+    return Frame(fit_window(box[0], box[1], size), tuple(size), depth_range, box, found.contraction, found.start)
 
 
 def fit_window(x_range, y_range, size, margin: float = MARGIN) -> tuple:

@@ -486,6 +486,8 @@ def support(A, b, directions, tolerance, max_expansions):
     contraction : float
         Largest contraction factor ``s = max_i ||A_i||_2``; when it is 1 or more there is
         no ball and nothing else is computed (then it is the first ``s_i >= 1``).
+    fixed : (k, d)
+        The fixed point of each map (NaN when ``contraction >= 1``).
     """
     k, d = A.shape[0], A.shape[1]
     n_dir = directions.shape[0]
@@ -493,11 +495,11 @@ def support(A, b, directions, tolerance, max_expansions):
     upper = np.full(n_dir, np.inf)
     # contraction factors, fixed points, ball
     scale = np.empty(k)
-    fixed = np.empty((k, d))
+    fixed = np.full((k, d), np.nan)
     for i in range(k):
         scale[i] = np.linalg.svd(A[i])[1][0]
         if not scale[i] < 1.0:  # also for NaN
-            return lower, upper, scale[i]
+            return lower, upper, scale[i], fixed
         fixed[i] = np.linalg.solve(np.eye(d) - A[i], b[i])
     centre = np.zeros(d)
     for i in range(k):
@@ -553,7 +555,7 @@ def support(A, b, directions, tolerance, max_expansions):
                     n_heap += 1
         lower[q] = best
         upper[q] = max(best + tol, bound[heap[0]]) if n_heap > 0 else best + tol
-    return lower, upper, scale.max()
+    return lower, upper, scale.max(), fixed
 
 
 @njit(inline="always")
