@@ -116,17 +116,21 @@ def progress_bar(n_points: int, progress: bool | None, desc: str):
     return tqdm(total=n_points, desc=desc, unit="pt", unit_scale=True, leave=False)
 
 
-# Worker threads kept between renders, by pool size: starting threads costs more than
-# a small render. Daemon threads of concurrent.futures, ended with the interpreter.
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
+# Worker threads kept between renders (starting threads costs more than a small render):
+# one pool, replaced by a larger one when more threads are asked for. Daemon threads of
+# concurrent.futures, ended with the interpreter.
+_POOL: list = [None, 0]  # the pool and its size
+_POOL_LOCK = threading.Lock()
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
-    with _POOLS_LOCK:
-        if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ifskit-render")
-        return _POOLS[threads]
+    with _POOL_LOCK:
+        pool, size = _POOL
+        if pool is None or size < threads:
+            _POOL[:] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ifskit-render"), threads
+            if pool is not None:
+                pool.shutdown(wait=False)  # its running tasks finish
+        return _POOL[0]
 
 
 def run_tasks(n_tasks: int, threads: int, work, bar, finish=None) -> None:
