@@ -1,10 +1,13 @@
 """Densities: the chaos game binned on a raster (no points kept), what :func:`ifskit.shade` shades.
 
-The work is :mod:`~ifskit.render.chaos`'s chunks, each binned into integer counts; the
+A render is cut into chunks (:func:`points_per_chunk`, a function of the point count
+only), each with its own random stream derived from ``(seed, chunk index)`` and its own
+chains (:func:`ifskit.render.kernels.chaos_density`), binned into integer counts; the
 sum of integer counts does not depend on the order, so the same seed gives the same
 raster whatever the thread count, and whatever runs the chunks: this process's
 threads, a backend registered with :func:`register_backend` (the Dask cluster of
 :mod:`ifskit.distributed`), or the torch chaos game (:mod:`~ifskit.render.torch_backend`).
+:func:`densities` renders many IFS in one call.
 """
 
 from __future__ import annotations

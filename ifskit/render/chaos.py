@@ -1,10 +1,10 @@
-"""The chaos game: points on the attractor, or their density on a raster.
+"""The chaos game's points, and what the renderers share: chain starts, tasks on threads.
 
-Work is split into a fixed number of chunks of ``CHUNK`` points that depends on
-``n_points`` only; each chunk is one chain with its own random stream derived from
-``(seed, chunk index)``. Chunks run on a pool of threads in any order, and since
-densities are integer counts their sum does not depend on the order: the same seed
-gives the same output whatever the thread count.
+:func:`chaos_game` splits its points into chunks of ``CHUNK`` points (a number that
+depends on ``n_points`` only); each chunk runs two chains with their own random stream
+derived from ``(seed, chunk index)`` and writes its own rows, so the same seed gives
+the same points whatever the thread count. Densities (:mod:`ifskit.render.aggregate`)
+run their own chains, in pixel coordinates, on the same pool of threads.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..ifs import IFS
 from ..limits import check_seed
 from . import kernels
 
-#: Points per chunk (one random stream and one burn-in each).
+#: Points per chunk of :func:`chaos_game` (one random stream and one burn-in each).
 CHUNK = 1 << 20
 #: Points discarded at the start of each chain of :func:`chaos_game` (and steps of each
 #: chain of the torch backend).
