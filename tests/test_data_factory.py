@@ -283,3 +283,20 @@ def test_a_search_stopped_by_the_time_budget_resumes_from_its_files(tmp_path):
     fresh.mkdir()
     write_dataset(fresh, 12, recipe=get_recipe("fractaldb", **SMALL_FDB), seed=2)
     assert _files(fresh) == {k: v for k, v in _files(tmp_path).items() if not k.startswith("fresh/")}
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("manifest.json", "[1, 2]", "manifest.json: not a dataset manifest"),
+        ("manifest.json", "{not json", "manifest.json: cannot read the dataset manifest"),
+        ("categories/000000.csv", "0.1,0.2,x\n", "000000.csv: cannot read the category's parameters"),
+    ],
+)
+def test_cli_damaged_dataset_files_are_one_line(cli, tmp_path, capsys, name, text, message):
+    options = ["--recipe", "fractaldb", "--categories", 2, "--instances", 2, "--size", 24, "--points", 1500]
+    assert cli("dataset", "-o", tmp_path, *options, "--count", 2, "--quiet") == 0
+    (tmp_path / name).write_text(text)
+    assert cli("dataset", "-o", tmp_path, *options, "--count", 4) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ifskit: error:") and message in err and err.count("\n") == 1
