@@ -340,7 +340,8 @@ def search_categories(
     comes. The tasks run on the Dask ``client``'s workers, else on ``workers`` threads here.
     Returns False when the ``deadline`` (``time.monotonic()``) came first.
     """
-    needed = [c for c in recipe.categories_needed(count) if c not in recipe.known(seed)]
+    known = recipe.known(seed)
+    needed = [c for c in recipe.categories_needed(count) if c not in known]
     if not needed:
         return True
     bar = _bar(progress, len(needed), 0, "categories")
@@ -368,9 +369,12 @@ def _search_into(folder: Path, recipe: CategoryRecipe, seed: int, count: int, ru
 
     Returns how many were searched; None when the time budget ran out first.
     """
-    written = [c for c in recipe.categories_needed(count) if category_path(folder, c).is_file()]
-    recipe.adopt(seed, {c: _read_category(folder, c) for c in written if c not in recipe.known(seed)})
-    searched = len([c for c in recipe.categories_needed(count) if c not in recipe.known(seed)])
+    listed = {entry.name for entry in os.scandir(folder / CATEGORIES)} if (folder / CATEGORIES).is_dir() else set()
+    known = recipe.known(seed)
+    written = [c for c in recipe.categories_needed(count) if category_path("", c).name in listed and c not in known]
+    recipe.adopt(seed, {c: _read_category(folder, c) for c in written})
+    known = recipe.known(seed)
+    searched = sum(c not in known for c in recipe.categories_needed(count))
     if searched:
         (folder / CATEGORIES).mkdir(exist_ok=True)
 

@@ -236,7 +236,7 @@ class CategoryRecipe(Recipe):
     :meth:`adopt`. Category parameters are rows of floats (:attr:`columns` names them).
     """
 
-    #: Names of the columns of a category's rows (the per-category CSV files' header).
+    #: Names of the columns of a category's rows (the manifest's ``category_columns``).
     columns: tuple = ()
 
     def __init__(self, **settings):
