@@ -9,7 +9,8 @@ The strategies: YAML and JSON built from random trees (unicode, huge and non-fin
 nesting) and mutated from valid files; Fractint ``.ifs`` text mutated; ``.npy`` with random
 dtypes, declared shapes and truncations; PLY (binary and ASCII) with random header edits,
 declared counts, bit flips and truncations; PCD and PNG mutated, PNG headers declaring huge sizes;
-the command's ``main()`` in-process on generated PLY, ``.npy`` and YAML files.
+``.fic`` codes mutated (with their checksum recomputed, so the parser sees the damage) or declaring
+huge images; the command's ``main()`` in-process on generated PLY, ``.npy`` and YAML files.
 
 The examples are derived from a fixed seed (``derandomize``): the same ones on every run, under
 a minute in all on one core. The longer run, to look for new findings (documented here, not in
@@ -20,9 +21,11 @@ examples from another seed (about 5 minutes); change the seed for other examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
+import struct
 import tempfile
 import warnings
 import zlib
@@ -41,6 +44,8 @@ import ifskit  # noqa: E402
 from ifskit.cli import main  # noqa: E402
 from ifskit.errors import IfskitError, IfskitWarning  # noqa: E402
 from ifskit.formats import load_points, parse_fractint, parse_json, parse_yaml  # noqa: E402
+from ifskit.image import compress_image  # noqa: E402
+from ifskit.image.files import load_code  # noqa: E402
 from ifskit.image.imagefile import read_image  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")  # reprs of big examples
@@ -404,6 +409,42 @@ def png_files(draw):
 @given(png_files())
 def test_fuzz_images(data):
     image = in_temp("f.png", data, lambda p: loads_or_refuses(read_image, p))
+    if image is not None:
+        assert image.dtype == np.uint8 and image.ndim in (2, 3)
+
+
+@functools.cache
+def valid_fic() -> bytes:
+    image = (np.add.outer(np.arange(32), np.arange(32)) * 4 % 256).astype(np.uint8)
+    return compress_image(image, quality=60).to_bytes()
+
+
+@st.composite
+def fic_files(draw):
+    """A valid PIFS code mutated, its checksum recomputed half of the time (so that the parser
+    itself sees the damage), or a header declaring sizes up to 2**32 - 1 in a valid frame."""
+    base = valid_fic()
+    if draw(st.booleans()):
+        body = bytearray(base[6:-4])
+        body[0:8] = struct.pack(
+            "<II", *(draw(st.one_of(st.integers(0, 64), st.integers(2**12, 2**32 - 1))) for _ in "hw")
+        )
+        data = bytes(base[:6] + body)
+    else:
+        data = draw(mutated(base))[:-4]
+        if not draw(st.booleans()):
+            return data
+    return data + struct.pack("<I", zlib.crc32(data))
+
+
+@fuzz(150)
+@given(fic_files())
+def test_fuzz_fic(data):
+    def load_and_decode(path):
+        code = load_code(path)
+        return code.decode(iterations=2) if code.height * code.width <= 2**16 else None
+
+    image = in_temp("f.fic", data, lambda p: loads_or_refuses(load_and_decode, p))
     if image is not None:
         assert image.dtype == np.uint8 and image.ndim in (2, 3)
 
