@@ -84,16 +84,25 @@ def seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}") from None
 
 
+def count_at_most(limit: int, what: str):
+    """An argparse type: a whole number from 1 to ``limit`` (written as :func:`count` accepts);
+    ``what`` names it in the error."""
+
+    def parse(text: str) -> int:
+        value = count(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected {what} from 1 to {limit:,}, got {text!r}")
+        return value
+
+    return parse
+
+
 #: Most threads of ``--threads``.
 MAX_THREADS = 1024
 
 
-def threads(text: str) -> int:
-    """A thread count: a whole number from 1 to :data:`MAX_THREADS`."""
-    value = count(text)
-    if value > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"expected a thread count from 1 to {MAX_THREADS}, got {text!r}")
-    return value
+#: A thread count: a whole number from 1 to :data:`MAX_THREADS`.
+threads = count_at_most(MAX_THREADS, "a thread count")
 
 
 def whole(text: str) -> int:

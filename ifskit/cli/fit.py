@@ -14,7 +14,7 @@ from ..errors import FormatError, ParameterError
 from ..formats import IFS_SUFFIXES, load_points
 from ..ifs import IFS
 from ..io import save
-from ._common import add_output_options, count, report, seed
+from ._common import add_output_options, count_at_most, report, seed
 
 #: Most maps of ``--maps K`` (as ``--max-maps``): a fit's cost grows with K times the cloud.
 MAX_FIT_MAPS = 64
@@ -65,7 +65,11 @@ def _fit_parser(commands) -> None:
         "-o", "--output", required=True, metavar="OUT", help="the fitted IFS: .yaml, .json or .ifs (Fractint)"
     )
     parser.add_argument(
-        "--steps", type=_steps, default=400, metavar="N", help=f"optimizer steps, 1..{MAX_FIT_STEPS:,} (default 400)"
+        "--steps",
+        type=count_at_most(MAX_FIT_STEPS, "a number of steps"),
+        default=400,
+        metavar="N",
+        help=f"optimizer steps, 1..{MAX_FIT_STEPS:,} (default 400)",
     )
     parser.add_argument("--seed", type=seed, default=0, help="random seed: same seed, same fit (default 0)")
     parser.add_argument(
@@ -101,13 +105,6 @@ def _maps(text: str):
         value = 0
     if not 1 <= value <= MAX_FIT_MAPS:
         raise argparse.ArgumentTypeError(f"expected a number of maps from 1 to {MAX_FIT_MAPS} or 'auto', got {text!r}")
-    return value
-
-
-def _steps(text: str) -> int:
-    value = count(text)
-    if value > MAX_FIT_STEPS:
-        raise argparse.ArgumentTypeError(f"expected a number of steps from 1 to {MAX_FIT_STEPS:,}, got {text!r}")
     return value
 
 

@@ -18,6 +18,7 @@ from ._common import (
     MAX_THREADS,
     add_output_options,
     count,
+    count_at_most,
     make_folder,
     number_in,
     report,
@@ -30,24 +31,14 @@ from ._common import (
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm"}
 
 
+#: Most decoding steps of ``decompress --iterations`` (a code converges in tens).
+MAX_DECODE_ITERATIONS = 1000
 #: Most optimizer steps of ``train-image-encoder`` (a day of training at the default batch).
 MAX_TRAIN_STEPS = 1_000_000
 #: Most crop pixels per training step (``--batch`` x ``--crop``^2): about 1 GB of activations.
 MAX_BATCH_PIXELS = 256 * 64 * 64
 #: Most weights per range that a ``.fic`` neural code holds.
 MAX_TOP_K = 64
-
-
-def _at_most(limit: int, what: str):
-    """An argparse type: a whole number from 1 to ``limit``."""
-
-    def parse(text: str) -> int:
-        value = count(text)
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"expected {what} from 1 to {limit:,}, got {text!r}")
-        return value
-
-    return parse
 
 
 _quality = number_in(1, 100, "a quality within 1..100", low_included=True, high_included=True)
@@ -134,9 +125,10 @@ def _decompress_parser(commands) -> None:
     )
     parser.add_argument(
         "--iterations",
-        type=count,
+        type=count_at_most(MAX_DECODE_ITERATIONS, "a number of steps"),
         metavar="N",
-        help="apply the operator N times (default: until no pixel changes by more than 0.05)",
+        help=f"apply the operator N times, at most {MAX_DECODE_ITERATIONS} (default: until no pixel changes by more "
+        "than 0.05)",
     )
     parser.add_argument(
         "--start", metavar="IMAGE", help="start from this image (default: mid-grey, black for a neural code)"
@@ -165,7 +157,7 @@ def _train_image_encoder_parser(commands) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the model file to write")
     parser.add_argument(
         "--steps",
-        type=_at_most(MAX_TRAIN_STEPS, "optimizer steps"),
+        type=count_at_most(MAX_TRAIN_STEPS, "optimizer steps"),
         default=300,
         metavar="N",
         help=f"optimizer steps, 1..{MAX_TRAIN_STEPS:,} (default 300)",
@@ -185,7 +177,7 @@ def _train_image_encoder_parser(commands) -> None:
     parser.add_argument("--range-size", type=_block, default=8, metavar="N", help="range patch side (default 8)")
     parser.add_argument(
         "--top-k",
-        type=_at_most(MAX_TOP_K, "weights per range"),
+        type=count_at_most(MAX_TOP_K, "weights per range"),
         default=2,
         metavar="K",
         help=f"weights per range, 1..{MAX_TOP_K} (default 2)",

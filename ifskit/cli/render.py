@@ -24,6 +24,7 @@ from ._common import (
     add_output_options,
     add_source,
     count,
+    count_at_most,
     dask_client,
     make_folder,
     number_in,
@@ -37,6 +38,8 @@ from ._common import (
     window,
 )
 
+#: Most steps of ``--iterations`` (the pictures converge in tens of steps).
+MAX_ITERATIONS = 10_000
 _degrees = number_in(-1e6, 1e6, "an angle in degrees")
 
 #: Output types of ``ifskit render``.
@@ -111,9 +114,9 @@ def _render_parser(commands) -> None:
     )
     parser.add_argument(
         "--iterations",
-        type=count,
+        type=count_at_most(MAX_ITERATIONS, "a number of steps"),
         metavar="N",
-        help="deterministic/measure: steps (default: until the picture stops changing)",
+        help=f"deterministic/measure: steps, at most {MAX_ITERATIONS:,} (default: until the picture stops changing)",
     )
     parser.add_argument("--frames", metavar="DIR", help="deterministic: also write the picture of every step to DIR")
     parser.add_argument(
@@ -284,9 +287,7 @@ def _check_render_size(args, suffix: str) -> None:
             )
         return
     if args.points is not None and args.points > MAX_RENDER_POINTS:
-        raise ParameterError(
-            f"n_points {args.points:,} is more than ifskit draws ({MAX_RENDER_POINTS:,})", "n_points"
-        )
+        raise ParameterError(f"n_points {args.points:,} is more than ifskit draws ({MAX_RENDER_POINTS:,})", "n_points")
     height, width = args.size
     pixels = height * width * args.supersample**2 * (4 if args.views else 1)
     if pixels > MAX_RENDER_PIXELS:
