@@ -13,6 +13,7 @@ import ifskit
 from ifskit.distributed import chunk_ranges, connect, shard_path, write_shards
 from ifskit.errors import IfskitError
 from ifskit.render import aggregate, map_colors
+from ifskit.render.aggregate import points_per_chunk
 from ifskit.render.chaos import CHUNK
 
 pytest.importorskip("dask.distributed")
@@ -371,7 +372,8 @@ def test_progress_counts_every_point_and_workers_keep_nothing(client, monkeypatc
     aggregate(ifskit.catalog("sierpinski"), 40, POINTS, seed=1, client=client, progress=True)
     (bar,) = bars
     assert bar.total == POINTS and sum(bar.updates) == POINTS and bar.closed
-    assert len(bar.updates) == len(chunk_ranges(6, 2))  # one update per render task, as it finishes
+    n_chunks = -(-POINTS // points_per_chunk(POINTS))
+    assert len(bar.updates) == len(chunk_ranges(n_chunks, 2))  # one update per render task, as it finishes
     # the partial rasters and the sums were released: nothing stays on the workers
     deadline = time.monotonic() + 10
     while any(client.has_what().values()) and time.monotonic() < deadline:
