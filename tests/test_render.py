@@ -38,6 +38,15 @@ def test_map_frequencies_follow_probabilities():
     np.testing.assert_allclose(shares, p, atol=0.003)
 
 
+def test_maps_of_probability_zero_are_never_applied():
+    # the second map sends everything far away: a single point of it would show
+    ifs = IFS([0.5 * np.eye(2), 0.5 * np.eye(2), 0.5 * np.eye(2)], [[0, 0], [100, 100], [0.5, 0]], [0.5, 0.0, 0.5])
+    counts = ifskit.density(ifs, 8, 200_000, bounds=(-1, 200, -1, 200))
+    assert int(counts.sum()) == 200_000 and int(counts[:-1, :].sum()) == 0  # all in the bottom row
+    colored = ifskit.aggregate(ifs, 8, 20_000, bounds=(-1, 200, -1, 200), map_colors=np.eye(3))
+    assert np.all(colored.color[..., 1] == 0)  # green is the colour of the second map
+
+
 def test_alias_table_is_exact():
     p = np.array([0.01, 0.6, 0.09, 0.3])
     threshold, alias = alias_table(p)

@@ -308,8 +308,9 @@ class DensityJob:
 
         Returns
         -------
-        maps : (k, d, d + 1), lower : (k,) uint32, start : (d,), limits : (6,)
-            As :func:`ifskit.render.kernels.chaos_density` takes them, in the job's precision.
+        maps : (m, d, d + 1), lower : (m,) uint32, start : (d,), limits : (6,)
+            As :func:`ifskit.render.kernels.chaos_density` takes them, in the job's precision;
+            the ``m`` maps of nonzero probability only (the others are never chosen).
         """
         dtype = np.dtype(self.precision)
         dim = self.A.shape[1]
@@ -318,8 +319,9 @@ class DensityJob:
         inverse = np.linalg.inv(linear)
         A = linear @ self.A @ inverse
         b = self.b @ linear.T + shift - A @ shift
-        maps = np.concatenate([A, b[:, :, None]], axis=2).astype(dtype)
-        cumulative = np.concatenate([[0.0], np.cumsum(self.p)[:-1]])
+        used = self.p > 0
+        maps = np.concatenate([A, b[:, :, None]], axis=2)[used].astype(dtype)
+        cumulative = np.concatenate([[0.0], np.cumsum(self.p[used])[:-1]])
         lower = np.minimum(np.round(cumulative * 2.0**32), 2.0**32 - 1).astype(np.uint32)
         start = (linear @ self.start + shift).astype(dtype)
         height, width = self.size
@@ -346,7 +348,7 @@ class DensityJob:
         maps, lower, start, limits = self.pixel_maps()
         shade_depth = self.A.shape[1] == 3
         blend = self.colors255 is not None
-        colors255 = self.colors255 if blend else np.zeros((len(self.p), 3))
+        colors255 = self.colors255[self.p > 0] if blend else np.zeros((len(lower), 3))
         total, depth_total, color_total = totals = self.empty_totals()
         depth_into = depth_total if shade_depth else np.zeros((0, 0), dtype=np.uint16)
         color_into = color_total if blend else np.zeros((0, 0, 3), dtype=np.uint64)
