@@ -20,7 +20,8 @@ from ifskit.animate import (
     write_movie,
 )
 from ifskit.errors import FormatError, ParameterError
-from ifskit.render import render_image, tight_bounds
+from ifskit.render import shade, tight_bounds
+from ifskit.render.shade import to_uint8
 
 SIZE = (96, 96)
 POINTS = 100_000
@@ -212,8 +213,12 @@ def test_first_frame_is_the_render_of_a_and_last_of_b(fern):
     # the keyframes as matched (same attractor and measure, the frames' map order)
     start, end = plan.frames[0], plan.frames[-1]
     assert start.allclose(Morph(fern, maple).start) and end.allclose(Morph(fern, maple).end)
-    assert np.array_equal(frames[0], render_image(start, SIZE, POINTS, 7, plan.bounds[0])[..., :3])
-    assert np.array_equal(frames[-1], render_image(end, SIZE, POINTS, 7, plan.bounds[-1])[..., :3])
+    # the chaos game of the keyframe in the frame's window (float64), shaded as render's shade()
+    for i, ifs in ((0, start), (-1, end)):
+        expected = ifskit.density(ifs, SIZE, POINTS, 7, plan.bounds[i], precision="float64", progress=False)
+        agg = render_frame(plan, i % len(frames), SIZE, POINTS, 7)
+        assert np.array_equal(agg.counts, expected)
+        assert np.array_equal(frames[i], to_uint8(shade(agg))[..., :3]) and np.array_equal(frames[i], shade_frame(agg))
     # each keyframe framed by its own attractor
     for ifs, bounds in ((fern, plan.bounds[0]), (maple, plan.bounds[-1])):
         x0, x1, y0, y1 = tight_bounds(ifs)

@@ -28,7 +28,7 @@ import numpy as np
 from .._io import atomic_path, check_output
 from .._parallel import default_threads
 from ..errors import FormatError, OutputError, ParameterError
-from ..render import Aggregate, aggregate, tone_map
+from ..render import Aggregate, tone_map
 from ..render.aggregate import DensityJob, burn_in_steps
 from ..render.chaos import chain_start, kernel_arrays
 from ..render.frame import DEFAULT_VIEW, Frame, check_size, projection
@@ -335,27 +335,27 @@ def _check_raster(size, n_points: int, pixels: int) -> tuple[tuple[int, int], in
 def _frame_aggregate(ifs, size, n_points, seed, bounds, view, depth_range, *, map_colors=None, threads=None):
     """:func:`ifskit.render.aggregate` of one frame, whose window (and 3D depth range) the plan gives.
 
-    In 3D, :func:`~ifskit.render.aggregate` finds the depth range from the IFS's extent
-    along the camera's axes (its support function, or an extent sample: about as long as
-    binning the frame's points); the movie knows it from its survey, smoothed over time so
-    that depth colours glide with the camera, and bins the same
-    :class:`~ifskit.render.aggregate.DensityJob` with it (in float64, with
+    :func:`~ifskit.render.aggregate` finds the attractor's extent along the camera's axes for
+    every render, even in a given window (for its burn-in, its float precision and, in 3D,
+    the depth range): here about as long as binning the frame's points, and up to half of the
+    movie's time. The movie knows its windows and depth ranges from its survey (the depth range
+    smoothed over time, so that depth colours glide with the camera) and bins the same
+    :class:`~ifskit.render.aggregate.DensityJob` with them, in float64 with
     :func:`~ifskit.render.aggregate.burn_in_steps`: the counts of
-    ``ifskit.density(..., precision="float64")``).
+    ``ifskit.density(..., precision="float64")`` (tested).
     """
-    if ifs.dim == 2:
-        return aggregate(ifs, size, n_points, seed, bounds, map_colors=map_colors, threads=threads, progress=False)
-    frame = Frame(tuple(float(v) for v in bounds), tuple(size), depth_range)
+    frame = Frame(tuple(float(v) for v in bounds), tuple(size), (0.0, 1.0) if depth_range is None else depth_range)
     A, b = kernel_arrays(ifs)
     job = DensityJob(
-        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs), view_matrix=frame.view_matrix(3, projection(ifs, view)),
+        A=A, b=b, p=np.array(ifs.p), start=chain_start(ifs),
+        view_matrix=frame.view_matrix(ifs.dim, projection(ifs, view)),
         size=tuple(size), n_points=n_points, seed=int(seed),
         colors255=None if map_colors is None else np.asarray(map_colors, dtype=float) * 255.0,
         precision="float64", burn_in=burn_in_steps(ifs.contraction, size),
     )  # fmt: skip
     total, depth_total, color_total = job.bin_chunks(0, job.n_chunks, default_threads(threads))
     return Aggregate(
-        counts=total, bounds=frame.bounds, n_points=n_points, depth=depth_total / 65535.0,
+        counts=total, bounds=frame.bounds, n_points=n_points, depth=None if depth_total is None else depth_total / 65535.0,
         depth_scale=frame.depth_scale,
         color=None if color_total is None else color_total / np.maximum(total, 1)[..., None] / 255.0,
     )  # fmt: skip
