@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import types
 from pathlib import Path
+
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 
 # The modules with a page, in the order of the reference's table of contents.
 MODULES = [
@@ -41,22 +45,43 @@ def public_names(module: types.ModuleType) -> list[str]:
     return [name for name in names if not isinstance(getattr(module, name), types.ModuleType)]
 
 
-def summary_line(value: object) -> str:
-    """The first paragraph of a function's or class's docstring, on one line; nothing for constants."""
+def constant_doc(module: types.ModuleType, name: str) -> str:
+    """The ``#:`` comment above a constant where it is defined (the package or one of its modules)."""
+    value = getattr(module, name)
+    for modname, candidate in list(sys.modules.items()):
+        if (modname == module.__name__ or modname.startswith(module.__name__ + ".")) and (
+            getattr(candidate, name, None) is value
+        ):
+            try:
+                comment = ModuleAnalyzer.for_module(modname).find_attr_docs().get(("", name))
+            except PycodeError:
+                continue
+            if comment:
+                return " ".join(" ".join(comment).split())
+    return ""
+
+
+def summary_line(module: types.ModuleType, name: str) -> str:
+    """The first paragraph of a docstring on one line; a constant's ``#:`` comment."""
+    value = getattr(module, name)
     if not (inspect.isclass(value) or callable(value)):
-        return ""
+        return constant_doc(module, name)
     doc = inspect.getdoc(value) or ""
     return " ".join(doc.split("\n\n")[0].split())
 
 
-def directive(qualified: str, value: object) -> str:
+def directive(module: types.ModuleType, name: str) -> str:
+    qualified, value = f"{module.__name__}.{name}", getattr(module, name)
     if inspect.isclass(value):
         if issubclass(value, BaseException):
             return f".. autoexception:: {qualified}\n   :show-inheritance:\n"
         return f".. autoclass:: {qualified}\n   :members:\n   :show-inheritance:\n"
     if callable(value):
         return f".. autofunction:: {qualified}\n"
-    return f".. autodata:: {qualified}\n   :no-value:\n"
+    # a constant: its value when short, and the comment that documents it (not its type's docstring)
+    text = repr(value)
+    shown = f"\n   :value: {text}" if len(text) <= 80 and "\n" not in text else ""
+    return f".. py:data:: {qualified}{shown}\n\n   {constant_doc(module, name)}\n"
 
 
 def module_page(name: str, summary: str, top_level: dict[int, str]) -> str:
@@ -66,17 +91,17 @@ def module_page(name: str, summary: str, top_level: dict[int, str]) -> str:
     shared = [n for n in names if n not in own]
     title = f"``{name}``"
     lines = [f".. _api-{name}:", "", title, "=" * len(title), "", summary, ""]
-    lines += [f".. automodule:: {name}", "   :no-members:", "   :no-index:", ""]
+    lines += [f".. automodule:: {name}", "   :no-members:", "   :no-index:", "", f".. currentmodule:: {name}", ""]
     if own:
         lines += [".. list-table::", "   :widths: 30 70", ""]
         for n in own:
-            lines += [f"   * - :obj:`{n} <{name}.{n}>`", f"     - {summary_line(getattr(module, n))}"]
+            lines += [f"   * - :obj:`{n} <{name}.{n}>`", f"     - {summary_line(module, n)}"]
         lines += [""]
     if shared:
         links = ", ".join(f":obj:`{n} <{top_level[id(getattr(module, n))]}>`" for n in shared)
         lines += [f"Also here, documented at the top level: {links}.", ""]
     for n in own:
-        lines += [directive(f"{name}.{n}", getattr(module, n)), ""]
+        lines += [directive(module, n), ""]
     return "\n".join(lines)
 
 
