@@ -31,7 +31,8 @@ def _interpolate_parser(commands) -> None:
             "Maps are paired by a Hungarian assignment (the smaller IFS padded by duplicating maps, which "
             "changes neither attractor nor measure) and interpolated geometrically: rotation along the shorter "
             "arc, log singular values and fixed points, so every frame is contractive. Every frame uses the "
-            "same random streams, one framing and one tone mapping, so points move rather than flicker."
+            "same random streams, so points move rather than flicker; each keyframe fills its frame and the "
+            "camera glides between them; frames are paced so that each changes the picture by the same amount."
         ),
         epilog="Example: ifskit interpolate barnsley_fern maple_leaf heighway_dragon --loop -o morph.mp4",
         arguments=_interpolate_arguments,
@@ -127,7 +128,12 @@ def _interpolate_arguments(parser) -> None:
     parser.add_argument(
         "--easing", choices=list(EASINGS), default="linear", help="timing within each segment (default linear)"
     )
-    parser.add_argument("--loop", action="store_true", help="return from the last keyframe to the first (seamless)")
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="return from the last keyframe to the first (seamless); through 3 or more keyframes one periodic "
+        "spline, whose velocity matches at every keyframe and at the seam",
+    )
     parser.add_argument(
         "--pingpong", action="store_true", help="go through the keyframes and back within --frames (seamless)"
     )
