@@ -1,10 +1,11 @@
 """Interpolation between IFS encodings, and movies of it.
 
 :func:`interpolate` pairs and interpolates the maps of two IFS; a
-:class:`KeyframePath` runs through several keyframes (looped, eased);
-:func:`make_movie` renders a path to MP4, GIF or PNG frames with the same random
-streams, one framing and one tone mapping for every frame; :func:`ifs_from_cloud`
-turns a point cloud into a keyframe (neural encoder or fitter).
+:class:`KeyframePath` runs through several keyframes (looped through three or more:
+one periodic spline, :class:`LoopSpline`; eased); :func:`make_movie` renders a path to
+MP4, GIF or PNG frames with the same random streams, each keyframe filling its frame
+and the frames evenly paced in visible change (:func:`plan_movie`);
+:func:`ifs_from_cloud` turns a point cloud into a keyframe (neural encoder or fitter).
 """
 
 from .clouds import CLOUD_METHODS, ifs_from_cloud
