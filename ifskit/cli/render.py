@@ -201,7 +201,7 @@ def _gallery_parser(commands) -> None:
     )
     parser.add_argument(
         "--points",
-        type=count,
+        type=count_at_most(MAX_RENDER_POINTS, "a number of points"),
         default=10_000_000,
         metavar="N",
         help=f"points per picture (default 1e7, at most {MAX_RENDER_POINTS:.0e})",
@@ -220,7 +220,7 @@ def _view_parser(commands) -> None:
     add_source(parser)
     parser.add_argument(
         "--points",
-        type=count,
+        type=count_at_most(MAX_POINTS, "a number of points"),
         default=300_000,
         metavar="N",
         help=f"points of an IFS to show (default 3e5, at most {MAX_POINTS:.0e})",
