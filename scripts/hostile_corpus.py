@@ -295,7 +295,11 @@ def _png_ihdr(data: bytes, width: int, height: int) -> bytes:
 def png_cases(rng, n):
     import io
 
-    commands = [["compress", "IN", "-o", "out.fic"], ["decompress", "CODE", "-o", "out.png", "--start", "IN"]]
+    commands = [
+        ["compress", "IN", "-o", "out.fic"],
+        ["decompress", "CODE", "-o", "out.png", "--start", "IN"],
+        ["render", "sierpinski", "-o", "out.png", "--method", "deterministic", "--start", "IN", "--size", "64"],
+    ]
     image = (np.add.outer(np.arange(64), np.arange(64)) * 2 % 256).astype(np.uint8)
 
     def png(array, **options):
@@ -313,10 +317,10 @@ def png_cases(rng, n):
         "tiny": png(np.zeros((2, 2), np.uint8)),
         "not_png": b"GIF89a" + bytes(100),
     }
-    cases = [Case("png", label, cmd, {"IN.png": data}) for label, data in files.items() for cmd in commands[:1]]
+    cases = [Case("png", label, cmd, {"IN.png": data}) for label, data in files.items() for cmd in commands]
     while len(cases) < n:
         label, data = mutate(base, rng)
-        cases.append(Case("png", label, commands[len(cases) % 2], {"IN.png": data}))
+        cases.append(Case("png", label, commands[len(cases) % 3], {"IN.png": data}))
     return _inputs(cases, ".png")
 
 

@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -243,3 +244,20 @@ def test_image_encoder_weights_do_not_depend_on_the_thread_count(tmp_path):
     finally:
         torch.set_num_threads(before)
     assert files[0] == files[1]
+
+
+@pytest.mark.parametrize("width", [100_000, 9000])
+def test_start_pictures_are_checked_from_their_header(tmp_path, width):
+    # a 64x64 PNG whose header declares width^2: Pillow's bomb error was a bug line (exit 1)
+    Image.new("L", (64, 64)).save(tmp_path / "small.png")
+    data = bytearray((tmp_path / "small.png").read_bytes())
+    data[16:24] = struct.pack(">II", width, width)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    (tmp_path / "bomb.png").write_bytes(bytes(data))
+    result = run_capped(
+        "render", "sierpinski", "-o", "x.png", "--method", "deterministic", "--start", "bomb.png", cwd=tmp_path
+    )
+    assert_one_line_refusal(result, "bomb.png", "--start")
+    code = small_code(tmp_path)
+    result = run_capped("decompress", code, "-o", "y.png", "--start", "bomb.png", cwd=tmp_path)
+    assert_one_line_refusal(result, "bomb.png")

@@ -131,7 +131,9 @@ def _decompress_parser(commands) -> None:
         "than 0.05)",
     )
     parser.add_argument(
-        "--start", metavar="IMAGE", help="start from this image (default: mid-grey, black for a neural code)"
+        "--start",
+        metavar="IMAGE",
+        help=f"start from this image, at most {MAX_COMPRESS_PIXELS:,} pixels (default: mid-grey, black for a neural code)",
     )
     parser.add_argument("--frames", metavar="DIR", help="also write every decoding step to DIR/step_NNN.png")
     add_output_options(parser, overwrite="replace existing outputs")
@@ -302,7 +304,7 @@ def cmd_decompress(args) -> int:
             raise IfskitError(f"{frames_dir}: holds step_*.png frames already (use --overwrite to replace them)")
     code = load_code(args.input)
     code.check_scale(args.scale)
-    start_image = None if args.start is None else read_image(args.start)
+    start_image = None if args.start is None else read_image(args.start, max_pixels=MAX_COMPRESS_PIXELS)
     if frames_dir is not None:
         frames_dir = make_folder(frames_dir)
     start = time.perf_counter()

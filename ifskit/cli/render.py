@@ -423,10 +423,18 @@ def _start_picture(start: str):
 
     try:
         with Image.open(start) as image:
+            # checked from the header, before the pixels are decoded: a start larger than any
+            # picture ifskit renders is a mistake or a decompression bomb
+            if image.width * image.height > MAX_RENDER_PIXELS:
+                raise FormatError(
+                    f"--start: the image is {image.width}x{image.height} pixels; at most {MAX_RENDER_PIXELS:,}", start
+                )
             gray = np.asarray(image.convert("L"), dtype=float) / 255.0
     except FileNotFoundError:
         raise FormatError(f"--start: no such image file (or use one of {', '.join(STARTS)})", start) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except FormatError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise FormatError(f"--start: cannot read the image ({exc.__class__.__name__})", start) from None
     if gray.size == 0 or np.ptp(gray) == 0:
         raise FormatError("--start: the image is blank (one colour): it has no shape to start from", start)
