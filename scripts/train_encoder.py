@@ -1,20 +1,23 @@
-"""Reproduce the shipped 2D encoder weights (ifskit/neural/weights/encoder_2d.pt).
+"""Reproduce the shipped encoder weights (ifskit/neural/weights/encoder_2d.pt and encoder_3d.pt).
 
 Run from the repository root::
 
-    nice -n 5 .venv/bin/python scripts/train_encoder.py            # the shipped run (fixed settings and seed)
-    .venv/bin/python scripts/train_encoder.py --resume             # continue it after an interruption
+    .venv/bin/python scripts/train_encoder.py --dim 2            # the shipped 2D run (fixed settings and seed)
+    .venv/bin/python scripts/train_encoder.py --dim 3            # the shipped 3D run
+    .venv/bin/python scripts/train_encoder.py --dim 2 --resume   # continue a run after an interruption
+    .venv/bin/python scripts/train_encoder.py --dim 2 --device cuda   # the same run on a GPU
 
-One run of ``ifskit.neural.train.train_encoder``: 16000 steps of Adam with a cosine
-learning rate from 3e-3, batches of 32 clouds of 256 points drawn on the fly, the
-collage bound plus the attractor term with weight 30 (see :mod:`ifskit.neural.train`).
-About 32 minutes on one core of a 2-core x86_64 machine (31.6 min measured, shared
-with other jobs). The budget is a fixed number
-of optimizer steps, not wall-clock time, so the weights depend only on the seed and
-the settings below (CPU, one torch thread: other thread counts may round
-differently). The full training checkpoint (with optimizer state) goes to
---checkpoint; the shipped file keeps only what encoding needs (architecture,
-weights, training settings and loss history).
+One run of ``ifskit.neural.train.train_encoder`` per dimension: Adam with a cosine
+learning rate from 3e-3, batches of 32 clouds of 256 points drawn on the fly (half
+attractors of random IFS of 2 to 4 maps, half procedural shapes of
+:mod:`ifskit.neural.shapes`), the collage bound plus the attractor term with weight 30
+(see :mod:`ifskit.neural.train`), heads for 2 to 8 maps. The budget is a fixed number of
+optimizer steps, not wall-clock time, so the weights depend only on the seed and the
+settings below (CPU, one torch thread; other thread counts and GPUs may round
+differently, so a GPU run gives other, equally good weights). The full training
+checkpoint (with optimizer state) goes to --checkpoint; the shipped file keeps only what
+encoding needs (architecture, weights, training settings and loss history). How long
+each run took is in the docs (docs/notes/encoder.md).
 """
 
 from __future__ import annotations
@@ -25,48 +28,56 @@ import time
 from pathlib import Path
 
 from ifskit.neural.model import load_checkpoint, save_checkpoint
-from ifskit.neural.shipped import DEFAULT_WEIGHTS
+from ifskit.neural.shipped import WEIGHTS
 from ifskit.neural.train import train_encoder
 
-#: The shipped run (architecture: ifskit.neural.model.default_hparams(2)).
-STEPS = 16000
+#: The shipped runs (architecture: ifskit.neural.model.default_hparams(dim)).
+STEPS = {2: 8000, 3: 8000}
 SEED = 0
 BATCH = 32
 LEARNING_RATE = 3e-3
 ATTRACTOR_WEIGHT = 30.0
+SHAPE_SHARE = 0.5
+MAPS = (2, 4)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default="encoder_2d_training.pt", help="full training checkpoint")
-    parser.add_argument("--output", default=str(DEFAULT_WEIGHTS), help="shipped weights file")
-    parser.add_argument("--steps", type=int, default=STEPS, help=f"optimizer steps (shipped: {STEPS})")
+    parser.add_argument("--dim", type=int, choices=(2, 3), default=2, help="which model (default 2)")
+    parser.add_argument("--checkpoint", help="full training checkpoint (default encoder_{dim}d_training.pt)")
+    parser.add_argument("--output", help="shipped weights file (default ifskit/neural/weights/encoder_{dim}d.pt)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (shipped: 8000)")
+    parser.add_argument("--device", default="cpu", help="cpu (the shipped runs) or cuda")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     parser.add_argument("--from-checkpoint", action="store_true", help="only export --checkpoint as it is")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
+    checkpoint_path = args.checkpoint or f"encoder_{args.dim}d_training.pt"
+    output = args.output or str(WEIGHTS[args.dim])
     if not args.from_checkpoint:
         figures = train_encoder(
-            args.checkpoint,
-            args.steps,
+            checkpoint_path,
+            args.steps or STEPS[args.dim],
             seed=SEED,
-            dim=2,
-            device="cpu",
+            dim=args.dim,
+            device=args.device,
             resume=args.resume,
             overwrite=not args.resume,
             batch_size=BATCH,
             learning_rate=LEARNING_RATE,
+            maps=MAPS,
             attractor_weight=ATTRACTOR_WEIGHT,
+            shape_share=SHAPE_SHARE,
             progress=sys.stderr.isatty(),
         )
         print(f"{time.strftime('%H:%M:%S')} {figures}", flush=True)
-    model, checkpoint = load_checkpoint(args.checkpoint)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    model, checkpoint = load_checkpoint(checkpoint_path)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     extra = {"train": checkpoint["train"], "history": checkpoint["history"]}
-    save_checkpoint(args.output, model, step=checkpoint["step"], extra=extra, overwrite=True)
-    print(f"wrote {args.output} (step {checkpoint['step']} of {checkpoint['train']['steps']})")
+    save_checkpoint(output, model, step=checkpoint["step"], extra=extra, overwrite=True)
+    print(f"wrote {output} (step {checkpoint['step']} of {checkpoint['train']['steps']})")
     return 0
 
 

@@ -13,7 +13,7 @@ from ifskit.neural.encoding import encode, load_model  # noqa: E402
 from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint  # noqa: E402
 from ifskit.neural.train import ATTRACTOR_WEIGHT, train_encoder, training_batch, training_loss  # noqa: E402
 
-TINY = {**default_hparams(2), "point_widths": [16, 32], "global_widths": [32], "n_input": 64}
+TINY = {**default_hparams(2), "point_widths": [16, 32], "global_widths": [32], "n_input": 64, "k_values": [2, 3, 4]}
 
 
 def tiny_train(path, steps, **options):
@@ -80,10 +80,12 @@ def test_bad_clouds(tiny_model):
         encode(np.full((50, 2), np.nan), model=tiny_model)
     with pytest.raises(ifskit.FormatError, match="at least 16"):
         encode(np.zeros((5, 2)), model=tiny_model)
-    with pytest.raises(ifskit.FormatError, match="3D cloud"):
+    with pytest.raises(ifskit.FormatError, match="3D cloud, but the encoder is for 2D"):
         encode(np.zeros((50, 3)), model=tiny_model)
     with pytest.raises(ifskit.ParameterError, match="not 7"):
         encode(np.random.default_rng(0).random((50, 2)), model=tiny_model, n_maps=7)
+    with pytest.raises(ifskit.ParameterError, match="not 9"):
+        encode(np.random.default_rng(0).random((50, 2)), n_maps=9)  # the shipped model: 2 to 8
 
 
 def test_training_decreases_the_loss(tmp_path):
@@ -107,10 +109,10 @@ def test_training_resumes_deterministically(tmp_path, monkeypatch):
 
     real_batch = train_module.training_batch
 
-    def dying_batch(step, *args):
+    def dying_batch(step, *args, **mix):
         if step == 8:
             raise KeyboardInterrupt
-        return real_batch(step, *args)
+        return real_batch(step, *args, **mix)
 
     monkeypatch.setattr(train_module, "training_batch", dying_batch)
     stopped = tmp_path / "stopped.pt"
@@ -194,6 +196,13 @@ def test_cuda_without_cuda_is_one_clear_error(cli, tmp_path, capsys, tiny_model,
         (["train-encoder", "-o", "m.pt", "--steps", "2", "--attractor-weight", "-1"], "--attractor-weight"),
         (["train-encoder", "-o", "m.pt", "--steps", "2", "--init", "none.pt"], "no such checkpoint"),
         (["train-encoder", "-o", "m.pt", "--steps", "2", "--device", "gpu"], "device must be"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--batch", "1"], "--batch must be from 7"),
+        (["train-encoder", "-o", "m.pt", "--steps", "1e9"], "--steps must be from 1 to 10,000,000"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--shape-share", "1.5"], "--shape-share"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--data", "nowhere"], "no such folder"),
+        (["train-encoder", "-o", "m.pt", "--steps", "2", "--data", "."], "training a 2D encoder needs 2D"),
+        (["encode", "cloud.npy", "-o", "o.yaml", "--n-maps", "9"], "--n-maps: this encoder gives"),
+        (["encode", "cloud3.npy", "-o", "o.yaml", "--model", "m2.pt"], "cloud3.npy: a 3D cloud, but the encoder"),
         (["encode", "cloud.npy", "-o", "o.yaml", "--seed", "-1"], "--seed"),
         (["encode", "cloud.npy", "-o", "o.yaml", "--refine", "-1"], "--refine"),
         (["encode", "cloud.npy", "-o", "o.yaml", "--device", "gpu"], "device must be"),
@@ -203,6 +212,8 @@ def test_cuda_without_cuda_is_one_clear_error(cli, tmp_path, capsys, tiny_model,
 def test_bad_options_are_one_line_errors(cli, capsys, tmp_path, monkeypatch, cloud, args, fragment):
     monkeypatch.chdir(tmp_path)
     np.save("cloud.npy", cloud)
+    np.save("cloud3.npy", np.random.default_rng(0).random((100, 3)))
+    save_checkpoint("m2.pt", build_encoder(TINY))
     assert cli(*args) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err, err
@@ -274,15 +285,17 @@ def test_encode_command(cli, tmp_path, capsys, tiny_model, cloud):
 
 def test_train_encoder_command(cli, tmp_path, capsys):
     out = tmp_path / "model.pt"
-    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 4, "--json") == 0
+    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 7, "--json") == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["steps"] == 2 and np.isfinite(figures["loss"])
-    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 4) == 2
+    assert cli("train-encoder", "-o", out, "--steps", 2, "--batch", 7) == 2
     assert "exists already" in capsys.readouterr().err
-    assert cli("train-encoder", "-o", out, "--steps", 3, "--batch", 4, "--resume", "--json") == 0
+    assert cli("train-encoder", "-o", out, "--steps", 3, "--batch", 7, "--resume", "--json") == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 3
     assert cli("train-encoder", "-o", out, "--steps", 4, "--batch", 8, "--resume") == 2
-    assert "batch_size 4 -> 8" in capsys.readouterr().err
+    assert "batch_size 7 -> 8" in capsys.readouterr().err
+    assert cli("train-encoder", "-o", out, "--steps", 4, "--batch", 7, "--resume", "--shape-share", "0.2") == 2
+    assert "shape_share 0.5 -> 0.2" in capsys.readouterr().err
     assert cli("train-encoder", "-o", tmp_path / "model.txt", "--steps", 2) == 2
     assert "unknown output type" in capsys.readouterr().err
 

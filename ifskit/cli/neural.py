@@ -38,6 +38,7 @@ def maps_range(text: str) -> tuple[int, int]:
 
 _learning_rate = number_in(0, 10, "a positive learning rate")
 _weight = number_in(0, 1e6, "a non-negative weight", low_included=True)
+_share = number_in(0, 1, "a share from 0 to 1", low_included=True, high_included=True)
 
 
 def register(commands, name: str) -> None:
@@ -48,15 +49,17 @@ def register(commands, name: str) -> None:
 def _train_encoder_parser(commands) -> None:
     commands.add_parser(
         "train-encoder",
-        help="train a point-cloud encoder on random IFS (self-supervised, collage theorem)",
+        help="train a point-cloud encoder on random IFS and shapes (self-supervised, collage theorem)",
         description=(
-            "Train the Neural Collage encoder on clouds of random IFS drawn on the fly with the chaos game. "
+            "Train the Neural Collage encoder on clouds drawn on the fly: attractors of random IFS (chaos game), "
+            "procedural shapes (--shape-share: filled polygons with holes, ellipses, strokes, outlines; in 3D "
+            "extrusions, solids of revolution, blobs, terrains), and your own clouds (--data DIR). "
             "The loss is the collage bound chamfer(W(T), T) / (1 - s) of the maps it proposes for a cloud T, "
             "plus --attractor-weight times the Chamfer distance between T and short chaos-game chains of the "
             "maps started from T (the attractor term), so no IFS parameters are regressed. --init fine-tunes "
             "the weights of another checkpoint. Checkpoints are written atomically to OUT every "
             "--checkpoint-every steps; --resume continues from OUT (to a larger --steps: extends the training). "
-            "Same seed, same weights. The shipped 2D model: scripts/train_encoder.py."
+            "Same seed, same weights. The shipped 2D and 3D models: scripts/train_encoder.py."
         ),
         epilog="Example: ifskit train-encoder -o model.pt --steps 9000 --seed 0",
         arguments=_train_encoder_arguments,
@@ -65,7 +68,7 @@ def _train_encoder_parser(commands) -> None:
 
 def _train_encoder_arguments(parser) -> None:
     """The arguments of ``train-encoder``, added when it is parsed (:class:`~ifskit.cli._common.Parser`)."""
-    from ..neural.train import ATTRACTOR_WEIGHT  # the default of --attractor-weight; imports torch
+    from ..neural.train import ATTRACTOR_WEIGHT, DATA_SHARE, SHAPE_SHARE  # defaults; imports torch
 
     parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint file")
     parser.add_argument("--steps", type=count, required=True, metavar="N", help="total optimizer steps")
@@ -92,6 +95,25 @@ def _train_encoder_arguments(parser) -> None:
         help=f"weight of the attractor term; 0: the collage bound alone (default {ATTRACTOR_WEIGHT:g})",
     )
     parser.add_argument(
+        "--shape-share",
+        type=_share,
+        default=SHAPE_SHARE,
+        metavar="S",
+        help=f"share of procedural shapes among the training clouds, 0-1 (default {SHAPE_SHARE:g}; 0: attractors only)",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="a folder of your own point clouds (.npy .ply .pcd .xyz .csv .txt, of dimension --dim) to train on too",
+    )
+    parser.add_argument(
+        "--data-share",
+        type=_share,
+        default=DATA_SHARE,
+        metavar="S",
+        help=f"with --data: share of your clouds among the training clouds, 0-1 (default {DATA_SHARE:g})",
+    )
+    parser.add_argument(
         "--init", metavar="CKPT.pt", help="start from this checkpoint's weights (fine-tuning; fresh optimizer)"
     )
     parser.add_argument(
@@ -107,7 +129,7 @@ def _encode_parser(commands) -> None:
         help="a point cloud to an IFS in one forward pass of the neural encoder",
         description=(
             "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
-            "2D model unless --model), optionally refined: the encoder also reads the cloud mirrored (--views), "
+            "model of the cloud's dimension, 2D or 3D, unless --model), optionally refined: the encoder also reads the cloud mirrored (--views), "
             "each answer's maps are snapped to the parts of the cloud they cover, STEPS steps of the collage "
             "fitter's optimizer follow, and after the first fifth of them the answer whose attractor is nearest "
             "the cloud goes on. Prints the Chamfer distance between the IFS's attractor and the cloud."
@@ -130,7 +152,15 @@ def _encode_parser(commands) -> None:
         metavar="V",
         help="with --refine: candidate starts from the cloud as given, mirrored, turned, axes swapped (1-4, default 2)",
     )
-    parser.add_argument("--maps", type=int, metavar="K", help="number of maps (default: the encoder's best)")
+    parser.add_argument(
+        "--n-maps",
+        "--maps",
+        dest="maps",
+        type=int,
+        metavar="K",
+        help="number of maps, within the model's range (2-8 for the shipped models; default: the head whose "
+        "predicted attractor is nearest the cloud)",
+    )
     parser.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
     parser.add_argument(
         "--device", default="cpu", metavar="cpu|cuda[:N]", help="where the encoder runs: cpu (default) or a CUDA GPU"
@@ -162,6 +192,9 @@ def cmd_train_encoder(args) -> int:
         learning_rate=args.lr,
         maps=args.maps,
         attractor_weight=args.attractor_weight,
+        shape_share=args.shape_share,
+        data=args.data,
+        data_share=args.data_share,
         init=args.init,
         checkpoint_every=args.checkpoint_every,
         progress=show_progress(args),
@@ -178,7 +211,8 @@ def cmd_encode(args) -> int:
 
     check_output(args.output, overwrite=args.overwrite, suffixes={".yaml", ".yml", ".ifs", ".json"})
     points = load_points(args.cloud)
-    model = load_model(args.model, device=args.device)
+    # the shipped model of the cloud's dimension; a given one as it is (check_cloud names the cloud)
+    model = load_model(args.model, device=args.device, dim=None if args.model else points.shape[1])
     check_cloud(points, model.dim, args.cloud)
     start = time.perf_counter()
     ifs = encode(

@@ -12,7 +12,7 @@ from ..errors import FormatError, ParameterError
 from ..fitting import refine as refine_maps
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
-from ..ops.losses import map_shares
+from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
 from . import shipped
 from .model import MIN_POINTS, denormalize_maps, load_checkpoint, normalize, subsample
 from .train import collage_bound
@@ -39,19 +39,26 @@ _REFINE_STEP_POINTS = (512, 1024)
 MAX_VIEWS = 4
 
 
+#: Penalty per map of the number-of-maps choice, in units of the normalized cloud (radius 1):
+#: the head whose attractor chains are nearest the cloud wins, ``chamfer + penalty * K``.
+MAP_PENALTY = 0.002
+
+
 @lru_cache(maxsize=4)
-def _cached_model(path: str, device: str):
-    return load_model(path, device=device)
+def _cached_model(path: str, device: str, dim: int | None):
+    return load_model(path, device=device, dim=dim)
 
 
-def load_model(path=None, device=None):
-    """An encoder in eval mode: the shipped 2D model by default.
+def load_model(path=None, device=None, dim: int | None = None):
+    """An encoder in eval mode: by default the shipped model of dimension ``dim`` (2 if not given).
 
     Parameters
     ----------
     path : str or Path, optional
         Checkpoint written by ``ifskit train-encoder`` or :func:`ifskit.neural.train.train_encoder`.
     device : str, optional
+    dim : {2, 3}, optional
+        The clouds' dimension: picks the shipped model, and refuses a checkpoint of another.
 
     Returns
     -------
@@ -60,14 +67,16 @@ def load_model(path=None, device=None):
     Raises
     ------
     FormatError
-        Missing, truncated or mismatched checkpoint.
+        Missing, truncated or mismatched checkpoint; a checkpoint for another dimension.
     IfskitError
         ``device="cuda"`` where CUDA is not available.
     """
 
-    return load_checkpoint(shipped.DEFAULT_WEIGHTS if path is None else path, device=resolve_device(device, "encode"))[
-        0
-    ]
+    if path is None:
+        path = shipped.WEIGHTS.get(dim or 2)
+        if path is None or not path.is_file():
+            raise FormatError(f"no shipped encoder for {dim}D clouds; train one with ifskit train-encoder --dim {dim}")
+    return load_checkpoint(path, dim=dim, device=resolve_device(device, "encode"))[0]
 
 
 def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None = None, seed: int = 0, views: int = 2):
@@ -85,12 +94,15 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         cloud it covers; 0 for the one-shot answer. Clouds of the same size are
         refined together in batches (each gets the answer it would get alone).
     model : str, Path or PointCloudEncoder, optional
-        Default: the shipped 2D model (``ifskit/neural/weights/encoder_2d.pt``).
+        Default: the shipped model of the clouds' dimension
+        (``ifskit/neural/weights/encoder_2d.pt``, ``encoder_3d.pt``).
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; default CPU.
     n_maps : int, optional
-        Number of maps (one of the model's ``k_values``); default, per cloud, the
-        one whose maps have the smallest collage bound ``chamfer(W(T), T) / (1 - s)``.
+        Number of maps (one of the model's ``k_values``: 2 to 8 for the shipped models);
+        default, per cloud, the head whose attractor is nearest the cloud: short chaos-game
+        chains started from the cloud, ``chamfer + MAP_PENALTY * K`` in the normalized frame
+        (the maps' predicted attractor quality; one more map must earn its place).
     seed : int
         Subsampling of large clouds; same seed, same answer.
     views : int
@@ -128,7 +140,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         return []
     device = resolve_device(device, "encode")
     if model is None or isinstance(model, (str, Path)):
-        model = _cached_model(str(shipped.DEFAULT_WEIGHTS if model is None else model), str(device))
+        # the shipped model of the clouds' dimension; a given checkpoint as it is (check_cloud names the cloud)
+        dim = clouds[0].shape[1] if model is None and clouds[0].ndim == 2 and clouds[0].shape[1] in (2, 3) else None
+        model = _cached_model(None if model is None else str(model), str(device), dim)
     for i, cloud in enumerate(clouds):
         check_cloud(cloud, model.dim, f"cloud {i}")
     if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
@@ -151,17 +165,22 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         normalized, centre, scale = normalize(x)
         feature = model.features(normalized)
         candidates = [model.head_maps(feature, head) for head in heads]
-        # per head: bounds (B * V,) and the map covering each point (B * V, N), from one neighbour search
-        scored = [collage_bound(normalized, A, b, return_owner=True) for A, b in candidates]
+        # per head: the map covering each point (B * V, N), whose shares are the probabilities
+        owners = [collage_bound(normalized, A, b, return_owner=True)[1] for A, b in candidates]
         # the number of maps is chosen on the cloud as given; the other views give that many
-        choice = torch.stack([bound for bound, _ in scored], dim=-1)[::n_views].argmin(dim=-1).cpu().numpy()
-        choice = np.repeat(choice, n_views)
+        quality = head_quality(
+            normalized[::n_views],
+            [(A[::n_views], b[::n_views]) for A, b in candidates],
+            [owner[::n_views] for owner in owners],
+            seed,
+        )
+        choice = np.repeat(quality.argmin(axis=1), n_views)
         answers = [None] * len(inputs)
         for head in np.unique(choice):
             rows = np.flatnonzero(choice == head)
             index = torch.as_tensor(rows, device=device)
             A, b = (t[index] for t in candidates[head])
-            p = map_shares(scored[head][1][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
+            p = map_shares(owners[head][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
             A, b = denormalize_maps(A, b, centre[index], scale[index])
             A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
             # back from the view's coordinates M x to the cloud's: conjugate by M^-1 = M^T
@@ -187,6 +206,36 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             step_points=_REFINE_STEP_POINTS,
         )
     return result[0] if single else result
+
+
+def head_quality(normalized, maps, owners, seed: int) -> np.ndarray:
+    """Predicted attractor quality of every head's maps: lower is better.
+
+    Each cloud starts chains of :data:`~ifskit.ops.losses.CHAIN_STEPS` random maps (drawn
+    with the shares of the cloud each map covers) from its own points; their Chamfer
+    distance to the cloud, plus :data:`MAP_PENALTY` per map. Each cloud draws from its
+    own generator (seeded by ``seed``), so its score does not depend on the batch.
+
+    Parameters
+    ----------
+    normalized : Tensor, shape (B, N, d)
+    maps : list of H pairs (A (B, K_h, d, d), b (B, K_h, d))
+    owners : list of H Tensors, shape (B, N)
+        The map whose image covers each point (:func:`~ifskit.neural.train.collage_bound`).
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (B, H)
+    """
+    scores = []
+    for (A, b), owner in zip(maps, owners):
+        k = A.shape[1]
+        p = map_shares(owner, k, CHAIN_SHARE_FLOOR / k, A.dtype)
+        generators = [torch.Generator().manual_seed(seed) for _ in range(len(A))]
+        distance = attractor_chamfer(normalized, A, b, generator=generators, p=p)
+        scores.append(distance.cpu().numpy() + MAP_PENALTY * k)
+    return np.stack(scores, axis=1)
 
 
 def view_transforms(dim: int) -> np.ndarray:

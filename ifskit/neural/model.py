@@ -34,7 +34,7 @@ def default_hparams(dim: int = 2) -> dict:
     """Architecture of the shipped model: ``dim``, map counts, widths, bound on contraction, input size."""
     return {
         "dim": int(dim),
-        "k_values": [2, 3, 4],
+        "k_values": [2, 3, 4, 5, 6, 7, 8],
         "point_widths": [64, 128, 256],
         "global_widths": [256, 256],
         "max_contraction": 0.9,

@@ -35,10 +35,15 @@ Why this and not something else:
 Every head (one per number of maps ``K``) is trained on every cloud, whatever ``K``
 generated it: the objective does not need the true ``K``.
 
+Training clouds (:func:`ifskit.neural.dataset.training_cloud`): attractors of random IFS
+(drawn on the fly with the Numba chaos game), and, as users bring clouds that are not
+attractors, procedural shapes (``shape_share`` of them: filled polygons with holes,
+ellipses, strokes, outlines; in 3D extrusions, solids of revolution, blobs, terrains,
+:mod:`ifskit.neural.shapes`) and optionally the user's own clouds (``data``).
+
 Determinism: the weights start from ``torch.manual_seed(seed)`` (or from the
 checkpoint ``init``), the batch of step ``t`` is samples ``t * B .. t * B + B - 1`` of
-the synthetic dataset ``seed`` (:func:`ifskit.neural.dataset.make_sample`, drawn on the
-fly with the Numba chaos game), and the chains of step ``t`` draw their maps from a
+the training dataset ``seed``, and the chains of step ``t`` draw their maps from a
 generator seeded with ``(seed, t)``, so a resumed run continues exactly as an
 uninterrupted one would.
 """
@@ -56,13 +61,21 @@ from .._io import check_output
 from ..errors import FormatError, ParameterError
 from ..ops.device import resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares
-from .dataset import make_sample
+from .dataset import load_user_clouds, training_cloud
 from .model import build_encoder, default_hparams, load_checkpoint, normalize, save_checkpoint
 
 #: Default weight ``lambda`` of the attractor term (the shipped model's).
 ATTRACTOR_WEIGHT = 30.0
 #: Settings a resumed run must share with the checkpoint it continues (``steps`` may grow).
-_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps", "attractor_weight")
+_RESUME_KEYS = ("seed", "batch_size", "learning_rate", "maps", "attractor_weight", "shape_share", "data", "data_share")
+#: Most optimizer steps of one run (about a month on a CPU).
+MAX_STEPS = 10_000_000
+#: Most clouds per step (memory grows with it).
+MAX_BATCH = 4096
+#: Default share of procedural shapes among the training clouds.
+SHAPE_SHARE = 0.5
+#: Default share of the user's clouds (``data``) among the training clouds.
+DATA_SHARE = 0.5
 
 
 def collage_bound(points, A, b, return_owner: bool = False):
@@ -126,11 +139,14 @@ def training_loss(model, clouds, attractor_weight: float = 0.0, generator=None):
     return torch.cat(bounds).mean()
 
 
-def training_batch(step: int, seed: int, batch_size: int, n_points: int, dim: int, maps) -> np.ndarray:
-    """The clouds of training step ``step``, shape (batch_size, n_points, dim), float32."""
+def training_batch(step: int, seed: int, batch_size: int, n_points: int, dim: int, maps, **mix) -> np.ndarray:
+    """The clouds of training step ``step``, shape (batch_size, n_points, dim), float32.
+
+    ``mix``: ``shape_share``, ``user_clouds``, ``user_share`` of :func:`~ifskit.neural.dataset.training_cloud`.
+    """
 
     first = step * batch_size
-    return np.stack([make_sample(first + j, seed, maps, n_points, dim)[1] for j in range(batch_size)])
+    return np.stack([training_cloud(first + j, seed, n_points, dim, maps=maps, **mix) for j in range(batch_size)])
 
 
 def train_encoder(
@@ -146,8 +162,12 @@ def train_encoder(
     learning_rate: float = 3e-3,
     maps: tuple[int, int] = (2, 4),
     attractor_weight: float = ATTRACTOR_WEIGHT,
+    shape_share: float = SHAPE_SHARE,
+    data=None,
+    data_share: float = DATA_SHARE,
     init=None,
     checkpoint_every: int = 250,
+    stop_at: int | None = None,
     hparams: dict | None = None,
     progress: bool = False,
 ) -> dict:
@@ -180,11 +200,22 @@ def train_encoder(
     attractor_weight : float
         ``lambda``, the weight of the attractor term (see the module docstring); 0
         trains on the collage bound alone.
+    shape_share : float
+        Share of procedural shapes among the training clouds (0 to 1; 0: attractors only).
+    data : str or Path, optional
+        A folder of the user's point clouds (``.npy``, ``.ply``, ``.pcd``, ``.xyz``, ...,
+        of dimension ``dim``), mixed into the training clouds.
+    data_share : float
+        Share of the user's clouds among the training clouds when ``data`` is given.
     init : str or Path, optional
         Fine-tune: start from the weights of this checkpoint (its architecture, a
         fresh optimizer and schedule) on the training data that follows the steps it
         has done.
     checkpoint_every : int
+    stop_at : int, optional
+        Stop (and checkpoint) after this many steps of the ``steps``-step schedule, as an
+        interrupted run would; ``resume`` goes on from there. The weights are exactly
+        those of the full run at that step.
     hparams : dict, optional
         Architecture; default :func:`ifskit.neural.model.default_hparams`.
     progress : bool
@@ -214,13 +245,30 @@ def train_encoder(
         "steps": int(steps),
         "maps": [int(maps[0]), int(maps[1])],
         "attractor_weight": float(attractor_weight),
+        "shape_share": float(shape_share),
+        "data": None if data is None else str(Path(data).resolve()),
+        "data_share": float(data_share) if data is not None else 0.0,
         "first_step": 0,
     }
+    if not 1 <= steps <= MAX_STEPS:
+        raise ParameterError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps}", "steps")
+    n_heads = len((hparams or default_hparams(dim))["k_values"])
+    if not n_heads <= batch_size <= MAX_BATCH:
+        raise ParameterError(
+            f"batch_size must be from {n_heads} (one cloud per head of the model) to {MAX_BATCH}, got {batch_size}",
+            "batch_size",
+        )
+    for value, name in ((shape_share, "shape_share"), (data_share, "data_share")):
+        if not 0 <= value <= 1:
+            raise ParameterError(f"{name} must be between 0 and 1, got {value}", name)
+    user_clouds = load_user_clouds(data, dim) if data is not None else []
+    mix = {"shape_share": settings["shape_share"], "user_clouds": user_clouds, "user_share": settings["data_share"]}
     history = []
     if resume and output.exists():
         model, checkpoint = load_checkpoint(output, dim=dim)
-        # checkpoints from before the attractor term trained on the collage bound alone
-        saved = {"attractor_weight": 0.0, "first_step": 0, **checkpoint.get("train", {})}
+        # older checkpoints: the collage bound alone, attractors only
+        defaults = {"attractor_weight": 0.0, "first_step": 0, "shape_share": 0.0, "data": None, "data_share": 0.0}
+        saved = {**defaults, **checkpoint.get("train", {})}
         settings["first_step"] = int(saved["first_step"])
         different = [key for key in _RESUME_KEYS if saved.get(key) != settings[key]]
         if different or "optimizer" not in checkpoint:
@@ -269,9 +317,11 @@ def train_encoder(
     start = time.perf_counter()
     recent = []
     try:
-        for step in range(start_step, steps):
+        for step in range(start_step, steps if stop_at is None else min(steps, stop_at)):
             data_step = settings["first_step"] + step
-            clouds = torch.as_tensor(training_batch(data_step, seed, batch_size, n_input, dim, maps), device=device)
+            clouds = torch.as_tensor(
+                training_batch(data_step, seed, batch_size, n_input, dim, maps, **mix), device=device
+            )
             chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
             loss = training_loss(model, clouds, attractor_weight, chains)
             optimizer.zero_grad()
@@ -290,7 +340,7 @@ def train_encoder(
     finally:
         if bar is not None:
             bar.close()
-    done = max(start_step, steps)
+    done = max(start_step, steps if stop_at is None else min(steps, stop_at))
     save(done)
     return {
         "steps": done,
