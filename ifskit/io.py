@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from ._io import read_text, write_text
 from .builtin import catalog
 from .errors import FormatError, ParameterError
@@ -19,7 +21,7 @@ from .formats import (
     parse_yaml,
 )
 from .ifs import IFS
-from .limits import MAX_IFS_FILE_BYTES
+from .limits import MAX_COEFFICIENT, MAX_IFS_FILE_BYTES
 
 __all__ = ["is_catalog_name", "load", "save"]
 
@@ -88,10 +90,23 @@ def save(ifs: IFS, path, overwrite: bool = False) -> Path:
     """Write an IFS; the format follows the suffix (``.yaml``/``.yml``, ``.ifs``, ``.json``).
 
     The file is written atomically; an existing file is replaced only with ``overwrite=True``.
+
+    Raises
+    ------
+    FormatError
+        An unknown suffix, or a coefficient that :func:`load` would refuse (not finite, or over
+        :data:`~ifskit.limits.MAX_COEFFICIENT` in size): ifskit writes only what it reads back.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     dump = {".yaml": dump_yaml, ".yml": dump_yaml, ".json": dump_json, ".ifs": dump_fractint}.get(suffix)
     if dump is None:
         raise FormatError(f"unknown IFS file type {path.suffix!r}; use .yaml, .ifs or .json", path)
+    largest = float(np.max(np.abs(np.concatenate([ifs.A.ravel(), ifs.b.ravel()]))))
+    if not largest <= MAX_COEFFICIENT:  # NaN fails too
+        raise FormatError(
+            f"cannot write an IFS with a coefficient of {largest:g}: ifskit reads back maps with coefficients "
+            f"of at most {MAX_COEFFICIENT:g}",
+            path,
+        )
     return write_text(path, dump(ifs), overwrite)

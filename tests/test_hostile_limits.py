@@ -261,3 +261,16 @@ def test_start_pictures_are_checked_from_their_header(tmp_path, width):
     code = small_code(tmp_path)
     result = run_capped("decompress", code, "-o", "y.png", "--start", "bomb.png", cwd=tmp_path)
     assert_one_line_refusal(result, "bomb.png")
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    # 'transform --scale 1e300' wrote a file that ifskit could not read back
+    import ifskit
+
+    huge = ifskit.IFS(A=np.eye(2)[None] * 0.5, b=np.array([[1e300, 0.0]]))
+    with pytest.raises(FormatError, match="reads back"):
+        ifskit.save(huge, tmp_path / "huge.yaml")
+    assert not (tmp_path / "huge.yaml").exists()
+    result = run_capped("transform", "sierpinski", "-o", "t.yaml", "--scale", "1e300", cwd=tmp_path)
+    assert result.returncode == 2 and "reads back" in result.stderr
+    assert not (tmp_path / "t.yaml").exists()
