@@ -367,6 +367,15 @@ def argument_cases(rng, n):
                 Case("args", f"decompress {flag} {value}", ["decompress", "CODE", "-o", "out.png", flag, value])
             )
     for flag, values_ in {
+        "--scale": ["1e300", "0", "nan", "1e-300"],
+        "--rotate": ["1e300", "inf"],
+        "--translate": ["1e300,0", "x"],
+        "--shear": ["1e300"],
+    }.items():
+        for value in values_:
+            args = ["transform", "sierpinski", "-o", "t.yaml", flag, value]
+            cases.append(Case("args", f"transform {flag} {value}", args))
+    for flag, values_ in {
         "--steps": ["0", "1e18"],
         "--maps": ["0", "1e6", "-3"],
         "--max-contraction": ["nan", "2"],
