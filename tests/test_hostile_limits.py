@@ -274,3 +274,15 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
     result = run_capped("transform", "sierpinski", "-o", "t.yaml", "--scale", "1e300", cwd=tmp_path)
     assert result.returncode == 2 and "reads back" in result.stderr
     assert not (tmp_path / "t.yaml").exists()
+
+
+def test_start_picture_with_a_broken_chunk_is_one_line(tmp_path):
+    # found by scripts/hostile_corpus.py (seed 0): 40 bytes spliced into a PNG make Pillow raise
+    # SyntaxError ("broken PNG file"), which the render command took for a bug (exit 1)
+    image = (np.add.outer(np.arange(64), np.arange(64)) * 2 % 256).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "small.png")
+    data = (tmp_path / "small.png").read_bytes()
+    splice = bytes.fromhex("e7012b8bedbf568f07e860ef4c3700474dc7dbd0b090beab6878b300f0f5e664bfd87edb1f95e78d")
+    (tmp_path / "broken.png").write_bytes(data[:62] + splice + data[62:])
+    args = ["render", "sierpinski", "-o", "x.png", "--method", "deterministic", "--size", "64", "--start", "broken.png"]
+    assert_one_line_refusal(run_capped(*args, cwd=tmp_path), "broken.png", "--start")

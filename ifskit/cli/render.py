@@ -434,7 +434,7 @@ def _start_picture(start: str):
         raise FormatError(f"--start: no such image file (or use one of {', '.join(STARTS)})", start) from None
     except FormatError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise FormatError(f"--start: cannot read the image ({exc.__class__.__name__})", start) from None
     if gray.size == 0 or np.ptp(gray) == 0:
         raise FormatError("--start: the image is blank (one colour): it has no shape to start from", start)
