@@ -80,7 +80,7 @@ def _render_parser(commands) -> None:
         metavar="N",
         help=(
             f"points to draw (default 2e7 for images, 1e6 for point clouds); 2e8 and 10_000_000 work; at most "
-            f"{MAX_RENDER_POINTS:.0e} for images (no points are kept), {MAX_POINTS:.0e} for point clouds (all are)"
+            f"{MAX_RENDER_POINTS:,} for images (no points are kept), {MAX_POINTS:,} for point clouds (all are)"
         ),
     )
     parser.add_argument(
@@ -204,7 +204,7 @@ def _gallery_parser(commands) -> None:
         type=count_at_most(MAX_RENDER_POINTS, "a number of points"),
         default=10_000_000,
         metavar="N",
-        help=f"points per picture (default 1e7, at most {MAX_RENDER_POINTS:.0e})",
+        help=f"points per picture (default 1e7, at most {MAX_RENDER_POINTS:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     add_output_options(parser, overwrite="replace existing PNGs", quiet=True)
@@ -223,7 +223,7 @@ def _view_parser(commands) -> None:
         type=count_at_most(MAX_POINTS, "a number of points"),
         default=300_000,
         metavar="N",
-        help=f"points of an IFS to show (default 3e5, at most {MAX_POINTS:.0e})",
+        help=f"points of an IFS to show (default 3e5, at most {MAX_POINTS:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.set_defaults(run=cmd_view)
