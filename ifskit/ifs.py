@@ -244,7 +244,8 @@ class IFS:
             raise FormatError(
                 f"a {self.dim}D transform needs a ({self.dim}, {self.dim}) matrix and a ({self.dim},) vector"
             )
-        if abs(np.linalg.det(M)) < 1e-12:
+        # singular relative to its own size (a determinant threshold would refuse a uniform scaling by 1e-4 in 3D)
+        if not np.all(np.isfinite(M)) or np.linalg.cond(M) > 1e12:
             raise FormatError("the transform matrix must be invertible")
         M_inv = np.linalg.inv(M)
         A = M @ self.A @ M_inv

@@ -49,8 +49,12 @@ def test_aggregate_points_matches_chaos_framing():
     points = ifskit.chaos_game(fern, 50_000, seed=3)
     agg = ifskit.render.aggregate_points(fern, points, (40, 30))
     assert int(agg.counts.sum()) == 50_000
-    # chaos_game and density draw the same points with the same seed
-    assert np.array_equal(agg.counts, ifskit.density(fern, (40, 30), 50_000, seed=3))
+    # the same window as the chaos game's own picture, and the same measure in it (the density kernel
+    # runs its own chains, so the counts agree in distribution, not point for point)
+    chaos = ifskit.render.aggregate(fern, (40, 30), 50_000, seed=3)
+    assert agg.bounds == chaos.bounds
+    total_variation = 0.5 * np.abs(agg.counts / agg.counts.sum() - chaos.counts / chaos.counts.sum()).sum()
+    assert total_variation < 0.05
 
 
 @pytest.mark.parametrize(

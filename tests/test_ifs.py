@@ -120,6 +120,11 @@ def test_conjugation_moves_the_attractor(sierpinski):
     assert back[:, 1].min() > -1e-9 and np.all(back[:, 1] <= np.sqrt(3) * np.minimum(back[:, 0], 1 - back[:, 0]) + 1e-9)
     with pytest.raises(FormatError, match="invertible"):
         sierpinski.conjugate(np.zeros((2, 2)))
+    with pytest.raises(FormatError, match="invertible"):
+        sierpinski.conjugate([[1.0, 2.0], [1.0, 2.0 + 1e-14]])
+    # a small uniform scaling is invertible, whatever its determinant (the unit ball of a cloud in metres)
+    tiny = sierpinski.conjugate(1e-7 * np.eye(2))
+    np.testing.assert_allclose(tiny.fixed_points, 1e-7 * sierpinski.fixed_points, atol=1e-20)
 
 
 def test_equality_and_repr(sierpinski):

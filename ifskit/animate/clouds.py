@@ -22,8 +22,8 @@ def encoder_available(dim: int) -> bool:
 
     Only the check: neither torch nor the weights are loaded.
     """
-    # the shipped model is the 2D one (ifskit/neural/weights/encoder_2d.pt)
-    return dim == 2 and _has_torch() and shipped.DEFAULT_WEIGHTS.is_file()
+    weights = shipped.WEIGHTS.get(dim)
+    return weights is not None and _has_torch() and weights.is_file()
 
 
 def ifs_from_cloud(
@@ -41,9 +41,9 @@ def ifs_from_cloud(
         when ``model`` is given or shipped weights for d-D clouds are installed
         (:func:`encoder_available`), else the fitter.
     n_maps : int, optional
-        Number of maps. Default: the encoder picks its own (the smallest collage
-        bound), the fitter uses :data:`DEFAULT_FIT_MAPS`. The encoder only knows its
-        model's map counts (2, 3 or 4 for the shipped one).
+        Number of maps. Default: the encoder picks its own (its predicted attractor
+        quality), the fitter uses :data:`DEFAULT_FIT_MAPS`. The encoder only knows its
+        model's map counts (2 to 8 for the shipped ones).
     steps : int
         Fitter steps.
     seed : int
@@ -72,10 +72,8 @@ def ifs_from_cloud(
     dim = points.shape[1]
     encoded = model is not None or encoder_available(dim)
     if method == "encode" and not encoded:
-        if dim == 2:
-            missing = f"the neural encoder's weights ({shipped.DEFAULT_WEIGHTS.name}) are not installed"
-        else:
-            missing = f"the shipped neural encoder is for 2D clouds, not {dim}D"
+        weights = shipped.WEIGHTS.get(dim)
+        missing = f"the neural encoder's weights for {dim}D clouds ({weights.name if weights else 'none'}) are not installed"
         raise ParameterError(f"{missing}; fit the cloud instead (method fit)", "method")
     # fitting and neural load their torch modules on first use (lazy packages)
     if method == "encode" or (method == "auto" and encoded):

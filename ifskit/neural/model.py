@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._io import atomic_path
+from .._io import write_torch
 from ..errors import FormatError
 from ..ops.contractive import maps_from_params, n_params
 
@@ -181,9 +181,8 @@ def save_checkpoint(path, model, *, step: int = 0, extra: dict | None = None, ov
         "state_dict": {name: value.detach().cpu() for name, value in model.state_dict().items()},
         **(extra or {}),
     }
-    with atomic_path(path, overwrite) as tmp:
-        torch.save(state, tmp)
-    return Path(path)
+    # saved through memory: the same weights give the same bytes (torch.save to a file stores its name)
+    return write_torch(path, state, overwrite)
 
 
 def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
