@@ -148,6 +148,8 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     if model is None or isinstance(model, (str, Path)):
         # the shipped model of the clouds' dimension; a given checkpoint as it is (check_cloud names the cloud)
         dim = clouds[0].shape[1] if model is None and clouds[0].ndim == 2 and clouds[0].shape[1] in (2, 3) else None
+        if model is None and dim in shipped.WEIGHTS and shipped.WEIGHTS[dim].is_file():
+            model = shipped.WEIGHTS[dim]  # cached by its path
         model = _cached_model(None if model is None else str(model), str(device), dim)
     for i, cloud in enumerate(clouds):
         check_cloud(cloud, model.dim, f"cloud {i}")
