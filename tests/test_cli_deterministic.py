@@ -17,6 +17,19 @@ def test_deterministic_png_with_frames(cli, tmp_path, capsys):
     assert figures["iterations"] == 5 and figures["output"] == str(out)
     assert Image.open(out).size == (96, 96)
     assert sorted(p.name for p in frames.iterdir()) == [f"step_{i:03d}.png" for i in range(6)]
+    # a second run into a folder holding one frame of the first: refused before anything is written
+    for p in frames.iterdir():
+        if p.name != "step_004.png":
+            p.unlink()
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    other = tmp_path / "t.png"
+    assert cli(*args, "--frames", frames, "--size", "64", "-o", other) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds frames already" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before and not other.exists()
+    # with --overwrite, every frame is the new run's
+    assert cli(*args, "--frames", frames, "--size", "64", "-o", other, "--overwrite") == 0
+    assert all(Image.open(p).size == (64, 64) for p in frames.iterdir())
 
 
 def test_start_image_gives_the_same_attractor(cli, tmp_path):

@@ -394,12 +394,20 @@ def _render_deterministic(ifs, output: Path, args, view, start: float) -> dict:
         mass = hutchinson_measure(ifs, size=args.size, iterations=args.iterations, bounds=args.bounds)
         save_png(picture(Aggregate(mass, args.bounds, 0)), output, overwrite=args.overwrite)
         return _figures(output, 0, start, args, iterations=args.iterations)
+    if args.frames:
+        folder = make_folder(args.frames)
+        # refused before anything is computed or written: frames of two runs must not mix
+        existing = sorted(folder.glob("step_*.png"))
+        if existing and not args.overwrite:
+            raise OutputError(
+                f"{folder}: holds frames already ({existing[0].name}, {len(existing)} in all); "
+                "--overwrite replaces them, or choose another folder"
+            )
     result = hutchinson_raster(
         ifs, size=args.size, start=_start_picture(args.start), iterations=args.iterations, bounds=args.bounds,
         frames=bool(args.frames),
     )  # fmt: skip
     if args.frames:
-        folder = make_folder(args.frames)
         for i, frame in enumerate(result.frames):
             save_png(
                 picture(Aggregate(frame, result.bounds, 0)), folder / f"step_{i:03d}.png", overwrite=args.overwrite
