@@ -29,7 +29,17 @@ from .ifs import IFS
 from .image import compress_image, load_fic
 from .io import load, save
 from .neural import encode, random_ifs
-from .render import aggregate, chaos_game, density, extent_sample, render_image, save_png, shade, tight_bounds
+from .render import (
+    aggregate,
+    chaos_game,
+    densities,
+    density,
+    extent_sample,
+    render_image,
+    save_png,
+    shade,
+    tight_bounds,
+)
 
 __version__: str
 
@@ -57,6 +67,7 @@ __all__ = [
     "chamfer_distance",
     "chaos_game",
     "compress_image",
+    "densities",
     "density",
     "distributed",
     "encode",
