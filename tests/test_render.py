@@ -213,3 +213,25 @@ def test_seeds_outside_the_64_bit_range_are_parameter_errors(sierpinski, seed):
 
 def test_the_largest_seed_renders(sierpinski):
     assert ifskit.chaos_game(sierpinski, 100, seed=2**63 - 1).shape == (100, 2)
+
+
+def test_shading_memory_stays_near_the_picture_itself():
+    # a 4096^2 render must stay within the documented 1.5 GB: the colormap and blend work in bands of
+    # rows, so shading holds the picture (32 bytes a pixel) plus the tone map, not many picture-sized
+    # temporaries (112 bytes a pixel before)
+    import tracemalloc
+
+    from ifskit.render import Aggregate, shade
+
+    rng = np.random.default_rng(0)
+    size = 1024
+    counts = rng.integers(0, 5, (size, size)).astype(np.uint64)
+    depth = rng.random((size, size))
+    for agg in (Aggregate(counts, (0, 1, 0, 1), int(counts.sum())),
+                Aggregate(counts, (0, 1, 0, 1), int(counts.sum()), depth=depth, depth_scale=10.0)):  # fmt: skip
+        tracemalloc.start()
+        image = shade(agg)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert image.shape == (size, size, 4)
+        assert peak / size**2 < 85, peak / size**2

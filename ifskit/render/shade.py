@@ -21,6 +21,10 @@ from .frame import check_size
 DEFAULT_CMAP = "inferno"
 
 
+# Rows shaded at a time by shade and to_uint8.
+_BAND_ROWS = 256
+
+
 def tone_map(counts: np.ndarray, gamma: float = 2.2) -> np.ndarray:
     """flam3 log-density brightness in [0, 1].
 
@@ -91,26 +95,36 @@ def shade(
     ndarray, shape (H, W, 4), float64 in [0, 1]
         Straight (not premultiplied) RGBA.
     """
-    alpha = tone_map(agg.counts, gamma)
-    if agg.color is not None:
-        rgb = np.array(agg.color)
-    elif agg.depth is not None:  # a 3D view: colour by nearness, as a depth cue
-        rgb = _colormap(cmap)(0.2 + 0.8 * agg.depth)[..., :3]
-    else:
-        rgb = _colormap(cmap)(alpha)[..., :3]
-    if agg.depth is not None:
-        alpha = np.where(agg.counts > 0, np.sqrt(alpha), 0.0)  # a 3D view shows surfaces: lift faint ones
-        rgb = rgb * surface_light(agg.depth, agg.depth_scale, agg.counts > 0)[..., None]
-    if transparent:
-        return np.concatenate([rgb, alpha[..., None]], axis=-1)
     from matplotlib.colors import to_rgb
 
     try:
-        back = np.array(to_rgb(background))
+        back = None if transparent else np.array(to_rgb(background))
     except ValueError:
         raise ParameterError(f"background: unknown colour {background!r}", "background") from None
-    out = alpha[..., None] * rgb + (1.0 - alpha[..., None]) * back
-    return np.concatenate([out, np.ones_like(alpha)[..., None]], axis=-1)
+    colormap = _colormap(cmap)
+    alpha = tone_map(agg.counts, gamma)
+    light = None if agg.depth is None else surface_light(agg.depth, agg.depth_scale, agg.counts > 0)
+    image = np.empty((*alpha.shape, 4))
+    # in bands of rows: the colormap's and the blend's temporaries are a band's, not the picture's
+    # (a 4096^2 picture stays within the documented memory); every pixel is computed as a whole
+    for top in range(0, len(alpha), _BAND_ROWS):
+        rows = slice(top, top + _BAND_ROWS)
+        a = alpha[rows]
+        if agg.color is not None:
+            rgb = np.asarray(agg.color[rows], dtype=float)
+        elif agg.depth is not None:  # a 3D view: colour by nearness, as a depth cue
+            rgb = colormap(0.2 + 0.8 * agg.depth[rows])[..., :3]
+        else:
+            rgb = colormap(a)[..., :3]
+        if light is not None:
+            a = np.where(agg.counts[rows] > 0, np.sqrt(a), 0.0)  # a 3D view shows surfaces: lift faint ones
+            rgb = rgb * light[rows][..., None]
+        if transparent:
+            image[rows, :, :3], image[rows, :, 3] = rgb, a
+        else:
+            image[rows, :, :3] = a[..., None] * rgb + (1.0 - a[..., None]) * back
+            image[rows, :, 3] = 1.0
+    return image
 
 
 def surface_light(depth: np.ndarray, depth_scale: float, hit: np.ndarray) -> np.ndarray:
@@ -131,6 +145,17 @@ def surface_light(depth: np.ndarray, depth_scale: float, hit: np.ndarray) -> np.
     -------
     ndarray, shape (H, W), in [0, 1]
     """
+    light = np.empty(depth.shape)
+    # in bands of rows (each with the row above it, for the vertical differences): the same numbers
+    # as the whole picture at once, with a band's temporaries
+    for top in range(0, len(depth), _BAND_ROWS):
+        first, bottom = max(top - 1, 0), top + _BAND_ROWS
+        light[top:bottom] = _surface_light(depth[first:bottom], depth_scale, hit[first:bottom])[top - first :]
+    return light
+
+
+def _surface_light(depth: np.ndarray, depth_scale: float, hit: np.ndarray) -> np.ndarray:
+    """:func:`surface_light` of a whole depth buffer (H, W) at once."""
     z = depth * depth_scale
     # differences only between hit neighbours: the background is no surface
     gy, gx = np.zeros_like(z), np.zeros_like(z)
@@ -219,8 +244,12 @@ def render_image(
 
 
 def to_uint8(rgba: np.ndarray) -> np.ndarray:
-    """Float RGBA in [0, 1] to uint8."""
-    return np.clip(np.round(rgba * 255.0), 0, 255).astype(np.uint8)
+    """Float RGBA in [0, 1] to uint8 (in bands of rows: no picture-sized float temporaries)."""
+    out = np.empty(rgba.shape, dtype=np.uint8)
+    for top in range(0, len(rgba), _BAND_ROWS):
+        rows = slice(top, top + _BAND_ROWS)
+        out[rows] = np.clip(np.round(rgba[rows] * 255.0), 0, 255)
+    return out
 
 
 def save_png(rgba: np.ndarray, path, overwrite: bool = False):
