@@ -6,6 +6,7 @@ the anchor in it, when it names one), and each image, script and stylesheet it r
 exist.
 """
 
+import fcntl
 import os
 import re
 import subprocess
@@ -76,9 +77,15 @@ def broken_references(site: Path) -> list[str]:
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("docs") / "html"
     env = dict(os.environ, PYTHON=sys.executable)
-    build = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "docs.sh"), str(out)], env=env, capture_output=True, text=True, timeout=900
-    )
+    # the build writes generated sources into docs/ (api/, auto_examples/): one build at a time in a
+    # checkout, also when pytest-xdist runs this module's tests in two workers
+    lock_path = ROOT / "docs" / "_build" / ".build.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "docs.sh"), str(out)], env=env, capture_output=True, text=True, timeout=900
+        )
     assert build.returncode == 0, f"the docs build failed (warnings are errors):\n{build.stdout}\n{build.stderr}"
     return out
 
