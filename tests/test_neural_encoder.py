@@ -410,3 +410,14 @@ def test_refinement_keeps_the_attractor_that_matches_the_occupancy_better():
     blurred = ifskit.IFS(true.A * 1.15, true.b, true.p)  # fills the holes
     assert _better_attractor(cloud, [blurred, true], 0) is true
     assert _better_attractor(cloud, [true, blurred], 0) is true
+
+
+def test_training_gives_the_same_bytes_whatever_the_thread_count(tmp_path):
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            tiny_train(tmp_path / f"t{threads}.pt", 4)
+    finally:
+        torch.set_num_threads(before)
+    assert (tmp_path / "t1.pt").read_bytes() == (tmp_path / "t2.pt").read_bytes()

@@ -50,6 +50,7 @@ uninterrupted one would.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -59,7 +60,7 @@ import torch
 
 from .._io import check_output
 from ..errors import FormatError, ParameterError
-from ..ops.device import resolve_device
+from ..ops.device import one_torch_thread, resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares
 from .dataset import load_user_clouds, training_cloud
 from .model import build_encoder, default_hparams, load_checkpoint, normalize, save_checkpoint
@@ -316,30 +317,33 @@ def train_encoder(
     n_input = model.hparams["n_input"]
     start = time.perf_counter()
     recent = []
-    try:
-        for step in range(start_step, steps if stop_at is None else min(steps, stop_at)):
-            data_step = settings["first_step"] + step
-            clouds = torch.as_tensor(
-                training_batch(data_step, seed, batch_size, n_input, dim, maps, **mix), device=device
-            )
-            chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
-            loss = training_loss(model, clouds, attractor_weight, chains)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            recent = (recent + [loss.item()])[-50:]
-            if (step + 1) % 10 == 0:
-                history.append([step + 1, float(np.mean(recent))])
+    # one torch thread on the CPU: the same weights, to the bit, whatever the machine's cores (a
+    # thread pool sums in another order); the tensors are small, so it costs little
+    with one_torch_thread() if device.type == "cpu" else contextlib.nullcontext():
+        try:
+            for step in range(start_step, steps if stop_at is None else min(steps, stop_at)):
+                data_step = settings["first_step"] + step
+                clouds = torch.as_tensor(
+                    training_batch(data_step, seed, batch_size, n_input, dim, maps, **mix), device=device
+                )
+                chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
+                loss = training_loss(model, clouds, attractor_weight, chains)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                recent = (recent + [loss.item()])[-50:]
+                if (step + 1) % 10 == 0:
+                    history.append([step + 1, float(np.mean(recent))])
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(recent):.4f}")
+                if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
+                    save(step + 1)
+        finally:
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{np.mean(recent):.4f}")
-            if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
-                save(step + 1)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
     done = max(start_step, steps if stop_at is None else min(steps, stop_at))
     save(done)
     return {
