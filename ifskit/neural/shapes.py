@@ -23,6 +23,8 @@ jitter inside the cell, which keeps every generator vectorized and a few millise
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import ndimage
 
@@ -142,12 +144,8 @@ def _curve(rng, n_samples: int = 64) -> np.ndarray:
     controls = rng.uniform(-0.8, 0.8, (int(rng.integers(3, 5)), 2))
     t = np.linspace(0, 1, n_samples)[:, None]
     degree = len(controls) - 1
-    weights = [_binomial(degree, i) * t**i * (1 - t) ** (degree - i) for i in range(degree + 1)]
+    weights = [math.comb(degree, i) * t**i * (1 - t) ** (degree - i) for i in range(degree + 1)]
     return sum(w * c for w, c in zip(weights, controls))
-
-
-def _binomial(n: int, k: int) -> int:
-    return int(np.prod(np.arange(n - k + 1, n + 1)) // np.prod(np.arange(1, k + 1)))
 
 
 def _distance_to(path: np.ndarray) -> np.ndarray:
