@@ -96,3 +96,13 @@ def test_fractal_dataset_matches_the_written_files(tmp_path):
         tmp_path / "c"
     ).mkdir() is None else None
     assert np.array_equal(clouds[1][0].numpy(), np.load(tmp_path / "c" / "sample_000001.npy"))
+
+
+def test_raster_stretches_the_cloud_and_drops_points_that_are_not_finite():
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.25], [np.nan, 3.0], [2.0, np.inf]])
+    lit = raster(points, 5)
+    # extremes on the corner pixels, y up; (0.5, 0.25) to column 2.5 -> 2, row 3.5 -> 3
+    assert sorted(zip(*np.nonzero(lit))) == [(0, 4), (3, 2), (4, 0)]
+    assert set(np.unique(lit)) == {0, 255}
+    assert not raster(np.full((3, 2), np.nan), 5).any()
+    assert np.count_nonzero(raster(np.array([[7.0, -2.0]]), 5)) == 1  # a single point: one pixel

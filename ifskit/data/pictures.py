@@ -1,11 +1,11 @@
-"""Pictures and files of dataset samples, made with numpy and zlib only.
+"""Pictures and files of dataset samples, made with numpy, a Numba loop and zlib.
 
 A dataset writes hundreds of small pictures a second: here a cloud becomes a FractalDB
 picture (:func:`raster`), a density a grey picture (:func:`grey_density`), a picture PNG bytes
 (:func:`png_bytes`, no figure machinery, no time stamp: the same picture is the same bytes), a
 cloud binary PLY bytes (:func:`ply_bytes`), and pictures a contact sheet (:func:`contact_sheet`).
-Everything here works on whole arrays and releases the GIL where numpy and zlib do, so that
-several threads make samples at once.
+Everything here releases the GIL where numpy, Numba and zlib do, so that several threads
+make samples at once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import struct
 import zlib
 
 import numpy as np
+from numba import njit
 
 # zlib level of the PNGs, with the run-length strategy: on these pictures (mostly black, long
 # runs) 10x faster than the usual level 6, and smaller for binary pictures (FractalDB's: 9.4 kB
@@ -42,33 +43,34 @@ def raster(points: np.ndarray, size: int, patch: np.ndarray | None = None) -> np
     -------
     ndarray, shape (S, S), uint8
     """
-    x, y = points[:, 0], points[:, 1]
-    # column reductions: a reduction over axis 0 of an (n, 2) array is ten times slower
-    lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
-    if not np.isfinite(lo_x + hi_x + lo_y + hi_y):  # some point escaped: keep the finite ones
-        finite = np.isfinite(x) & np.isfinite(y)
-        if not finite.any():
-            return np.zeros((size, size), dtype=np.uint8)
-        return raster(points[finite], size, patch)
+    lit = np.zeros((size, size), dtype=np.uint8)
+    _light_pixels(np.asarray(points, dtype=np.float64), size, lit)
+    return lit if patch is None else stamp(lit, patch)
+
+
+@njit(nogil=True, cache=True)
+def _light_pixels(points, size, lit):
+    """Set to 255 the pixel of every finite point of ``points`` (n, 2) in ``lit`` (S, S), in place.
+
+    One pass for the bounding box, one to bin: three times faster than whole-array numpy,
+    whose temporaries of ``n`` values are most of its cost. Plain arithmetic (no fast-math),
+    so a pixel is the one numpy's ``int32((x - lo) * scale + 0.5)`` gives.
+    """
+    lo_x, hi_x, lo_y, hi_y = np.inf, -np.inf, np.inf, -np.inf
+    for i in range(points.shape[0]):
+        x, y = points[i, 0], points[i, 1]
+        if np.isfinite(x) and np.isfinite(y):
+            lo_x, hi_x = min(lo_x, x), max(hi_x, x)
+            lo_y, hi_y = min(lo_y, y), max(hi_y, y)
+    if lo_x > hi_x:  # no finite point
+        return
     scale_x = (size - 1) / (hi_x - lo_x) if hi_x > lo_x else 0.0
     scale_y = (size - 1) / (hi_y - lo_y) if hi_y > lo_y else 0.0
-    # pixel of each point, rounded to the nearest centre (+ 0.5 and truncation: the values are
-    # not negative), y up: the highest point on row 0; in place, in one buffer (memory traffic
-    # is most of the cost); 32-bit pixel numbers (sizes to 8192), three times faster to convert
-    work = np.subtract(x, lo_x)
-    work *= scale_x
-    work += 0.5
-    cells = work.astype(np.int32)
-    np.subtract(hi_y, y, out=work)
-    work *= scale_y
-    work += 0.5
-    rows = work.astype(np.int32)
-    rows *= size
-    cells += rows
-    lit = np.zeros(size * size, dtype=np.uint8)
-    lit[cells] = 255
-    lit = lit.reshape(size, size)
-    return lit if patch is None else stamp(lit, patch)
+    for i in range(points.shape[0]):
+        x, y = points[i, 0], points[i, 1]
+        if np.isfinite(x) and np.isfinite(y):
+            # the nearest pixel centre (+ 0.5 and truncation: the values are not negative), y up
+            lit[np.int32((hi_y - y) * scale_y + 0.5), np.int32((x - lo_x) * scale_x + 0.5)] = 255
 
 
 def stamp(lit: np.ndarray, patch: np.ndarray) -> np.ndarray:
