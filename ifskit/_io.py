@@ -4,7 +4,7 @@ Every file ifskit writes goes through :func:`atomic_path`: the writer fills a te
 the output, which is flushed to disk (``fsync``) and checked before it is renamed onto the output.
 A failure (disk full, permission, name too long) removes the temporary file and becomes a
 one-line :class:`~ifskit.errors.OutputError`. Temporary files are named
-``.NAME.ifskit-tmp-HOST-PID-XXXX.SUFFIX`` (HOST: 8 hex digits of a hash of the machine's name):
+``.NAME.ifskit-tmp-HOST-PID-N.SUFFIX`` (HOST: 8 hex digits of a hash of the machine's name):
 they are removed on ``SIGTERM``, and the next write into the same folder removes those left by a
 process of this machine that no longer runs (``SIGKILL``, power loss).
 """
@@ -15,11 +15,11 @@ import contextlib
 import errno
 import hashlib
 import io
+import itertools
 import os
 import re
 import signal
 import socket
-import tempfile
 import threading
 from pathlib import Path
 
@@ -40,6 +40,8 @@ _TEMP_PATTERN = re.compile(r"^\..*" + re.escape(TEMP_MARK) + r"([0-9a-f]{8})-(\d
 # (a forked child inherits the dict but must not remove its parent's files)
 _live_temps: dict[str, int] = {}
 _cleaned_folders: set[str] = set()
+# numbers of this process's temporary files (next() of a count is atomic under the GIL)
+_temp_numbers = itertools.count()
 _lock = threading.Lock()
 
 
@@ -89,23 +91,89 @@ def temp_path(path) -> Path:
         The folder cannot be written.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    clean_stale_temps(folder)
+    clean_stale_temps(path.parent if str(path.parent) else Path("."))
     _install_sigterm_handler()
-    stem = path.name[:_TEMP_NAME_KEEP]
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}{TEMP_MARK}{_HOST}-{os.getpid()}-", suffix=path.suffix, dir=folder)
-    except OSError as exc:  # a folder we may not write in
-        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    fd, tmp = _open_temp(path)
     os.close(fd)
-    with _lock:
-        _live_temps[tmp] = os.getpid()
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
-    except OSError:
-        _remove(tmp)
-        raise
     return Path(tmp)
+
+
+def _open_temp(path: Path) -> tuple[int, str]:
+    """Create a new temporary file beside ``path``, open for writing: ``(fd, name)``, registered.
+
+    Named ``.NAME.ifskit-tmp-HOST-PID-N.SUFFIX`` with a counter ``N`` of this process, created
+    with ``O_EXCL`` (a name left by another process under the same number is skipped) and the
+    usual permissions after the umask, as any output file.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    prefix = f".{path.name[:_TEMP_NAME_KEEP]}{TEMP_MARK}{_HOST}-{os.getpid()}-"
+    while True:
+        tmp = os.path.join(folder, f"{prefix}{next(_temp_numbers)}{path.suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:  # a folder we may not write in
+            raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+        with _lock:
+            _live_temps[tmp] = os.getpid()
+        return fd, tmp
+
+
+def _write_all(fd: int, data) -> None:
+    """Write every byte of ``data`` to ``fd``; a file system that takes nothing is a full disk."""
+    view = memoryview(data)
+    while view:
+        count = os.write(fd, view)
+        if count <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[count:]
+
+
+def write_files(files: dict) -> None:
+    """Write ``{path: bytes}`` atomically, with one flush to disk for all of them.
+
+    For the many small files of a dataset, where an ``fsync`` each costs more than making them:
+    each file goes to a temporary file beside it; all are flushed to disk by one ``sync``, their
+    sizes checked, then each is renamed onto its path. A file that appeared meanwhile (another
+    try of the same task: the same bytes) is kept. On any failure no temporary file is left.
+
+    Raises
+    ------
+    OutputError
+        The disk refused (full, permission): one line naming the file.
+    """
+    files = {Path(path): data for path, data in files.items()}
+    for folder in {path.parent for path in files}:
+        clean_stale_temps(folder if str(folder) else Path("."))
+    _install_sigterm_handler()
+    temps = {}
+    try:
+        for path, data in files.items():
+            fd, temps[path] = _open_temp(path)
+            try:
+                _write_all(fd, data)
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            finally:
+                os.close(fd)
+        if not temps:
+            return
+        os.sync()  # one flush for all: the data is on disk before any rename
+        for path, tmp in list(temps.items()):
+            if os.stat(tmp).st_size != len(files[path]):
+                raise OutputError(f"{path}: cannot write: not every byte reached the disk (disk full?)")
+            if not os.path.lexists(path):
+                os.replace(tmp, path)
+                with _lock:
+                    _live_temps.pop(temps.pop(path), None)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write the samples: {exc.strerror or exc}") from None
+    finally:
+        for tmp in temps.values():  # not renamed: failed, or the output was there already
+            _remove(tmp)
 
 
 @contextlib.contextmanager
@@ -209,12 +277,7 @@ def write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
     with atomic_path(path, overwrite, allow_empty=not data) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
         try:
-            view = memoryview(data)
-            while view:
-                count = os.write(fd, view)
-                if count <= 0:  # a file system that takes nothing and reports no error
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                view = view[count:]
+            _write_all(fd, data)
         finally:
             os.close(fd)
         sync_file(tmp, size=len(data), output=path, allow_empty=not data)
@@ -330,12 +393,6 @@ def _install_sigterm_handler() -> None:
     with contextlib.suppress(ValueError, OSError):
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_bytes(path, limit: int | None = None, what: str = "files") -> bytes:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ifskit._io import write_files
 from ifskit.data import get_recipe, write_dataset
-from ifskit.data.factory import category_path, write_files
+from ifskit.data.factory import category_path
 from ifskit.data.pictures import cloud_picture, contact_sheet, png_bytes, raster
 from ifskit.data.recipes import _normalized
 from ifskit.formats import load_points

@@ -235,3 +235,14 @@ def test_shading_memory_stays_near_the_picture_itself():
         tracemalloc.stop()
         assert image.shape == (size, size, 4)
         assert peak / size**2 < 85, peak / size**2
+
+
+def test_chaos_game_draws_into_a_given_array():
+    fern = ifskit.catalog("barnsley_fern")
+    buffer = np.full((5000, 2), np.nan)
+    points = ifskit.chaos_game(fern, 5000, seed=3, threads=1, out=buffer)
+    assert points is buffer
+    np.testing.assert_array_equal(buffer, ifskit.chaos_game(fern, 5000, seed=3, threads=2))
+    for wrong in (np.empty((4999, 2)), np.empty((5000, 3)), np.empty((5000, 2), np.float32), np.empty((2, 5000)).T):
+        with pytest.raises(ParameterError, match="out must be"):
+            ifskit.chaos_game(fern, 5000, out=wrong)

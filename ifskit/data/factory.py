@@ -30,10 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import _remove as remove_temp  # unregisters it from the SIGTERM clean-up too
-from .._io import atomic_path, temp_path, write_bytes, write_text
+from .._io import atomic_path, write_bytes, write_files, write_text
 from .._parallel import default_threads
-from ..errors import FormatError, IfskitError, OutputError, ParameterError
+from ..errors import FormatError, IfskitError, ParameterError
 from .pictures import contact_sheet, png_bytes
 from .recipes import CategoryRecipe, Recipe, get_recipe
 
@@ -514,41 +513,3 @@ def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, un
             with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
     return last - first
-
-
-def write_files(files: dict) -> None:
-    """Write ``{path: bytes}`` atomically, with one flush to disk for all of them.
-
-    Each file goes to a temporary file beside it; all are flushed to disk by one ``sync``, their
-    sizes checked, then each is renamed onto its path. A file that appeared meanwhile (another
-    try of the same task: the same bytes) is kept. On any failure no temporary file is left.
-
-    Raises
-    ------
-    OutputError
-        The disk refused (full, permission): one line naming the file.
-    """
-    temps = {}
-    try:
-        for path, data in files.items():
-            temps[path] = temp_path(path)
-            try:
-                with open(temps[path], "wb") as fh:
-                    fh.write(data)
-            except OSError as exc:
-                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        if not temps:
-            return
-        os.sync()  # one flush for the whole block: the data is on disk before any rename
-        for path, tmp in temps.items():
-            if os.stat(tmp).st_size != len(files[path]):
-                raise OutputError(f"{path}: cannot write: not every byte reached the disk (disk full?)")
-            if not os.path.lexists(path):
-                os.replace(tmp, path)
-    except OSError as exc:
-        if isinstance(exc, OutputError):
-            raise
-        raise OutputError(f"cannot write the samples: {exc.strerror or exc}") from None
-    finally:
-        for tmp in temps.values():
-            remove_temp(str(tmp))

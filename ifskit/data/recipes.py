@@ -38,6 +38,10 @@ _CATEGORY_STREAM = 1
 _POINTS_STREAM = 2
 
 
+# per thread: the points array of the last picture, reused by the next (see lit_picture)
+_scratch = threading.local()
+
+
 def sample_stream(seed: int, index: int) -> np.random.Generator:
     """The random stream of sample ``index`` of dataset ``seed`` (depends on nothing else)."""
     return np.random.default_rng([int(seed), _SAMPLE_STREAM, int(index)])
@@ -51,6 +55,19 @@ def category_stream(seed: int, category: int) -> np.random.Generator:
 def points_seed(seed: int, *key: int) -> int:
     """A chaos-game seed for the points of ``key`` (a category, a weighting) in dataset ``seed``."""
     return int(np.random.default_rng([int(seed), _POINTS_STREAM, *map(int, key)]).integers(2**62))
+
+
+def lit_picture(ifs: IFS, n_points: int, seed: int, size: int) -> np.ndarray:
+    """:func:`raster` (S, S) of ``n_points`` chaos-game points of a 2D ``ifs``, drawn with ``seed``.
+
+    The points go to an array this thread keeps: megabytes of new memory for every picture
+    cost more than drawing them where the allocator hands large blocks back to the system
+    at once (Dask's workers set ``MALLOC_TRIM_THRESHOLD_``).
+    """
+    points = getattr(_scratch, "points", None)
+    if points is None or points.shape != (n_points, 2):
+        points = _scratch.points = np.empty((n_points, 2))
+    return raster(chaos_game(ifs, n_points, seed=seed, threads=1, progress=False, out=points), size)
 
 
 def _check_int(value, name: str, low: int, high: int) -> int:
@@ -397,8 +414,8 @@ class FractalDBRecipe(CategoryRecipe, ImageRecipe):
             ifs = _fractint_ifs(params, None)
             if ifs is None:
                 continue
-            points = chaos_game(ifs, s["points"], seed=int(rng.integers(2**62)), threads=1, progress=False)
-            if np.count_nonzero(raster(points, s["size"])) >= s["fill"] * s["size"] ** 2:
+            lit = lit_picture(ifs, s["points"], int(rng.integers(2**62)), s["size"])
+            if np.count_nonzero(lit) >= s["fill"] * s["size"] ** 2:
                 return np.column_stack([params, ifs.p])
 
     def make(self, index: int, seed: int) -> dict:
@@ -415,8 +432,7 @@ class FractalDBRecipe(CategoryRecipe, ImageRecipe):
         def lit():
             # the points depend on the category and the weighting only: the flips and patches
             # of one weighting are pictures of the same points, as in FractalDB
-            points = chaos_game(ifs, s["points"], seed=points_seed(seed, label, weighting), threads=1, progress=False)
-            return raster(points, s["size"])
+            return lit_picture(ifs, s["points"], points_seed(seed, label, weighting), s["size"])
 
         image = self._reuse((int(seed), label, weighting), lit)
         if s["patch"]:
@@ -633,8 +649,7 @@ class SVDRecipe(ImageRecipe):
         rng = sample_stream(seed, index)
         k = int(rng.integers(s["maps"][0], s["maps"][1] + 1))
         ifs = random_ifs(k, 2, rng)
-        points = chaos_game(ifs, s["points"], seed=int(rng.integers(2**62)), threads=1, progress=False)
-        lit = raster(points, s["size"])
+        lit = lit_picture(ifs, s["points"], int(rng.integers(2**62)), s["size"])
         if s["color"] == "grey":
             image = lit
         else:

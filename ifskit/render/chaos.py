@@ -171,7 +171,13 @@ def run_tasks(n_tasks: int, threads: int, work, bar, finish=None) -> None:
 
 
 def chaos_game(
-    ifs: IFS, n_points: int, seed: int = 0, *, threads: int | None = None, progress: bool | None = None
+    ifs: IFS,
+    n_points: int,
+    seed: int = 0,
+    *,
+    threads: int | None = None,
+    progress: bool | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Points of the attractor drawn by the chaos game (random iteration).
 
@@ -186,20 +192,34 @@ def chaos_game(
         Worker threads; default all cores.
     progress : bool, optional
         Show a progress bar; default only for long runs on a terminal.
+    out : ndarray, shape (n_points, d), float64, C-contiguous, optional
+        Written with the points and returned: a caller drawing many clouds reuses one array
+        (a new one of megabytes is new memory pages for the kernel to map and zero).
 
     Returns
     -------
     ndarray, shape (n_points, d)
-        Distributed as the IFS's invariant measure.
+        Distributed as the IFS's invariant measure; ``out`` when given.
     """
     n_points = check_count(n_points)
-    _check_memory(n_points * ifs.dim * 8)
+    if out is None:
+        _check_memory(n_points * ifs.dim * 8)
+        out = np.empty((n_points, ifs.dim))
+    elif (
+        out.shape != (n_points, ifs.dim)
+        or out.dtype != np.float64
+        or not (out.flags.c_contiguous and out.flags.writeable)
+    ):
+        raise ParameterError(
+            f"out must be a writable C-contiguous float64 array of shape ({n_points}, {ifs.dim}), "
+            f"got {out.dtype} {out.shape}",
+            "out",
+        )
     counts = chunk_counts(n_points)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     seeds = kernels.chunk_seeds(check_seed(seed), len(counts))
     threshold, alias = alias_table(ifs.p)
     start = chain_start(ifs)
-    out = np.empty((n_points, ifs.dim))
     A, b = kernel_arrays(ifs)
 
     def work(task, _state):
