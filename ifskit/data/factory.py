@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -58,8 +57,6 @@ _BLOCK = 64
 # Units in flight per worker: enough to keep every worker busy, few enough that a time budget
 # stops the run soon after it runs out.
 _IN_FLIGHT = 2
-# Samples per flush to disk within a unit (see _write_unit).
-_WRITE_PART = 16
 # Fixed zip member time, so that the same shard is the same bytes whenever it is written.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -491,41 +488,18 @@ def _missing(present: set, unit, shard_size, formats) -> int:
     return sum(not all(p.name in present for p in sample_paths("", i, formats).values()) for i in range(first, last))
 
 
-# this process's writer thread (made again in a forked child: threads do not survive a fork)
-_WRITER: list = [None, None]  # pid, executor
-_WRITER_LOCK = threading.Lock()
-
-
-def _writer() -> ThreadPoolExecutor:
-    """The thread of this process that writes and flushes the samples' files, in order."""
-    with _WRITER_LOCK:
-        if _WRITER[0] != os.getpid():
-            _WRITER[:] = [os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ifskit-dataset-writer")]
-        return _WRITER[1]
-
-
 def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, unit) -> int:
     """Make and write one unit (a shard, or the missing samples of a block); returns the samples written."""
     number, first, last = unit
     if shard_size is None:
-        # the files go to disk in parts, each flushed by this process's writer thread while
-        # the next part is made: the core does not sit idle while the disk catches up
-        writes, files, written = [], {}, 0
-        try:
-            for index in range(first, last):
-                missing = {f: p for f, p in sample_paths(folder, index, formats).items() if not p.is_file()}
-                if missing:
-                    data = recipe.files(recipe.make(index, seed), list(missing))
-                    files.update({missing[fmt]: data[fmt] for fmt in missing})
-                    written += 1
-                if (files and written % _WRITE_PART == 0) or index == last - 1:
-                    writes.append(_writer().submit(write_files, files))
-                    files = {}
-        finally:
-            done = [future.exception() for future in writes]  # every part ends before the task
-        for error in done:
-            if error is not None:
-                raise error
+        files, written = {}, 0
+        for index in range(first, last):
+            missing = {f: p for f, p in sample_paths(folder, index, formats).items() if not p.is_file()}
+            if missing:
+                data = recipe.files(recipe.make(index, seed), list(missing))
+                files.update({missing[fmt]: data[fmt] for fmt in missing})
+                written += 1
+        write_files(files)
         return written
     path = shard_path(folder, number)
     if path.is_file():  # written by an earlier try of this task (its worker died before saying so)
