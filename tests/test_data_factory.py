@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ifskit import FormatError
 from ifskit._io import write_files
 from ifskit.data import get_recipe, write_dataset
 from ifskit.data.factory import category_path
@@ -145,6 +146,34 @@ def test_same_bytes_whatever_the_threads_and_a_stopped_run_resumes(tmp_path):
     assert _files(tmp_path / "stop") == reference
 
 
+def test_tar_shards_hold_the_files_and_labels_that_webdataset_reads(tmp_path):
+    import webdataset
+
+    recipe = get_recipe("fractaldb", **SMALL_FDB)
+    write_dataset(_new(tmp_path / "files"), 10, recipe=recipe, seed=2, preview=False)
+    files = _files(tmp_path / "files")
+    write_dataset(_new(tmp_path / "tar"), 10, recipe=recipe, seed=2, shard_size=4, shard_format="tar", workers=1)
+    shards = sorted(p.name for p in (tmp_path / "tar").glob("shard_*"))
+    assert shards == ["shard_000000.tar", "shard_000001.tar", "shard_000002.tar"]
+    urls = [str(tmp_path / "tar" / name) for name in shards]
+    samples = list(webdataset.WebDataset(urls, shardshuffle=False))
+    assert [s["__key__"] for s in samples] == [f"sample_{i:06d}" for i in range(10)]
+    for i, sample in enumerate(samples):
+        assert sample["png"] == files[f"sample_{i:06d}.png"]  # the files layout's bytes
+        assert int(sample["cls"]) == i // SMALL_FDB["instances"]
+    manifest = json.loads((tmp_path / "tar" / "manifest.json").read_text())
+    assert manifest["layout"] == "shards" and manifest["shard_format"] == "tar"
+    # the same bytes on two threads, and a lost shard is made again
+    write_dataset(_new(tmp_path / "again"), 10, recipe=recipe, seed=2, shard_size=4, shard_format="tar", workers=2)
+    assert _files(tmp_path / "again") == _files(tmp_path / "tar")
+    (tmp_path / "tar" / "shard_000001.tar").unlink()
+    resumed = write_dataset(tmp_path / "tar", 10, recipe=recipe, seed=2, shard_size=4, shard_format="tar")
+    assert resumed["written"] == 4 and resumed["skipped"] == 6
+    assert _files(tmp_path / "again") == _files(tmp_path / "tar")
+    with pytest.raises(FormatError, match='shard_format "tar"'):  # an npz run in a tar folder
+        write_dataset(tmp_path / "tar", 10, recipe=recipe, seed=2, shard_size=4)
+
+
 def test_categories_written_as_rows_and_read_back_on_resume(tmp_path):
     recipe = get_recipe("fractaldb", **SMALL_FDB)
     first = write_dataset(tmp_path, 5, recipe=recipe, seed=6)
@@ -185,6 +214,8 @@ def test_clouds_png_is_the_picture_of_the_cloud(tmp_path):
         (["--scheduler", "local:1024"], "local:N needs 1 <= N <="),
         (["--scheduler", "local:2", "--threads", 2], "--threads applies without --scheduler"),
         (["--threads", 100000], "--threads must be a whole number from 1 to 1024"),
+        (["--shard-format", "tar"], "--shard-format applies to shards only: give a shard size too"),
+        (["--shard-size", 2, "--shard-format", "zip"], "--shard-format: invalid choice: 'zip'"),
     ],
 )
 def test_cli_mistakes(cli, tmp_path, capsys, args, message):
@@ -200,7 +231,12 @@ def test_cli_mistakes(cli, tmp_path, capsys, args, message):
 
 @pytest.mark.parametrize(
     "other, differs",
-    [(["--recipe", "svd"], 'recipe "fractaldb"'), (["--seed", 5], "seed 4"), (["--size", 32], '"size": 24')],
+    [
+        (["--recipe", "svd"], 'recipe "fractaldb"'),
+        (["--seed", 5], "seed 4"),
+        (["--size", 32], '"size": 24'),
+        (["--shard-size", 3], 'layout "files"'),
+    ],
 )
 def test_cli_refuses_a_folder_of_another_dataset(cli, tmp_path, capsys, other, differs):
     common = ["--recipe", "fractaldb", "--categories", 2, "--instances", 2, "--size", 24, "--points", 1500]

@@ -41,7 +41,8 @@ def register(commands, name: str) -> None:
             "3D categories by the variance search, FractalNoiseMix instances, .ply clouds) or svd (Anderson & "
             "Farrell 2022: the sigma-factor sampler, .png). Categories are searched first, in parallel, and "
             "written as DIR/categories/NNNNNN.csv (one row a,b,c,d,e,f,p per map; 3D: a..l,p). The layout "
-            "depends only on --shard-size: files DIR/sample_NNNNNN.EXT, or shards DIR/shard_NNNNNN.npz; "
+            "depends only on --shard-size and --shard-format: files DIR/sample_NNNNNN.EXT, or shards "
+            "DIR/shard_NNNNNN.npz (arrays) or .tar (the files and a .cls label each, as webdataset reads them); "
             "DIR/manifest.json records the recipe, settings, seed and every category's parameters, and "
             "DIR/preview.png shows the first sample of the first 64 categories (--preview). Sample i depends only on "
             "(seed, i): the same bytes whatever the threads, with or without --scheduler, and a stopped run "
@@ -113,6 +114,12 @@ def register(commands, name: str) -> None:
         help="write shards of S samples (DIR/shard_NNNNNN.npz) instead of files per sample; resumable shard by shard",
     )
     parser.add_argument(
+        "--shard-format",
+        choices=["npz", "tar"],
+        help="with --shard-size: npz (default), the samples' arrays with index and label (numpy.load), or tar, "
+        "each sample's files and its label as sample_NNNNNN.cls: a webdataset shard",
+    )
+    parser.add_argument(
         "--time",
         type=number_in(0, 1e9, "a positive number of seconds"),
         metavar="SECONDS",
@@ -156,7 +163,7 @@ def cmd_dataset(args) -> int:
         options["png_size"] = options.pop("size")
     recipe = get_recipe(args.recipe, **options)
     # mistakes before the folder is made
-    check_arguments(recipe, args.count, args.shard_size, args.format, args.threads, args.time)
+    check_arguments(recipe, args.count, args.shard_size, args.format, args.threads, args.time, args.shard_format)
     if args.scheduler is not None:
         parse_scheduler(args.scheduler)  # a wrong spec before anything is made
         if args.threads is not None:
@@ -167,7 +174,8 @@ def cmd_dataset(args) -> int:
     with dask_client(args.scheduler) as client:
         folder = make_folder(args.output)
         counts = write_dataset(
-            folder, args.count, recipe=recipe, seed=args.seed, shard_size=args.shard_size, formats=args.format,
+            folder, args.count, recipe=recipe, seed=args.seed, shard_size=args.shard_size,
+            shard_format=args.shard_format, formats=args.format,
             client=client, workers=args.threads, time_budget=args.time, preview=args.preview,
             progress=show_progress(args),
         )  # fmt: skip

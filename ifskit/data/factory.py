@@ -1,8 +1,9 @@
 """Write a dataset: one layout whatever runs it, resumable, described by a manifest.
 
-The layout depends only on ``shard_size``: without it each sample is written as files
-``sample_NNNNNN.<format>``; with it samples ``s * shard_size .. (s + 1) * shard_size - 1`` go
-to ``shard_NNNNNN.npz``. The work is cut into units (a shard, or a block of samples) that are
+The layout depends only on ``shard_size`` and ``shard_format``: without a shard size each
+sample is written as files ``sample_NNNNNN.<format>``; with it samples
+``s * shard_size .. (s + 1) * shard_size - 1`` go to ``shard_NNNNNN.npz`` (arrays) or
+``shard_NNNNNN.tar`` (the samples' files and a ``.cls`` label each: a webdataset shard). The work is cut into units (a shard, or a block of samples) that are
 pure functions of ``(recipe, seed, unit)``, run on this machine's threads or as Dask tasks:
 the files are the same bytes either way, whatever the number of threads or workers.
 
@@ -21,8 +22,10 @@ leaves complete files only; a rerun makes the missing ones.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -49,6 +52,9 @@ LAYOUT_VERSION = "ifskit-dataset-1"
 MAX_COUNT = 10**8
 #: Most threads of ``workers``.
 MAX_WORKERS = 1024
+#: Kinds of shards: numpy arrays in a zip (``np.load``), or a tar of the samples' files with a
+#: ``.cls`` label each (webdataset's layout: members ``sample_NNNNNN.png``, ``sample_NNNNNN.cls``).
+SHARD_FORMATS = ("npz", "tar")
 #: Pictures on the contact sheet, at most.
 PREVIEW_TILES = 64
 # Samples per unit of work in the files layout: enough that a task is not all overhead and
@@ -66,9 +72,9 @@ def sample_paths(folder, index: int, formats) -> dict:
     return {fmt: Path(folder) / f"sample_{index:06d}.{fmt}" for fmt in formats}
 
 
-def shard_path(folder, shard: int) -> Path:
-    """File of shard number ``shard`` in ``folder``: ``shard_000042.npz``."""
-    return Path(folder) / f"shard_{shard:06d}.npz"
+def shard_path(folder, shard: int, shard_format: str = "npz") -> Path:
+    """File of shard number ``shard`` in ``folder``: ``shard_000042.npz`` (or ``.tar``)."""
+    return Path(folder) / f"shard_{shard:06d}.{shard_format}"
 
 
 def category_path(folder, category: int) -> Path:
@@ -76,10 +82,10 @@ def category_path(folder, category: int) -> Path:
     return Path(folder) / CATEGORIES / f"{category:06d}.csv"
 
 
-def manifest_of(recipe: Recipe, count: int, seed: int, shard_size: int | None, formats) -> dict:
+def manifest_of(recipe: Recipe, count: int, seed: int, shard_size: int | None, formats, shard_format=None) -> dict:
     """The manifest of a dataset (a JSON-able dict): identity keys first, then the categories."""
     return {
-        **_identity(recipe, count, seed, shard_size, formats),
+        **_identity(recipe, count, seed, shard_size, formats, shard_format),
         "instances": recipe.instances,
         "category_columns": list(recipe.columns) if isinstance(recipe, CategoryRecipe) else None,
         "categories": recipe.categories(seed, count),
@@ -87,7 +93,7 @@ def manifest_of(recipe: Recipe, count: int, seed: int, shard_size: int | None, f
 
 
 # What makes two datasets the same: the rest (count, formats of a files layout) may grow on resume.
-_IDENTITY = ("format", "recipe", "settings", "seed", "layout", "shard_size")
+_IDENTITY = ("format", "recipe", "settings", "seed", "layout", "shard_size", "shard_format")
 
 
 def read_manifest(folder) -> dict | None:
@@ -110,7 +116,7 @@ def read_manifest(folder) -> dict | None:
     return manifest
 
 
-def _identity(recipe: Recipe, count: int, seed: int, shard_size, formats) -> dict:
+def _identity(recipe: Recipe, count: int, seed: int, shard_size, formats, shard_format=None) -> dict:
     """The keys of a manifest that say which dataset it is (and its size and formats)."""
     return {
         "format": LAYOUT_VERSION,
@@ -119,17 +125,22 @@ def _identity(recipe: Recipe, count: int, seed: int, shard_size, formats) -> dic
         "seed": int(seed),
         "layout": "files" if shard_size is None else "shards",
         "shard_size": shard_size,
+        "shard_format": shard_format,
         "count": int(count),
         "formats": list(formats),
     }
 
 
-def _check_folder(folder: Path, recipe: Recipe, count: int, seed: int, shard_size, formats) -> dict | None:
+def _check_folder(
+    folder: Path, recipe: Recipe, count: int, seed: int, shard_size, formats, shard_format=None
+) -> dict | None:
     """The manifest found in ``folder`` when it is this dataset's (None: a new dataset); refuse another's."""
     found = read_manifest(folder)
     if found is None:
         return None
-    ours = _identity(recipe, count, seed, shard_size, formats)
+    if found.get("layout") == "shards":  # manifests from before tar shards: npz
+        found = {"shard_format": "npz", **found}
+    ours = _identity(recipe, count, seed, shard_size, formats, shard_format)
     # a files dataset may grow and gain formats; shards hold all formats and a fixed count
     keys = _IDENTITY + (("count", "formats") if shard_size is not None else ())
     # settings through JSON: a manifest holds lists where a recipe may hold tuples
@@ -144,12 +155,14 @@ def _check_folder(folder: Path, recipe: Recipe, count: int, seed: int, shard_siz
     return found
 
 
-def _write_manifest(folder: Path, found: dict | None, recipe: Recipe, count: int, seed: int, shard_size, formats):
+def _write_manifest(
+    folder: Path, found: dict | None, recipe: Recipe, count: int, seed: int, shard_size, formats, shard_format=None
+):
     if found is not None:
         # a files dataset may grow and gain formats: the manifest describes all of it
         count = max(count, int(found.get("count", 0)))
         formats = list(dict.fromkeys(list(found.get("formats", [])) + list(formats)))
-    manifest = manifest_of(recipe, count, seed, shard_size, formats)
+    manifest = manifest_of(recipe, count, seed, shard_size, formats, shard_format)
     if manifest != found:
         write_text(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n", overwrite=True)
 
@@ -160,21 +173,34 @@ def units(count: int, shard_size: int | None) -> list[tuple[int, int, int]]:
     return [(u, u * size, min(count, (u + 1) * size)) for u in range(-(-count // size))]
 
 
-def check_arguments(recipe: Recipe, count: int, shard_size=None, formats=None, workers=None, time_budget=None):
-    """Check the arguments of :func:`write_dataset` before any work; returns ``count, shard_size, formats``.
+def check_arguments(
+    recipe: Recipe, count: int, shard_size=None, formats=None, workers=None, time_budget=None, shard_format=None
+):
+    """Check the arguments of :func:`write_dataset` before any work.
+
+    Returns
+    -------
+    count, shard_size, formats, shard_format
+        Checked; ``shard_format`` is ``"npz"`` for shards when not given, None for files.
 
     Raises
     ------
     ParameterError
         A count out of 1 .. :data:`MAX_COUNT`, a non-positive shard size or time budget, more
-        samples than the recipe makes,
-        a format the recipe does not write, a thread count out of range.
+        samples than the recipe makes, a format the recipe does not write, a thread count out
+        of range, a shard format other than :data:`SHARD_FORMATS` or one without a shard size.
     """
     count = int(count)
     if not 1 <= count <= MAX_COUNT:
         raise ParameterError(f"count must be from 1 to {MAX_COUNT:,}, got {count:,}", "count")
     if shard_size is not None and int(shard_size) < 1:
         raise ParameterError(f"shard_size must be positive, got {shard_size}", "shard_size")
+    if shard_format is not None:
+        if shard_format not in SHARD_FORMATS:
+            raise ParameterError(f"shard_format must be one of {', '.join(SHARD_FORMATS)}, got {shard_format!r}",
+                                 "shard_format")  # fmt: skip
+        if shard_size is None:
+            raise ParameterError("shard_format applies to shards only: give a shard size too", "shard_format")
     if workers is not None and (
         isinstance(workers, bool) or int(workers) != workers or not 1 <= workers <= MAX_WORKERS
     ):
@@ -182,7 +208,9 @@ def check_arguments(recipe: Recipe, count: int, shard_size=None, formats=None, w
     if time_budget is not None and not float(time_budget) > 0:
         raise ParameterError(f"time_budget must be a positive number of seconds, got {time_budget}", "time_budget")
     recipe.check_count(count)
-    return count, None if shard_size is None else int(shard_size), recipe.check_formats(formats)
+    if shard_size is None:
+        return count, None, recipe.check_formats(formats), None
+    return count, int(shard_size), recipe.check_formats(formats), shard_format or "npz"
 
 
 def write_dataset(
@@ -192,6 +220,7 @@ def write_dataset(
     recipe: Recipe | str = "clouds",
     seed: int = 0,
     shard_size: int | None = None,
+    shard_format: str | None = None,
     formats=None,
     client=None,
     workers: int | None = None,
@@ -213,6 +242,10 @@ def write_dataset(
         Dataset seed.
     shard_size : int, optional
         Write shards of this many samples (``shard_NNNNNN.npz``); default files per sample.
+    shard_format : {"npz", "tar"}, optional
+        With ``shard_size``: ``npz`` (default), the arrays of the samples (``index``, ``label``,
+        pictures or points), or ``tar``, each sample's files (``sample_NNNNNN.png`` ...) and its
+        label (``sample_NNNNNN.cls``, decimal), the layout webdataset reads.
     formats : iterable of str, optional
         File types of a sample (the recipe's ``formats``); in shards, the arrays they need.
     client : dask.distributed.Client, optional
@@ -245,14 +278,16 @@ def write_dataset(
         Some units failed (after all the others were written); the message names the first.
     """
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    count, shard_size, formats = check_arguments(recipe, count, shard_size, formats, workers, time_budget)
+    count, shard_size, formats, shard_format = check_arguments(
+        recipe, count, shard_size, formats, workers, time_budget, shard_format
+    )
     folder = Path(folder)
     deadline = None if time_budget is None else time.monotonic() + float(time_budget)
     runner = _Runner(client, default_threads(workers), deadline)
-    found = _check_folder(folder, recipe, count, seed, shard_size, formats)
+    found = _check_folder(folder, recipe, count, seed, shard_size, formats, shard_format)
     if found is None:
         # the folder is claimed before any work: a search stopped now resumes from its files
-        found = {**_identity(recipe, count, seed, shard_size, formats), "categories": None}
+        found = {**_identity(recipe, count, seed, shard_size, formats, shard_format), "categories": None}
         write_text(folder / MANIFEST, json.dumps(found, indent=1) + "\n")
 
     searched = 0
@@ -261,13 +296,13 @@ def write_dataset(
         if searched is None:  # the time budget ran out during the search
             return {"written": 0, "skipped": 0, "units_written": 0, "units": len(units(count, shard_size)),
                     "categories_searched": 0, "complete": False}  # fmt: skip
-    _write_manifest(folder, found, recipe, count, seed, shard_size, formats)
+    _write_manifest(folder, found, recipe, count, seed, shard_size, formats, shard_format)
 
     # samples to make, per unit, counted now: a task that Dask reruns after its worker died finds
     # its files written, and must not make them look skipped
     # one listing, not a look-up per file (a folder under a sample's name is not the sample)
     present = {entry.name for entry in os.scandir(folder) if entry.is_file()}
-    missing = {u: _missing(present, u, shard_size, formats) for u in units(count, shard_size)}
+    missing = {u: _missing(present, u, shard_size, formats, shard_format) for u in units(count, shard_size)}
     todo = [u for u, n in missing.items() if n]
     skipped = count - sum(missing.values())
     bar = _bar(progress, count, skipped, "samples")
@@ -284,7 +319,8 @@ def write_dataset(
             bar.update(missing[unit])
 
     try:
-        complete = runner.run(_write_unit, [(folder, recipe, int(seed), shard_size, formats, u) for u in todo],
+        complete = runner.run(_write_unit, [(folder, recipe, int(seed), shard_size, formats, shard_format, u)
+                                            for u in todo],
                               finished, key=lambda args: args[-1])  # fmt: skip
     finally:
         if bar is not None:
@@ -480,15 +516,15 @@ class _Runner:
         return not pending
 
 
-def _missing(present: set, unit, shard_size, formats) -> int:
+def _missing(present: set, unit, shard_size, formats, shard_format) -> int:
     """Samples of ``unit`` whose files are not all among the names ``present`` (a shard is whole or absent)."""
     number, first, last = unit
     if shard_size is not None:
-        return 0 if shard_path("", number).name in present else last - first
+        return 0 if shard_path("", number, shard_format).name in present else last - first
     return sum(not all(p.name in present for p in sample_paths("", i, formats).values()) for i in range(first, last))
 
 
-def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, unit) -> int:
+def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, shard_format, unit) -> int:
     """Make and write one unit (a shard, or the missing samples of a block); returns the samples written."""
     number, first, last = unit
     if shard_size is None:
@@ -501,15 +537,38 @@ def _write_unit(folder: Path, recipe: Recipe, seed: int, shard_size, formats, un
                 written += 1
         write_files(files)
         return written
-    path = shard_path(folder, number)
+    path = shard_path(folder, number, shard_format)
     if path.is_file():  # written by an earlier try of this task (its worker died before saying so)
         return 0
-    indices = np.arange(first, last, dtype=np.int64)
-    arrays = recipe.shard_arrays(indices, [recipe.make(i, seed) for i in indices], formats)
     # overwrite: a shard that appears meanwhile was written by another try of this task
     # (Dask may run a task twice when a worker is lost): the same samples, the same bytes
-    with atomic_path(path, overwrite=True) as tmp, zipfile.ZipFile(tmp, "w") as archive:
-        for name, array in arrays.items():
-            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
+    with atomic_path(path, overwrite=True) as tmp:
+        if shard_format == "tar":
+            _write_tar(tmp, recipe, seed, formats, range(first, last))
+        else:
+            indices = np.arange(first, last, dtype=np.int64)
+            arrays = recipe.shard_arrays(indices, [recipe.make(i, seed) for i in indices], formats)
+            with zipfile.ZipFile(tmp, "w") as archive:
+                for name, array in arrays.items():
+                    info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+                    with archive.open(info, "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
     return last - first
+
+
+def _write_tar(path, recipe: Recipe, seed: int, formats, indices) -> None:
+    """A webdataset shard at ``path``: each sample's files, then its label as ``.cls`` (decimal).
+
+    The members are the bytes the files layout writes, under the same names; the headers carry
+    no time, owner or user name, so the same shard is the same bytes whenever it is written.
+    """
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
+        for index in indices:
+            names = {fmt: p.name for fmt, p in sample_paths("", index, formats).items()}
+            data = recipe.files(recipe.make(index, seed), list(formats))
+            members = [(names[fmt], data[fmt]) for fmt in formats]
+            members.append((f"sample_{index:06d}.cls", str(recipe.label(index)).encode()))
+            for name, content in members:
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(content), 0o644
+                archive.addfile(info, io.BytesIO(content))
