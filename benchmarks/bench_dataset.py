@@ -17,7 +17,8 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_dataset.py [--q
 4. Dask: the same ``fractaldb`` run, 4,000 pictures (8 categories x 500), on ``local:1`` and
    ``local:2`` (worker processes of one thread), alternating, three rounds: the same bytes, and
    the speed-up of each round, their median and that of the best times (target >= 1.7x);
-   cluster start and kernel loading not timed.
+   cluster start and kernel loading not timed. Once with files per sample (the default
+   layout), once in eight tar shards (one file per task).
 
 The machine is shared: the load average is printed beside each figure, and a first check
 measures how many cores the run really has: a fixed chaos-game loop in one process, then in two
@@ -190,8 +191,10 @@ def _warm_worker() -> None:
     png_bytes(recipe.make(0, 0)["image"])
 
 
-def bench_dask(categories: int, rounds: int = 3) -> dict:
+def bench_dask(categories: int, rounds: int = 3, shard_format: str | None = None) -> dict:
     """The same ``fractaldb`` run on ``local:1`` and ``local:2``, alternating, ``rounds`` times.
+
+    Files per sample, or with ``shard_format`` eight shards (one file per task).
 
     The speed-up of each round (the disk's flushes make single runs vary by 10-15%), their
     median, and the ratio of the best times.
@@ -206,13 +209,15 @@ def bench_dask(categories: int, rounds: int = 3) -> dict:
             with connect(f"local:{workers}") as client, tempfile.TemporaryDirectory() as tmp:
                 client.run(_warm_worker)  # cluster start and kernel loading are not timed
                 start = time.perf_counter()
-                write_dataset(tmp, count, recipe=get_recipe("fractaldb", **settings), seed=0, client=client)
+                write_dataset(tmp, count, recipe=get_recipe("fractaldb", **settings), seed=0, client=client,
+                              shard_size=None if shard_format is None else count // 8, shard_format=shard_format)  # fmt: skip
                 seconds[workers].append(time.perf_counter() - start)
                 digests[workers] = folder_digest(Path(tmp))
     one, two = min(seconds[1]), min(seconds[2])
     ratios = [a / b for a, b in zip(seconds[1], seconds[2])]
     return {
         "images": count,
+        "layout": shard_format or "files",
         "one_worker_s": round(one, 2),
         "two_workers_s": round(two, 2),
         "speedup_of_best": round(one / two, 2),
@@ -251,10 +256,12 @@ def main() -> None:
         print(f"FractalDataset 224^2, 1e5 points, DataLoader 2 workers: {r['in_order']} images/s in order, "
               f"{r['shuffled']} shuffled  [{r['load']}]")  # fmt: skip
     if "dask" in only:
-        r = results["dask"] = bench_dask(1 if quick else 8)
-        print(f"dask fractaldb x{r['images']}: local:1 {r['one_worker_s']} s, local:2 {r['two_workers_s']} s (best "
-              f"of {r['runs_s']}): {r['speedup_of_best']}x; per round {r['speedup_per_round']}, median "
-              f"{r['speedup_median']}x; same bytes: {r['same_bytes']}  [{r['load']}]")  # fmt: skip
+        for shard_format in (None, "tar"):
+            r = results[f"dask_{shard_format or 'files'}"] = bench_dask(1 if quick else 8, shard_format=shard_format)
+            print(f"dask fractaldb x{r['images']}, {r['layout']}: local:1 {r['one_worker_s']} s, local:2 "
+              f"{r['two_workers_s']} s (best of {r['runs_s']}): {r['speedup_of_best']}x; per round "
+              f"{r['speedup_per_round']}, median {r['speedup_median']}x; same bytes: {r['same_bytes']}  "
+              f"[{r['load']}]")  # fmt: skip
     print(f"{load()} at the end")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
