@@ -10,8 +10,11 @@ from ifskit.errors import ParameterError
 
 torch = pytest.importorskip("torch")
 
+import ifskit.fitting.cover as cover_module  # noqa: E402
+from ifskit.fitting.choice import attractor_iou, fine_attractor_iou  # noqa: E402
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
 from ifskit.fitting.occupancy import occupancy_grid, target_occupancy  # noqa: E402
+from ifskit.fitting.search import attractor_search  # noqa: E402
 
 FAST = {"steps": 60, "restarts": 2, "progress": False}
 
@@ -86,6 +89,52 @@ def test_greedy_cover_lies_inside_the_shape_and_covers_it():
     assert np.mean(occ.spill_of(images) >= 1.0) < 0.02  # no copy spills into the hole or out of the ring
     p = cover_shares(cover)
     assert p.shape == (len(A),) and p.sum() == pytest.approx(1.0) and np.all(p > 0)
+
+
+def test_the_swap_search_covers_more_than_the_greedy_choice(monkeypatch):
+    """Measured on the ring with 8 maps: 76% of its cells covered by the greedy choice, 88% after the swaps."""
+    occ = target_occupancy(_annulus(3000, 0.5))
+    _, _, swapped = cover_maps(occ, 8, np.random.default_rng(0))
+    monkeypatch.setattr(cover_module, "_SWAP_ROUNDS", 0)
+    _, _, greedy = cover_maps(occ, 8, np.random.default_rng(0))
+    assert len(swapped) <= 8
+    assert swapped.any(axis=0).mean() > greedy.any(axis=0).mean() + 0.05
+
+
+def _square_strips(half_height):
+    """16 maps sending the square [-1, 1]^2 onto 8 rows of 2 copies, each ``2 * half_height`` high.
+
+    At ``half_height = 1/8`` the copies tile the square (the attractor is the square); below,
+    gaps between the rows, repeated inside every copy: a hatched square.
+    """
+    rows = np.linspace(-1 + half_height, 1 - half_height, 8)
+    A = np.array([np.diag([0.5, half_height])] * 16)
+    b = np.array([[x, y] for y in rows for x in (-0.5, 0.5)])
+    return A, b, np.full(16, 1 / 16)
+
+
+def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
+    occ = target_occupancy(np.random.default_rng(0).uniform(-1, 1, (3000, 2)))
+    filled, hatched = _square_strips(1 / 8), _square_strips(0.09)
+    # like for like at the cloud's resolution: both look filled (measured 0.994 / 0.995)
+    assert abs(attractor_iou(occ, *filled, 3000, 0) - attractor_iou(occ, *hatched, 3000, 0)) < 0.01
+    # at twice the resolution, with points enough: measured 0.988 / 0.785
+    assert fine_attractor_iou(occ, *filled, 0) > 0.95
+    assert fine_attractor_iou(occ, *hatched, 0) < fine_attractor_iou(occ, *filled, 0) - 0.1
+
+
+def test_the_attractor_search_closes_the_gaps_between_copies():
+    """Four copies of the square at 0.4 (gaps between them): measured fine IoU 0.26, 0.93 after 100 moves."""
+    occ = target_occupancy(np.random.default_rng(0).uniform(-1, 1, (3000, 2)))
+    A = np.array([np.diag([0.4, 0.4])] * 4)
+    b = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
+    start = fine_attractor_iou(occ, A, b, np.full(4, 0.25), 0)
+    A_s, b_s, p_s, iou = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
+    assert start < 0.4 and iou > 0.8 and iou == fine_attractor_iou(occ, A_s, b_s, p_s, 0)
+    assert np.linalg.svd(A_s, compute_uv=False).max() <= 0.6 + 1e-12  # the bound holds after every move
+    assert p_s.sum() == pytest.approx(1.0)
+    again = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
+    assert again[0].tobytes() == A_s.tobytes()
 
 
 def test_same_seed_same_bytes():

@@ -42,11 +42,12 @@ from .checks import (
     check_step_points,
     subsample,
 )
-from .choice import attractor_iou, quality_score
+from .choice import attractor_iou, fine_attractor_iou, quality_score
 from .cover import cover_maps, cover_shares
 from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
 from .result import FitResult
+from .search import attractor_search
 from .starts import snap_to_parts, starting_params
 from .verify import coverage_probabilities, verify
 
@@ -244,10 +245,12 @@ def fit(
     # each candidate fit: maps A (k, d, d), b (k, d), probabilities p (k,), loss history
     fits, scores = [], []
     occ = target_occupancy(unit)
+    cover_rows = []  # indices of the coverage fits in fits
 
     def add_cover_fits(count, exact):
         cover_fits = _cover_fits(unit, occ, count, exact, auto, settings, seed)
         for A_i, b_i, p_i, history_i in cover_fits:
+            cover_rows.append(len(fits))
             fits.append((A_i, b_i, p_i, history_i))
             iou = attractor_iou(occ, A_i, b_i, p_i, len(unit), seed)
             scores.append(quality_score(iou, len(A_i), auto_penalty))
@@ -282,10 +285,23 @@ def fit(
         if not scores or 1 - min(scores) < COVER_GOOD_ENOUGH:
             add_cover_fits(candidates[0], exact=True)
     best = min(range(len(fits)), key=lambda i: (scores[i], len(fits[i][0])))
+    compared = range(len(fits))
+    if best in cover_rows and _is_filled(occ):
+        # copies of a filled shape won: among them, the attractor that fills it at a finer grid
+        compared = cover_rows
+        for i in cover_rows:
+            A_i, b_i, p_i, _ = fits[i]
+            scores[i] = quality_score(fine_attractor_iou(occ, A_i, b_i, p_i, seed), len(A_i), auto_penalty)
+        best = min(compared, key=lambda i: (scores[i], len(fits[i][0])))
+        A_s, b_s, p_s, iou_s = attractor_search(
+            occ, *fits[best][:2], np.random.default_rng([seed, 0x5EA4C4]), seed, max_contraction
+        )
+        fits[best] = (A_s, b_s, p_s, fits[best][3])
+        scores[best] = quality_score(iou_s, len(A_s), auto_penalty)
     A, b, p, history = fits[best]
     by_count = {}
-    for (A_i, *_), score in zip(fits, scores):
-        by_count[len(A_i)] = min(score, by_count.get(len(A_i), np.inf))
+    for i in compared:
+        by_count[len(fits[i][0])] = min(scores[i], by_count.get(len(fits[i][0]), np.inf))
 
     # back to the cloud's coordinates: x = scale * u + centre
     ifs = IFS(A, b, p).conjugate(scale * np.eye(cloud.shape[1]), centre)
@@ -301,17 +317,20 @@ def fit(
     )
 
 
+def _is_filled(occ) -> bool:
+    """Whether the target fills its cells: a 2D cloud, or a 3D solid (most of its cells inside it: their whole neighbourhood in the shape), not a surface."""
+    if occ.dim == 2:
+        return True
+    return ndimage.binary_erosion(occ.grid).sum() / max(int(occ.grid.sum()), 1) >= _SOLID_INTERIOR
+
+
 def _min_ratio(occ) -> float:
     """Least singular-value ratio of the polished coverage maps: :data:`MIN_RATIO` for filled 2D shapes and solids, 0 for surfaces.
 
     A flattened map draws a streak across a filled 2D shape or a solid; a surface's copies
-    may flatten along its normal. A 3D shape is solid when most of its cells are inside it
-    (their whole neighbourhood in the shape).
+    may flatten along its normal.
     """
-    if occ.dim == 2:
-        return MIN_RATIO[2]
-    interior = ndimage.binary_erosion(occ.grid).sum() / max(int(occ.grid.sum()), 1)
-    return MIN_RATIO[3] if interior >= _SOLID_INTERIOR else 0.0
+    return MIN_RATIO[occ.dim] if _is_filled(occ) else 0.0
 
 
 def _cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from ..ops.contractive import clamp_singular_values
 from .occupancy import Occupancy
 
 # Scales (largest singular value) of the candidates; copies above 0.6 rarely fit and
@@ -36,6 +37,8 @@ _RATIOS_2D = (1.0, 0.7, 0.5, 0.33, 0.2, 0.12, 0.07)
 # Ratios of the middle and the last singular value in 3D; a small last one is a disc,
 # the copy of a surface around a point (squashed along the local normal).
 _RATIOS_3D = ((1.0, 1.0), (1.0, 0.6), (0.7, 0.5), (1.0, 0.25), (1.0, 0.1), (0.6, 0.1))
+# Least ratio of the smallest to the largest singular value of any candidate.
+_FLATTEST = {2: min(_RATIOS_2D), 3: min(r[1] for r in _RATIOS_3D)}
 # Candidates per round.
 _CANDIDATES = {2: 4000, 3: 3000}
 # Largest share of a candidate's image points outside the shape, and largest distance
@@ -49,6 +52,13 @@ _LOCAL_RADIUS = 0.12
 # Coverage at which the greedy choice stops, and least new cells (share) worth a map.
 _ENOUGH = 0.995
 _LEAST_GAIN = 0.002
+# Rounds of the swap search, new copies per round, and small moves of each chosen map per round.
+_SWAP_ROUNDS = 4
+_SWAP_FRESH = {2: 1500, 3: 1000}
+_MOVES = 60
+# Cost of a cell outside the shape that a map's image reaches, against a cell of the shape it
+# covers, in the swap search: as in the occupancy IoU, a spilled cell costs what a missed one does.
+_SPILL_COST = 1.0
 
 
 def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: bool = False):
@@ -75,8 +85,7 @@ def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: b
     """
     dim = occ.dim
     cells = occ.centres
-    sources = cells if len(cells) <= _SOURCES else cells[rng.choice(len(cells), _SOURCES, replace=False)]
-    sources = sources + rng.uniform(-0.5, 0.5, sources.shape) * occ.cell  # no grid aliasing of the images
+    sources = _sources(occ, rng)
     mean = cells.mean(axis=0)
     frames = _local_frames(cells)
     chosen_A, chosen_b, chosen_cover = [], [], []
@@ -93,7 +102,7 @@ def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: b
             scales = _SCALES[: len(_SCALES) - 2 * round_]
         A = _candidate_matrices(frames[centres], scales, rng)
         b = cells[centres] - A @ mean
-        admissible, cover = _score(occ, A, b, sources)
+        admissible, cover, _ = _score(occ, A, b, sources)
         A, b, cover = A[admissible], b[admissible], cover[admissible]
         while len(chosen_A) < max_maps and len(A):
             gain = cover.astype(np.float32) @ (~covered).astype(np.float32)  # new cells of each candidate
@@ -114,7 +123,8 @@ def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: b
     if not exact:
         keep = _drop_redundant(cover)
         A, b, cover = A[keep], b[keep], cover[keep]
-    return A, b, cover
+    A, b, cover = _swap_search(occ, A, b, cover, sources, frames, mean, max_maps, rng)
+    return _greedy_order(A, b, cover)
 
 
 def cover_shares(cover: np.ndarray) -> np.ndarray:
@@ -125,11 +135,19 @@ def cover_shares(cover: np.ndarray) -> np.ndarray:
     return share / share.sum()
 
 
-def map_cover(occ: Occupancy, A: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which cells of the shape each map's image of it covers: bool (k, m), for maps (k, d, d), (k, d)."""
+def cell_cover(occ: Occupancy, A: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which cells of the shape each map's image of it covers: bool (k, m), for maps (k, d, d), (k, d).
+
+    The images of :func:`_sources`.
+    """
+    return _score(occ, A, b, _sources(occ, rng))[1]
+
+
+def _sources(occ: Occupancy, rng: np.random.Generator) -> np.ndarray:
+    """At most :data:`_SOURCES` cell centres of the shape, jittered within their cells (no grid aliasing of the images): (S, d)."""
     cells = occ.centres
     sources = cells if len(cells) <= _SOURCES else cells[rng.choice(len(cells), _SOURCES, replace=False)]
-    return _score(occ, A, b, sources)[1]
+    return sources + rng.uniform(-0.5, 0.5, sources.shape) * occ.cell
 
 
 def _score(occ: Occupancy, A: np.ndarray, b: np.ndarray, sources: np.ndarray):
@@ -146,22 +164,118 @@ def _score(occ: Occupancy, A: np.ndarray, b: np.ndarray, sources: np.ndarray):
     -------
     admissible : ndarray of bool, shape (C,)
     cover : ndarray of bool, shape (C, m)
+    spilled : ndarray of int, shape (C,)
+        Cells outside the shape (on the grid) that each image reaches.
     """
-    m = len(occ.centres)
+    m, d = len(occ.centres), occ.dim
     admissible = np.zeros(len(A), dtype=bool)
     cover = np.zeros((len(A), m), dtype=bool)
+    spilled = np.zeros(len(A), dtype=np.int64)
+    cells_on_grid = occ.grid.size
     chunk = max(1, 2_000_000 // max(len(sources), 1))
     for start in range(0, len(A), chunk):
         part = slice(start, start + chunk)
-        images = np.einsum("cij,sj->csi", A[part], sources) + b[part, None]  # (c, S, d)
+        # one matrix product (c*d, d) @ (d, S): the images (c, S, d) at BLAS speed
+        count = len(A[part])
+        images = (A[part].reshape(-1, d) @ sources.T).reshape(count, d, -1).transpose(0, 2, 1) + b[part, None]
         spill = occ.spill_of(images)
-        admissible[part] = (np.mean(spill >= 1.0, axis=1) <= _SPILL_SHARE) & (spill.max(axis=1) <= _SPILL_MAX)
         flat, inside = occ.cells(images)
+        admissible[part] = (np.mean(spill >= 1.0, axis=1) <= _SPILL_SHARE) & (spill.max(axis=1) <= _SPILL_MAX)
         number = np.where(inside, occ.index.reshape(-1)[flat], -1)
-        rows = np.broadcast_to(np.arange(number.shape[0])[:, None], number.shape)
+        rows = np.broadcast_to(np.arange(count)[:, None], number.shape)
         hit = number >= 0
         cover[part][rows[hit], number[hit]] = True
-    return admissible, cover
+        out = inside & ~hit  # few points: distinct (candidate, cell) pairs counted per candidate
+        pairs = np.unique(rows[out] * cells_on_grid + flat[out])
+        spilled[part] = np.bincount(pairs // cells_on_grid, minlength=count)
+    return admissible, cover, spilled
+
+
+def _swap_search(occ, A, b, cover, sources, frames, mean, max_maps, rng):
+    """Local search on the greedy choice: each map swapped for the candidate that adds most to what the others cover.
+
+    The greedy choice is fixed once picked: an early, large copy may leave slivers that
+    later ones cannot fill without spilling. Each round scores a fresh pool: small moves
+    of the chosen maps (turned, scaled, shifted, squashed a little) and new copies centred
+    on the cells still uncovered; then, map by map (the one covering fewest cells of its
+    own first), the candidate covering most cells that the other maps miss, less the cells
+    outside the shape it reaches (:data:`_SPILL_COST`), replaces it when it does better
+    than the map; free slots (up to ``max_maps``) are filled while a candidate adds
+    :data:`_LEAST_GAIN` of the cells.
+    """
+    m = len(occ.centres)
+    for _ in range(_SWAP_ROUNDS):
+        if not len(A):
+            break
+        moved_A, moved_b = _moves(A, b, occ.cell, rng)
+        count = cover.sum(axis=0)
+        missing = np.flatnonzero(count == 0)
+        pool = missing if len(missing) else np.arange(m)
+        centres = pool[rng.integers(len(pool), size=_SWAP_FRESH[occ.dim])]
+        fresh_A = _candidate_matrices(frames[centres], _SCALES[:-2], rng)
+        fresh_b = occ.centres[centres] - fresh_A @ mean
+        cand_A, cand_b = np.concatenate([moved_A, fresh_A]), np.concatenate([moved_b, fresh_b])
+        admissible, cand_cover, cand_spilled = _score(occ, cand_A, cand_b, sources)
+        cand_A, cand_b, cand_cover = cand_A[admissible], cand_b[admissible], cand_cover[admissible]
+        cand_spilled = cand_spilled[admissible].astype(np.float32)
+        if not len(cand_A):
+            break
+        spilled = _score(occ, A, b, sources)[2]
+        cand_float = cand_cover.astype(np.float32)
+        changed = False
+        own = (cover & (count == 1)).sum(axis=1)
+        for i in np.argsort(own, kind="stable"):
+            others = count - cover[i] > 0
+            value = cand_float @ (~others).astype(np.float32) - _SPILL_COST * cand_spilled
+            best = int(np.argmax(value))
+            if value[best] > (cover[i] & ~others).sum() - _SPILL_COST * spilled[i]:
+                count += cand_cover[best].astype(count.dtype) - cover[i]
+                A[i], b[i], cover[i], spilled[i] = cand_A[best], cand_b[best], cand_cover[best], cand_spilled[best]
+                changed = True
+        while len(A) < max_maps:
+            value = cand_float @ (count == 0).astype(np.float32) - _SPILL_COST * cand_spilled
+            best = int(np.argmax(value))
+            if value[best] < _LEAST_GAIN * m:
+                break
+            A, b = np.concatenate([A, cand_A[best : best + 1]]), np.concatenate([b, cand_b[best : best + 1]])
+            cover = np.concatenate([cover, cand_cover[best : best + 1]])
+            spilled = np.append(spilled, cand_spilled[best])
+            count += cand_cover[best]
+            changed = True
+        if not changed:
+            break
+    return A, b, cover
+
+
+def _moves(A, b, cell, rng):
+    """Small random moves of maps (k, d, d), (k, d): :data:`_MOVES` each, turned, scaled, squashed and shifted a little."""
+    k, dim = b.shape
+    reps = _MOVES
+    A = np.repeat(A, reps, axis=0)
+    b = np.repeat(b, reps, axis=0)
+    count = len(A)
+    if dim == 2:
+        turn = _rotation_2d(rng.normal(0, 0.15, count))
+    else:
+        turn = Rotation.from_rotvec(rng.normal(0, 0.15, (count, 3))).as_matrix()
+    stretch = np.exp(rng.normal(0, 0.12, (count, dim)))
+    A = turn @ A * stretch[:, None, :]
+    # never larger than the largest candidate scale, nor flatter than the flattest ratio
+    A = clamp_singular_values(A, _SCALES[-1], _FLATTEST[dim])
+    b = b + rng.normal(0, 1.0, (count, dim)) * cell
+    return A, b
+
+
+def _greedy_order(A, b, cover):
+    """The maps in greedy order (each covering the most cells the earlier ones miss): prefixes are the best few."""
+    order, covered = [], np.zeros(cover.shape[1], dtype=bool)
+    left = list(range(len(A)))
+    while left:
+        gains = [int((cover[j] & ~covered).sum()) for j in left]
+        j = left.pop(int(np.argmax(gains)))
+        order.append(j)
+        covered |= cover[j]
+    return A[order], b[order], cover[order]
 
 
 def _drop_redundant(cover: np.ndarray) -> np.ndarray:
