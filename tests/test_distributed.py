@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import ifskit
+from ifskit._io import TEMP_MARK
 from ifskit.distributed import chunk_ranges, connect, shard_path, write_shards
 from ifskit.errors import IfskitError
 from ifskit.render import aggregate, map_colors
@@ -204,7 +205,7 @@ def test_shard_task_run_twice_keeps_the_shard(tmp_path):
     from ifskit.data.factory import _write_unit
     from ifskit.data.recipes import CloudsRecipe
 
-    task = (tmp_path, CloudsRecipe(maps=(2, 3), points=100), 3, 4, ("yaml", "npy"), (1, 4, 8))
+    task = (tmp_path, CloudsRecipe(maps=(2, 3), points=100), 3, 4, ("yaml", "npy"), "npz", (1, 4, 8))
     assert _write_unit(*task) == 4
     first = shard_path(tmp_path, 1).read_bytes()
     assert _write_unit(*task) == 0  # found written
@@ -382,10 +383,14 @@ def test_progress_counts_every_point_and_workers_keep_nothing(client, monkeypatc
 
 
 def test_dataset_unwritable_folder_is_one_clear_error(cli, tmp_path, capsys, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr("tempfile.mkstemp", refuse)  # as in a folder we may not write in (even as root)
+    def refuse(path, *args, **kwargs):  # the system refuses our temporary files, as in a folder we may not
+        if TEMP_MARK in os.fspath(path):  # write in (which root may, so it is simulated here)
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("os.open", refuse)
     assert cli("dataset", "-o", tmp_path / "d", *DATASET) == 2
     err = capsys.readouterr().err
     assert err == f"ifskit: error: {tmp_path / 'd' / 'manifest.json'}: cannot write: Permission denied\n"

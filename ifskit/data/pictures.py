@@ -1,4 +1,4 @@
-"""Pictures and files of dataset samples, made with numpy, a Numba loop and zlib.
+"""Pictures and files of dataset samples, made with numpy, a Numba kernel and zlib.
 
 A dataset writes hundreds of small pictures a second: here a cloud becomes a FractalDB
 picture (:func:`raster`), a density a grey picture (:func:`grey_density`), a picture PNG bytes
@@ -15,7 +15,8 @@ import struct
 import zlib
 
 import numpy as np
-from numba import njit
+
+from ..render import kernels
 
 # zlib level of the PNGs, with the run-length strategy: on these pictures (mostly black, long
 # runs) 10x faster than the usual level 6, and smaller for binary pictures (FractalDB's: 9.4 kB
@@ -44,33 +45,8 @@ def raster(points: np.ndarray, size: int, patch: np.ndarray | None = None) -> np
     ndarray, shape (S, S), uint8
     """
     lit = np.zeros((size, size), dtype=np.uint8)
-    _light_pixels(np.asarray(points, dtype=np.float64), size, lit)
+    kernels.light_pixels(np.asarray(points, dtype=np.float64), size, lit)
     return lit if patch is None else stamp(lit, patch)
-
-
-@njit(nogil=True, cache=True)
-def _light_pixels(points, size, lit):
-    """Set to 255 the pixel of every finite point of ``points`` (n, 2) in ``lit`` (S, S), in place.
-
-    One pass for the bounding box, one to bin: three times faster than whole-array numpy,
-    whose temporaries of ``n`` values are most of its cost. Plain arithmetic (no fast-math),
-    so a pixel is the one numpy's ``int32((x - lo) * scale + 0.5)`` gives.
-    """
-    lo_x, hi_x, lo_y, hi_y = np.inf, -np.inf, np.inf, -np.inf
-    for i in range(points.shape[0]):
-        x, y = points[i, 0], points[i, 1]
-        if np.isfinite(x) and np.isfinite(y):
-            lo_x, hi_x = min(lo_x, x), max(hi_x, x)
-            lo_y, hi_y = min(lo_y, y), max(hi_y, y)
-    if lo_x > hi_x:  # no finite point
-        return
-    scale_x = (size - 1) / (hi_x - lo_x) if hi_x > lo_x else 0.0
-    scale_y = (size - 1) / (hi_y - lo_y) if hi_y > lo_y else 0.0
-    for i in range(points.shape[0]):
-        x, y = points[i, 0], points[i, 1]
-        if np.isfinite(x) and np.isfinite(y):
-            # the nearest pixel centre (+ 0.5 and truncation: the values are not negative), y up
-            lit[np.int32((hi_y - y) * scale_y + 0.5), np.int32((x - lo_x) * scale_x + 0.5)] = 255
 
 
 def stamp(lit: np.ndarray, patch: np.ndarray) -> np.ndarray:
