@@ -41,6 +41,10 @@ def test_svd_sampler_options():
     grey = get_recipe("svd", size=32, points=2000).make(3, 1)
     colour = get_recipe("svd", size=32, points=2000, color="random", background="random").make(3, 1)
     assert grey["image"].shape == (32, 32) and colour["image"].shape == (32, 32, 3)
+    # the same points in colour: one colour where the grey picture is lit, another elsewhere
+    lit = grey["image"] > 0
+    assert lit.any() and not lit.all()
+    assert len(np.unique(colour["image"][lit], axis=0)) == 1 and len(np.unique(colour["image"][~lit], axis=0)) == 1
     sigmas = np.linalg.svd(grey["ifs"].A, compute_uv=False)
     k = grey["ifs"].n_maps
     assert (5 + k) / 2 - 1e-9 <= (sigmas[:, 0] + 2 * sigmas[:, 1]).sum() <= (6 + k) / 2 + 1e-9
