@@ -112,7 +112,13 @@ def _singular_values(rng, n_maps: int, dim: int, lo: float, hi: float, band) -> 
                 f"sigma-factor band {band} cannot be reached with {n_maps} maps and singular values in [{lo}, {hi}]"
             )
     for _ in range(0, _MAX_CANDIDATES, _BATCH):
-        candidates = -np.sort(-rng.uniform(lo, hi, size=(_BATCH, n_maps, dim)), axis=-1)
+        draws = rng.uniform(lo, hi, size=(_BATCH, n_maps, dim))
+        if dim == 2:  # the same as the sort below, ten times faster on rows of two
+            candidates = np.empty_like(draws)
+            np.maximum(draws[..., 0], draws[..., 1], out=candidates[..., 0])
+            np.minimum(draws[..., 0], draws[..., 1], out=candidates[..., 1])
+        else:
+            candidates = -np.sort(-draws, axis=-1)
         if band is None:
             return candidates[0]
         factor = (candidates * weights).sum(axis=(1, 2))
