@@ -222,7 +222,7 @@ def test_dataset_resume_refuses_other_settings(cli, tmp_path, capsys):
     assert "manifest.json" in err and "another dataset (seed 4)" in err
 
 
-@pytest.mark.parametrize("shards", [[], ["--shard-size", 3]])
+@pytest.mark.parametrize("shards", [[], ["--shard-size", 3], ["--shard-size", 3, "--shard-format", "tar"]])
 @pytest.mark.parametrize("recipe", [["--format", "yaml,npy,png", "--size", 16], ["--recipe", "fractaldb",
                                     "--categories", 3, "--instances", 3, "--size", 24, "--points", 2000]])  # fmt: skip
 def test_dataset_layout_is_the_same_with_or_without_a_scheduler(client, cli, tmp_path, capsys, recipe, shards):
