@@ -187,6 +187,23 @@ def test_auto_screens_the_kmeans_counts_and_runs_only_the_best_in_full(monkeypat
     assert {1, 2, 3, 4, 5, 6} <= set(result.auto_scores)
 
 
+def test_auto_skips_the_full_kmeans_run_when_its_screen_trails_the_copies(monkeypatch):
+    import ifskit.fitting.api as api
+
+    runs = []
+    real = api.optimize_maps
+
+    def counting(unit, starts, settings, *args, **kwargs):
+        runs.append((settings.parametrization, settings.steps))
+        return real(unit, starts, settings, *args, **kwargs)
+
+    monkeypatch.setattr(api, "optimize_maps", counting)
+    result = ifskit.fit(_annulus(3000, 0.8), "auto", seed=0, **FAST)  # a thin ring: copies, not k-means parts
+    kmeans = [steps for kind, steps in runs if kind == "angles"]
+    assert kmeans == [12] * 6  # every count screened, none run in full
+    assert result.n_maps > 6 and result.iou > 0.7  # measured 16 maps, 0.80
+
+
 def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypatch):
     import ifskit.fitting.api as api
 
