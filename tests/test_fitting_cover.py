@@ -11,7 +11,7 @@ from ifskit.errors import ParameterError
 torch = pytest.importorskip("torch")
 
 import ifskit.fitting.cover as cover_module  # noqa: E402
-from ifskit.fitting.choice import attractor_iou, fine_attractor_iou  # noqa: E402
+from ifskit.fitting.choice import attractor_iou, fill_quality, fine_attractor_figures, fine_attractor_iou  # noqa: E402
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
 from ifskit.fitting.occupancy import occupancy_grid, target_occupancy  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
@@ -124,17 +124,28 @@ def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
 
 
 def test_the_attractor_search_closes_the_gaps_between_copies():
-    """Four copies of the square at 0.4 (gaps between them): measured fine IoU 0.26, 0.93 after 100 moves."""
+    """Four copies of the square at 0.4 (gaps between them): measured fine IoU 0.26, 0.91 after 100 moves."""
     occ = target_occupancy(np.random.default_rng(0).uniform(-1, 1, (3000, 2)))
     A = np.array([np.diag([0.4, 0.4])] * 4)
     b = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
     start = fine_attractor_iou(occ, A, b, np.full(4, 0.25), 0)
-    A_s, b_s, p_s, iou = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
-    assert start < 0.4 and iou > 0.8 and iou == fine_attractor_iou(occ, A_s, b_s, p_s, 0)
+    A_s, b_s, p_s, quality = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
+    iou, far = fine_attractor_figures(occ, A_s, b_s, p_s, 0)
+    assert start < 0.4 and iou > 0.8 and quality == fill_quality(occ, iou, far)
     assert np.linalg.svd(A_s, compute_uv=False).max() <= 0.6 + 1e-12  # the bound holds after every move
     assert p_s.sum() == pytest.approx(1.0)
     again = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
     assert again[0].tobytes() == A_s.tobytes()
+
+
+def test_the_far_figure_sees_a_missed_part_and_spill():
+    """The square's attractor shifted left by a quarter of its side: it misses the right quarter and spills as far on the left."""
+    occ = target_occupancy(np.random.default_rng(0).uniform(-1, 1, (3000, 2)))
+    A, b, p = _square_strips(1 / 8)
+    _, far = fine_attractor_figures(occ, A, b, p, 0)
+    _, far_shifted = fine_attractor_figures(occ, A, b - [0.25, 0.0], p, 0)  # attractor [-1.5, 0.5] x [-1, 1]
+    assert far <= 1.5 and abs(far_shifted - 0.5 / occ.cell) < 1.5
+    assert fill_quality(occ, 0.9, far_shifted) < fill_quality(occ, 0.9, far) - 0.2
 
 
 def test_same_seed_same_bytes():

@@ -42,7 +42,7 @@ from .checks import (
     check_step_points,
     subsample,
 )
-from .choice import attractor_iou, fine_attractor_iou, quality_score
+from .choice import attractor_iou, fill_quality, fine_attractor_figures, quality_score
 from .cover import cover_maps, cover_shares
 from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
@@ -82,7 +82,7 @@ POLISH_SHARE = 0.5
 #: copies 0.73 and 0.64) it cost seconds and lost.
 SCREEN_MARGIN = 0.05
 #: Fits whose score (at the cloud's resolution) is within this of the best are compared again at a
-#: finer grid (:func:`~ifskit.fitting.choice.fine_attractor_iou`) when a coverage fit is among them
+#: finer grid (:func:`~ifskit.fitting.choice.fill_quality`) when a coverage fit is among them
 #: and the shape is filled: on the brain a 5-map k-means fit won by 0.05 at the cloud's resolution
 #: (IoU 0.82 against 0.83, less the penalty of 11 more maps) and scored 0.73 against 0.80 at 64^3.
 FINE_MARGIN = 0.1
@@ -306,13 +306,14 @@ def fit(
         compared = sorted(set(cover_rows) | set(near))
         for i in compared:
             A_i, b_i, p_i, _ = fits[i]
-            scores[i] = quality_score(fine_attractor_iou(occ, A_i, b_i, p_i, seed), len(A_i), auto_penalty)
+            fill = fill_quality(occ, *fine_attractor_figures(occ, A_i, b_i, p_i, seed))
+            scores[i] = quality_score(fill, len(A_i), auto_penalty)
         best = min(compared, key=lambda i: (scores[i], len(fits[i][0])))
-        A_s, b_s, p_s, iou_s = attractor_search(
+        A_s, b_s, p_s, fill = attractor_search(
             occ, *fits[best][:2], np.random.default_rng([seed, 0x5EA4C4]), seed, max_contraction
         )
         fits[best] = (A_s, b_s, p_s, fits[best][3])
-        scores[best] = quality_score(iou_s, len(A_s), auto_penalty)
+        scores[best] = quality_score(fill, len(A_s), auto_penalty)
     A, b, p, history = fits[best]
     by_count = {}
     for i in compared:

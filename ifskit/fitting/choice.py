@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from ..analysis import chamfer_distance
 from ..ifs import IFS
@@ -121,13 +123,19 @@ def attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, n
 
 
 #: Cells of the finer grid per side of a target cell, and attractor points per cell of the
-#: finer grid, of :func:`fine_attractor_iou`.
+#: finer grid, of :func:`fine_attractor_figures`.
 FINE_FACTOR = 2
 FINE_POINTS_PER_CELL = 10
+#: Weight of the attractor's farthest miss or spill (its Hausdorff distance to the target, as a
+#: share of the grid's side) against its fine IoU in :func:`fill_quality`: a miss one cell
+#: farther (1.4% of the side of a 70-cell grid) costs 0.028 of IoU. On the horse (seed 0) the
+#: attractor search gave Hausdorff 5.7 / 3.9 / 2.7% and IoU 0.871 / 0.872 / 0.865 at weights
+#: 0 / 0.7 / 2 (3 the same as 2); on the glyphs the weight changed little.
+FAR_WEIGHT = 2.0
 
 
-def fine_attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int) -> float:
-    """Occupancy IoU of the attractor of ``(A, b, p)`` against the target, at a finer grid than the cloud's.
+def fine_attractor_figures(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int):
+    """Occupancy IoU of the attractor of ``(A, b, p)`` against the target at a finer grid than the cloud's, and its farthest miss or spill.
 
     For a filled shape: each target cell is split into ``FINE_FACTOR^d`` cells, all of the
     shape, and the attractor is drawn with enough points (:data:`FINE_POINTS_PER_CELL` per
@@ -148,8 +156,12 @@ def fine_attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarr
 
     Returns
     -------
-    float
+    iou : float
         In [0, 1].
+    far : float
+        The Hausdorff distance at the target's cells, in cells: the largest distance from a
+        target cell to a cell the attractor reaches, or from an attractor point to the target
+        (a tip of the shape that no copy reaches, a copy that spills far).
     """
     target = occ.grid
     for axis in range(occ.dim):
@@ -157,9 +169,28 @@ def fine_attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarr
     n_points = FINE_POINTS_PER_CELL * int(target.sum())
     points = chaos_game(IFS(A, b, p), n_points, seed=seed, progress=False)
     grid = occupancy_grid(points, occ.lo, occ.cell / FINE_FACTOR, target.shape[0])
-    _, inside = occ.cells(points)
-    union = np.count_nonzero(grid | target) + (1 if not inside.all() else 0)
-    return float(np.count_nonzero(grid & target) / max(union, 1))
+    spill = occ.spill_of(points)
+    off = spill >= 1e3  # off the grid: one cell in the union, their distance measured
+    union = np.count_nonzero(grid | target) + (1 if off.any() else 0)
+    iou = float(np.count_nonzero(grid & target) / max(union, 1))
+    if off.any():
+        spill[off] = cKDTree(occ.centres).query(points[off])[0] / occ.cell
+    size = occ.grid.shape[0]
+    coarse = grid.reshape(*[n for _ in range(occ.dim) for n in (size, FINE_FACTOR)]).any(
+        axis=tuple(range(1, 2 * occ.dim, 2))
+    )
+    missed = ndimage.distance_transform_edt(~coarse)[occ.grid].max() if coarse.any() else float(size)
+    return iou, float(max(missed, spill.max()))
+
+
+def fine_attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int) -> float:
+    """The IoU of :func:`fine_attractor_figures`."""
+    return fine_attractor_figures(occ, A, b, p, seed)[0]
+
+
+def fill_quality(occ: Occupancy, iou: float, far: float) -> float:
+    """How well an attractor fills a filled shape: its fine IoU less :data:`FAR_WEIGHT` times its farthest miss or spill (share of the grid's side)."""
+    return iou - FAR_WEIGHT * far / occ.grid.shape[0]
 
 
 def quality_score(iou: float, k: int, penalty: float) -> float:

@@ -4,9 +4,9 @@ The polish (:mod:`~ifskit.fitting.optimize`) moves the maps by the collage, whic
 attractor follows only loosely: a gap between two copies, or a copy a little too small,
 is copied again inside every copy, and the attractor of a filled shape comes out hatched.
 The figure a person sees is the attractor's occupancy, and at a finer grid than the
-cloud's (:func:`~ifskit.fitting.choice.fine_attractor_iou`) it costs a few milliseconds:
-so the last step tries random small moves of one map (turned, stretched along its own axes,
-shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
+cloud's, with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`),
+it costs a few milliseconds: so the last step tries random small moves of one map (turned,
+stretched along its own axes, shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
 the maps (each map's share of the shape's cells, :func:`~ifskit.fitting.cover.cover_shares`).
 A move never leaves the contractive maps: singular values are clamped to the bound.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..ops.contractive import clamp_singular_values
-from .choice import fine_attractor_iou
+from .choice import fill_quality, fine_attractor_figures
 from .cover import cell_cover, cover_shares
 from .occupancy import Occupancy
 
@@ -61,22 +61,22 @@ def attractor_search(
     b : ndarray, shape (k, d)
     p : ndarray, shape (k,)
         The maps' shares of the shape's cells.
-    iou : float
-        :func:`~ifskit.fitting.choice.fine_attractor_iou` of the result.
+    quality : float
+        :func:`~ifskit.fitting.choice.fill_quality` of the result.
     """
     A, b = A.copy(), b.copy()
     k, dim = b.shape
     cover = cell_cover(occ, A, b, rng)
-    best = fine_attractor_iou(occ, A, b, cover_shares(cover), seed)
+    best = fill_quality(occ, *fine_attractor_figures(occ, A, b, cover_shares(cover), seed))
     for _ in range(moves):
         i = int(rng.integers(k))
         A_i, b_i = _move(A[i], b[i], occ.cell, rng, max_contraction)
         A_new, b_new, cover_new = A.copy(), b.copy(), cover.copy()
         A_new[i], b_new[i] = A_i, b_i
         cover_new[i] = cell_cover(occ, A_i[None], b_i[None], rng)[0]
-        iou = fine_attractor_iou(occ, A_new, b_new, cover_shares(cover_new), seed)
-        if iou > best:
-            A, b, cover, best = A_new, b_new, cover_new, iou
+        quality = fill_quality(occ, *fine_attractor_figures(occ, A_new, b_new, cover_shares(cover_new), seed))
+        if quality > best:
+            A, b, cover, best = A_new, b_new, cover_new, quality
     return A, b, cover_shares(cover), best
 
 
