@@ -11,7 +11,13 @@ from ifskit.errors import ParameterError
 torch = pytest.importorskip("torch")
 
 import ifskit.fitting.cover as cover_module  # noqa: E402
-from ifskit.fitting.choice import attractor_iou, fill_quality, fine_attractor_figures, fine_attractor_iou  # noqa: E402
+from ifskit.fitting.choice import (  # noqa: E402
+    attractor_iou,
+    fill_quality,
+    fine_attractor_figures,
+    fine_attractor_iou,
+    surface_quality,
+)
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
 from ifskit.fitting.occupancy import occupancy_grid, target_occupancy  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
@@ -129,12 +135,16 @@ def test_the_attractor_search_closes_the_gaps_between_copies():
     A = np.array([np.diag([0.4, 0.4])] * 4)
     b = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
     start = fine_attractor_iou(occ, A, b, np.full(4, 0.25), 0)
-    A_s, b_s, p_s, quality = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
+
+    def judge(A_m, b_m, p_m):
+        return fill_quality(occ, *fine_attractor_figures(occ, A_m, b_m, p_m, 0))
+
+    A_s, b_s, p_s, quality = attractor_search(occ, A, b, judge, np.random.default_rng(0), 0.6, moves=100)
     iou, far = fine_attractor_figures(occ, A_s, b_s, p_s, 0)
     assert start < 0.4 and iou > 0.8 and quality == fill_quality(occ, iou, far)
     assert np.linalg.svd(A_s, compute_uv=False).max() <= 0.6 + 1e-12  # the bound holds after every move
     assert p_s.sum() == pytest.approx(1.0)
-    again = attractor_search(occ, A, b, np.random.default_rng(0), 0, 0.6, moves=100)
+    again = attractor_search(occ, A, b, judge, np.random.default_rng(0), 0.6, moves=100)
     assert again[0].tobytes() == A_s.tobytes()
 
 
@@ -146,6 +156,18 @@ def test_the_far_figure_sees_a_missed_part_and_spill():
     _, far_shifted = fine_attractor_figures(occ, A, b - [0.25, 0.0], p, 0)  # attractor [-1.5, 0.5] x [-1, 1]
     assert far <= 1.5 and abs(far_shifted - 0.5 / occ.cell) < 1.5
     assert fill_quality(occ, 0.9, far_shifted) < fill_quality(occ, 0.9, far) - 0.2
+
+
+def test_surface_quality_is_the_distance_to_the_cloud():
+    from scipy.spatial import cKDTree
+
+    cloud = np.random.default_rng(0).uniform(-1, 1, (3000, 2))
+    A, b, p = _square_strips(1 / 8)
+    exact = surface_quality(cloud, cKDTree(cloud), A, b, p, 0)
+    shifted = surface_quality(cloud, cKDTree(cloud), A, b - [0.25, 0.0], p, 0)
+    assert -0.05 < exact <= 0  # measured -0.022: the sampling's own distances
+    # a quarter of the side off: measured -0.130 (Chamfer and a tenth of the Hausdorff distance 0.5)
+    assert shifted < exact - 0.1
 
 
 def test_same_seed_same_bytes():

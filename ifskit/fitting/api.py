@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from ..errors import FormatError, ParameterError
 from ..ifs import IFS
@@ -42,7 +43,7 @@ from .checks import (
     check_step_points,
     subsample,
 )
-from .choice import attractor_iou, fill_quality, fine_attractor_figures, quality_score
+from .choice import attractor_iou, fill_quality, fine_attractor_figures, quality_score, surface_quality
 from .cover import cover_maps, cover_shares
 from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
@@ -300,20 +301,30 @@ def fit(
     best = min(range(len(fits)), key=lambda i: (scores[i], len(fits[i][0])))
     compared = range(len(fits))
     near = [i for i in range(len(fits)) if scores[i] <= scores[best] + FINE_MARGIN]
+    search_rng = np.random.default_rng([seed, 0x5EA4C4])
     if any(i in cover_rows for i in near) and _is_filled(occ):
         # copies of a filled shape won or came near: among them and the fits near the best, the
-        # attractor that fills the shape at a finer grid
+        # attractor that fills the shape at a finer grid, then searched
         compared = sorted(set(cover_rows) | set(near))
         for i in compared:
             A_i, b_i, p_i, _ = fits[i]
             fill = fill_quality(occ, *fine_attractor_figures(occ, A_i, b_i, p_i, seed))
             scores[i] = quality_score(fill, len(A_i), auto_penalty)
         best = min(compared, key=lambda i: (scores[i], len(fits[i][0])))
-        A_s, b_s, p_s, fill = attractor_search(
-            occ, *fits[best][:2], np.random.default_rng([seed, 0x5EA4C4]), seed, max_contraction
-        )
-        fits[best] = (A_s, b_s, p_s, fits[best][3])
-        scores[best] = quality_score(fill, len(A_s), auto_penalty)
+
+        def judge(A_m, b_m, p_m):
+            return fill_quality(occ, *fine_attractor_figures(occ, A_m, b_m, p_m, seed))
+
+        fits[best], fill = _searched(unit, occ, fits[best], judge, search_rng, max_contraction)
+        scores[best] = quality_score(fill, len(fits[best][0]), auto_penalty)
+    elif best in cover_rows:
+        # copies of a surface won: searched for an attractor nearer the cloud (its score stays)
+        tree = cKDTree(unit)
+
+        def judge(A_m, b_m, p_m):
+            return surface_quality(unit, tree, A_m, b_m, p_m, seed)
+
+        fits[best], _ = _searched(unit, occ, fits[best], judge, search_rng, max_contraction)
     A, b, p, history = fits[best]
     by_count = {}
     for i in compared:
@@ -331,6 +342,22 @@ def fit(
         notes=notes,
         **verify(ifs, cloud, seed),
     )
+
+
+def _searched(unit, occ, fit, judge, rng, max_contraction):
+    """A fit ``(A, b, p, history)`` after :func:`~ifskit.fitting.search.attractor_search`, and its ``judge``.
+
+    The search moves the maps with their shares of the shape's cells as probabilities; the
+    shares of the cloud's points (:func:`~ifskit.fitting.verify.coverage_probabilities`, the
+    fitter's usual ones) cost too much to follow every move, and are kept where the judge
+    prefers them (measured on the nut: Chamfer 1.02% with them, 1.09% with the cells' shares).
+    """
+    A, b, p, quality = attractor_search(occ, fit[0], fit[1], judge, rng, max_contraction)
+    p_cloud = coverage_probabilities(unit, A, b)
+    quality_cloud = judge(A, b, p_cloud)
+    if quality_cloud > quality:
+        p, quality = p_cloud, quality_cloud
+    return (A, b, p, fit[3]), quality
 
 
 def _is_filled(occ) -> bool:

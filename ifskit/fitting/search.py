@@ -3,21 +3,24 @@
 The polish (:mod:`~ifskit.fitting.optimize`) moves the maps by the collage, which the
 attractor follows only loosely: a gap between two copies, or a copy a little too small,
 is copied again inside every copy, and the attractor of a filled shape comes out hatched.
-The figure a person sees is the attractor's occupancy, and at a finer grid than the
-cloud's, with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`),
-it costs a few milliseconds: so the last step tries random small moves of one map (turned,
-stretched along its own axes, shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
+The figure a person sees is the attractor's occupancy at a finer grid than the cloud's,
+with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`; for a
+surface, its Chamfer and Hausdorff distances to the cloud,
+:func:`~ifskit.fitting.choice.surface_quality`), and a chaos game measures it in a few
+milliseconds: so the last step tries random small moves of one map (turned, stretched
+along its own axes, shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
 the maps (each map's share of the shape's cells, :func:`~ifskit.fitting.cover.cover_shares`).
 A move never leaves the contractive maps: singular values are clamped to the bound.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..ops.contractive import clamp_singular_values
-from .choice import fill_quality, fine_attractor_figures
 from .cover import cell_cover, cover_shares
 from .occupancy import Occupancy
 
@@ -34,26 +37,29 @@ def attractor_search(
     occ: Occupancy,
     A: np.ndarray,
     b: np.ndarray,
+    judge: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
     rng: np.random.Generator,
-    seed: int,
     max_contraction: float,
-    moves: int = SEARCH_MOVES,
+    moves: int | None = None,
 ):
-    """Maps whose attractor fills the target better, by random moves of one map at a time.
+    """Maps whose attractor is closer to the target, by random moves of one map at a time.
 
     Parameters
     ----------
     occ : Occupancy
-        Of the normalized cloud, a filled shape (2D, or a 3D solid).
+        Of the normalized cloud.
     A : ndarray, shape (k, d, d)
     b : ndarray, shape (k, d)
+    judge : callable
+        ``judge(A, b, p)``, the larger the better: for a filled shape
+        :func:`~ifskit.fitting.choice.fill_quality` of its fine figures, for a surface
+        :func:`~ifskit.fitting.choice.surface_quality`, each with a fixed seed (a move is
+        compared with the maps it changes, not with chance).
     rng : numpy.random.Generator
         Draws the moves.
-    seed : int
-        Of the chaos games that judge them (the same for every move: a move is compared
-        with the maps it changes, not with chance).
     max_contraction : float
-    moves : int
+    moves : int, optional
+        Moves tried; default :data:`SEARCH_MOVES`.
 
     Returns
     -------
@@ -62,19 +68,19 @@ def attractor_search(
     p : ndarray, shape (k,)
         The maps' shares of the shape's cells.
     quality : float
-        :func:`~ifskit.fitting.choice.fill_quality` of the result.
+        ``judge`` of the result.
     """
     A, b = A.copy(), b.copy()
-    k, dim = b.shape
+    k = len(A)
     cover = cell_cover(occ, A, b, rng)
-    best = fill_quality(occ, *fine_attractor_figures(occ, A, b, cover_shares(cover), seed))
-    for _ in range(moves):
+    best = judge(A, b, cover_shares(cover))
+    for _ in range(SEARCH_MOVES if moves is None else moves):
         i = int(rng.integers(k))
         A_i, b_i = _move(A[i], b[i], occ.cell, rng, max_contraction)
         A_new, b_new, cover_new = A.copy(), b.copy(), cover.copy()
         A_new[i], b_new[i] = A_i, b_i
         cover_new[i] = cell_cover(occ, A_i[None], b_i[None], rng)[0]
-        quality = fill_quality(occ, *fine_attractor_figures(occ, A_new, b_new, cover_shares(cover_new), seed))
+        quality = judge(A_new, b_new, cover_shares(cover_new))
         if quality > best:
             A, b, cover, best = A_new, b_new, cover_new, quality
     return A, b, cover_shares(cover), best
