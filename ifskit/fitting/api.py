@@ -12,7 +12,13 @@ Outline of :func:`fit`:
    random subset of the cloud and the cloud, a fresh subset every step. The restarts
    go together for the first fifth of the steps; the one whose attractor is nearest
    the cloud goes on alone (:mod:`~ifskit.fitting.choice`).
-4. Probabilities: the share of the cloud each map's image covers.
+   With ``n_maps="auto"`` (or where the k-means fit does not match the cloud), greedy
+   coverage maps too (:mod:`~ifskit.fitting.cover`: copies of the shape inside it, with a
+   swap search), polished; the attractors choose (at a finer grid for filled shapes),
+   and the chosen maps go through a local search on the attractor
+   (:mod:`~ifskit.fitting.search`).
+4. Probabilities: the share of the cloud each map's image covers (or of the shape's
+   cells, for the searched coverage maps).
 5. Figures (:mod:`~ifskit.fitting.verify`): the exact collage Hausdorff distance ``e``
    (KD-tree), the contraction ``s``, the collage-theorem bound ``e / (1 - s)``, and the
    Chamfer and Hausdorff distances between the fitted attractor (chaos game) and the cloud.
@@ -133,8 +139,13 @@ def fit(
         of K = 1 ... 6 (each screened by a fifth of the steps, the best K run in full
         unless its screen trails the coverage fit by :data:`SCREEN_MARGIN`);
         the K with the smallest ``1 - IoU + auto_penalty * K / 10`` wins
-        (:func:`~ifskit.fitting.choice.quality_score`). ``FitResult.n_maps`` says which
-        K won and ``FitResult.auto_scores`` holds the best score of every K tried.
+        (:func:`~ifskit.fitting.choice.quality_score`). For a filled shape (2D, a 3D
+        solid) where a coverage fit wins or comes within :data:`FINE_MARGIN`, those fits
+        are compared again by :func:`~ifskit.fitting.choice.fill_quality` (IoU at twice
+        the grid, less the farthest miss or spill) in place of the IoU; the winner, and a
+        surface's winning coverage fit, then go through
+        :func:`~ifskit.fitting.search.attractor_search`. ``FitResult.n_maps`` says which
+        K won and ``FitResult.auto_scores`` holds the best score of every K compared last.
     loss : {"chamfer", "hausdorff"}
         Training loss between the collage and the cloud: Chamfer (mean distances, both
         directions) or a smooth (log-sum-exp) Hausdorff distance.
@@ -302,7 +313,9 @@ def fit(
     compared = range(len(fits))
     near = [i for i in range(len(fits)) if scores[i] <= scores[best] + FINE_MARGIN]
     search_rng = np.random.default_rng([seed, 0x5EA4C4])
-    if any(i in cover_rows for i in near) and _is_filled(occ):
+    # with n_maps="auto" (a given count asks for K maps, often of a fractal, where the k-means fit is kept
+    # as it is: the searched fern of 4 maps was slower, its Chamfer no better)
+    if auto and any(i in cover_rows for i in near) and _is_filled(occ):
         # copies of a filled shape won or came near: among them and the fits near the best, the
         # attractor that fills the shape at a finer grid, then searched
         compared = sorted(set(cover_rows) | set(near))
@@ -317,7 +330,7 @@ def fit(
 
         fits[best], fill = _searched(unit, occ, fits[best], judge, search_rng, max_contraction)
         scores[best] = quality_score(fill, len(fits[best][0]), auto_penalty)
-    elif best in cover_rows:
+    elif auto and best in cover_rows:
         # copies of a surface won: searched for an attractor nearer the cloud (its score stays)
         tree = cKDTree(unit)
 

@@ -25,8 +25,9 @@ from .cover import cell_cover, cover_shares
 from .occupancy import Occupancy
 
 #: Moves tried by :func:`attractor_search` (one chaos game each, ~6 ms for a 2D shape of
-#: 2,000 cells).
-SEARCH_MOVES = 400
+#: 2,000 cells). On 5 2D dev shapes (seed 0) 800 moves gave 0.004 more mean IoU than 400
+#: for 2.5 s more per fit.
+SEARCH_MOVES = 600
 # Standard deviations of a move: turn (radians), log-stretch of each axis, shift (cells).
 _TURN = 0.04
 _STRETCH = 0.04
