@@ -15,7 +15,6 @@ from ifskit.fitting.choice import (  # noqa: E402
     attractor_iou,
     fill_quality,
     fine_attractor_figures,
-    fine_attractor_iou,
     surface_quality,
 )
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
@@ -125,8 +124,8 @@ def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
     # like for like at the cloud's resolution: both look filled (measured 0.994 / 0.995)
     assert abs(attractor_iou(occ, *filled, 3000, 0) - attractor_iou(occ, *hatched, 3000, 0)) < 0.01
     # at twice the resolution, with points enough: measured 0.988 / 0.785
-    assert fine_attractor_iou(occ, *filled, 0) > 0.95
-    assert fine_attractor_iou(occ, *hatched, 0) < fine_attractor_iou(occ, *filled, 0) - 0.1
+    assert fine_attractor_figures(occ, *filled, 0)[0] > 0.95
+    assert fine_attractor_figures(occ, *hatched, 0)[0] < fine_attractor_figures(occ, *filled, 0)[0] - 0.1
 
 
 def test_the_attractor_search_closes_the_gaps_between_copies():
@@ -134,7 +133,7 @@ def test_the_attractor_search_closes_the_gaps_between_copies():
     occ = target_occupancy(np.random.default_rng(0).uniform(-1, 1, (3000, 2)))
     A = np.array([np.diag([0.4, 0.4])] * 4)
     b = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
-    start = fine_attractor_iou(occ, A, b, np.full(4, 0.25), 0)
+    start = fine_attractor_figures(occ, A, b, np.full(4, 0.25), 0)[0]
 
     def judge(A_m, b_m, p_m):
         return fill_quality(occ, *fine_attractor_figures(occ, A_m, b_m, p_m, 0))

@@ -564,10 +564,10 @@ def _write_tar(path, recipe: Recipe, seed: int, formats, indices) -> None:
     """
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
         for index in indices:
-            names = {fmt: p.name for fmt, p in sample_paths("", index, formats).items()}
+            names = {fmt: p.name for fmt, p in sample_paths("", index, (*formats, "cls")).items()}
             data = recipe.files(recipe.make(index, seed), list(formats))
-            members = [(names[fmt], data[fmt]) for fmt in formats]
-            members.append((f"sample_{index:06d}.cls", str(recipe.label(index)).encode()))
+            data["cls"] = str(recipe.label(index)).encode()
+            members = [(names[fmt], data[fmt]) for fmt in (*formats, "cls")]
             for name, content in members:
                 info = tarfile.TarInfo(name)
                 info.size, info.mode = len(content), 0o644

@@ -318,16 +318,14 @@ def fit(
     if auto and any(i in cover_rows for i in near) and _is_filled(occ):
         # copies of a filled shape won or came near: among them and the fits near the best, the
         # attractor that fills the shape at a finer grid, then searched
-        compared = sorted(set(cover_rows) | set(near))
-        for i in compared:
-            A_i, b_i, p_i, _ = fits[i]
-            fill = fill_quality(occ, *fine_attractor_figures(occ, A_i, b_i, p_i, seed))
-            scores[i] = quality_score(fill, len(A_i), auto_penalty)
-        best = min(compared, key=lambda i: (scores[i], len(fits[i][0])))
 
         def judge(A_m, b_m, p_m):
             return fill_quality(occ, *fine_attractor_figures(occ, A_m, b_m, p_m, seed))
 
+        compared = sorted(set(cover_rows) | set(near))
+        for i in compared:
+            scores[i] = quality_score(judge(*fits[i][:3]), len(fits[i][0]), auto_penalty)
+        best = min(compared, key=lambda i: (scores[i], len(fits[i][0])))
         fits[best], fill = _searched(unit, occ, fits[best], judge, search_rng, max_contraction)
         scores[best] = quality_score(fill, len(fits[best][0]), auto_penalty)
     elif auto and best in cover_rows:

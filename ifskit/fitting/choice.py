@@ -183,11 +183,6 @@ def fine_attractor_figures(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.n
     return iou, float(max(missed, spill.max()))
 
 
-def fine_attractor_iou(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int) -> float:
-    """The IoU of :func:`fine_attractor_figures`."""
-    return fine_attractor_figures(occ, A, b, p, seed)[0]
-
-
 def fill_quality(occ: Occupancy, iou: float, far: float) -> float:
     """How well an attractor fills a filled shape: its fine IoU less :data:`FAR_WEIGHT` times its farthest miss or spill (share of the grid's side)."""
     return iou - FAR_WEIGHT * far / occ.grid.shape[0]
