@@ -5,9 +5,11 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_encoder_real.py                  # every shape, encoder and fitter curve
     .venv/bin/python benchmarks/bench_encoder_real.py --no-fitter      # the encoder alone (a few minutes)
     .venv/bin/python benchmarks/bench_encoder_real.py --shapes glyph_A,nut --json
+    .venv/bin/python benchmarks/bench_encoder_real.py --seed 1                 # fresh draws of the shapes
 
 The shapes are the development set of ``benchmarks/bench_real.py`` (:mod:`real_shapes`), which
-the encoder never trains on: 4096-point input clouds, dense truths, the same figures
+the encoder never trains on (``--seed 1``: other clouds and truths of them, which the fitter's
+settings were not tuned on): 4096-point input clouds, dense truths, the same figures
 (:mod:`real_metrics`): occupancy IoU of 10^6 chaos-game points against the truth at 128^2 (64^3
 in 3D), Hausdorff and Chamfer distances in % of the truth's diagonal.
 
@@ -87,15 +89,15 @@ def run_encoder(shapes: dict, models: dict) -> dict:
     return rows
 
 
-def run_fitter(shapes: dict, steps_list) -> dict:
+def run_fitter(shapes: dict, steps_list, seed: int = 0) -> dict:
     """Per step count, per shape: the fitter's figures and its time without the verification."""
     curve = {}
     for steps in steps_list:
         curve[steps] = {}
         for name, shape in shapes.items():
-            result = ifskit.fit(shape.cloud, n_maps="auto", steps=steps, seed=0, progress=False)
+            result = ifskit.fit(shape.cloud, n_maps="auto", steps=steps, seed=seed, progress=False)
             start = time.perf_counter()
-            verify(result.ifs, result.points, 0)
+            verify(result.ifs, result.points, seed)
             verification = time.perf_counter() - start
             curve[steps][name] = {**score(shape, result.ifs), "seconds": result.seconds - verification}
         print(f"  fitter {steps:4d} steps: " + _means(curve[steps], shapes), flush=True)
@@ -130,6 +132,10 @@ def main() -> None:
     parser.add_argument("--no-fitter", action="store_true", help="skip the fitter's curve")
     parser.add_argument("--fit-steps", default=",".join(map(str, FIT_CURVE)), help="the fitter's step counts")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
+    parser.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the shapes' clouds and truths and of every fit (default 0: the development draws)",
+    )  # fmt: skip
     parser.add_argument("--model-2d", metavar="PT", help="2D checkpoint instead of the shipped one")
     parser.add_argument("--model-3d", metavar="PT", help="3D checkpoint instead of the shipped one")
     args = parser.parse_args()
@@ -137,7 +143,7 @@ def main() -> None:
     shapes = {}
     for name in names:
         try:
-            shapes[name] = load_shape(name)
+            shapes[name] = load_shape(name, seed=args.seed)
         except MissingPackage as missing:
             print(f"skipped {name}: {missing}")
     print(f"{platform.processor() or platform.machine()}, {ifskit.__version__}; warming up", flush=True)
@@ -162,7 +168,7 @@ def main() -> None:
         report["summary"][dim] = summary
         print(f"{dim}D: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
     if not args.no_fitter:
-        curve = run_fitter(shapes, [int(s) for s in args.fit_steps.split(",")])
+        curve = run_fitter(shapes, [int(s) for s in args.fit_steps.split(",")], args.seed)
         report["fitter"] = {str(k): v for k, v in curve.items()}
         for dim, summary in report["summary"].items():
             goal = summary["refined_iou"] if dim == 2 else summary["refined_chamfer_pct"]
