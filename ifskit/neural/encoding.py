@@ -8,14 +8,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..analysis import chamfer_distance
 from ..errors import FormatError, ParameterError
 from ..fitting import refine as refine_maps
 from ..fitting.checks import subsample as fitter_sample
 from ..fitting.choice import attractor_iou
+from ..fitting.extend import grow as grow_maps
 from ..fitting.occupancy import target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
+from ..render import chaos_game
 from . import shipped
 from .model import MIN_POINTS, denormalize_maps, load_checkpoint, normalize, subsample
 from .train import collage_bound
@@ -38,6 +41,8 @@ _REFINE_ATTRACTOR = 1.0
 # at 85 / 131 ms: the best quality for the time.
 _REFINE_SNAP_ROUNDS = 2
 _REFINE_STEP_POINTS = (512, 1024)
+#: Most maps of the refinement's map-count changes (:func:`ifskit.fitting.grow`), as the fitter's ``max_maps``.
+GROW_MAX_MAPS = 16
 #: Most views of a cloud the encoder can read for a refinement (see encode's ``views``).
 MAX_VIEWS = 4
 
@@ -199,11 +204,34 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
                 answers[row] = IFS(A[j], b[j], p[j])
     views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
     if not refine:
-        result = [views[0] for views in views_of]
-    else:
-        result = refine_maps(
-            clouds,
-            views_of,
+        return views_of[0][0] if single else [views[0] for views in views_of]
+    # map-count changes (n_maps not given): the one shot grown into a cover of the cloud and polished;
+    # in 2D where the growth pays at the cloud's resolution, else the steps on the encoder's maps;
+    # in 3D (a budget of 3 s) both, the attractor nearest the cloud kept
+    dim = model.dim
+    grown = [None] * len(clouds)
+    if n_maps is None:
+        grown = [
+            grow_maps(
+                cloud,
+                views[0],
+                refine,
+                max_maps=GROW_MAX_MAPS,
+                seed=seed,
+                lr=_REFINE_LR,
+                max_contraction=model.max_contraction,
+                device=device,
+                step_points=_REFINE_STEP_POINTS,
+                force=dim == 3,
+            )
+            for cloud, views in zip(clouds, views_of)
+        ]
+    rest = [i for i in range(len(clouds)) if grown[i] is None or dim == 3]
+    result = list(grown)
+    if rest:
+        refined = refine_maps(
+            [clouds[i] for i in rest],
+            [views_of[i] for i in rest],
             refine,
             seed=seed,
             lr=_REFINE_LR,
@@ -215,18 +243,26 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         )
         # the steps lower a Chamfer loss; what a person sees is the occupancy: keep the one shot where
         # its attractor matches the cloud's occupancy better
-        result = [
-            _better_attractor(cloud, [refined, views[0]], seed)
-            for cloud, refined, views in zip(clouds, result, views_of)
-        ]
+        for i, answer in zip(rest, refined):
+            candidates = [answer, views_of[i][0]] + ([grown[i]] if grown[i] is not None else [])
+            result[i] = _better_attractor(clouds[i], candidates, seed)
     return result[0] if single else result
 
 
 def _better_attractor(cloud: np.ndarray, candidates: list, seed: int) -> IFS:
-    """The candidate IFS whose attractor's occupancy IoU with the cloud (n, d) is the highest (the first on ties)."""
+    """The candidate IFS whose attractor is nearest the cloud (n, d) (the first on ties).
+
+    2D: the occupancy IoU with the cloud; 3D: the Chamfer distance (surfaces, whose occupancy
+    one cell off their place is no figure).
+    """
     cloud = fitter_sample(cloud, seed)  # the fitter's at most 20,000 points
-    occupancy = target_occupancy(cloud)
-    scores = [attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed) for ifs in candidates]
+    if cloud.shape[1] == 3:
+        scores = [
+            -chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud) for ifs in candidates
+        ]
+    else:
+        occupancy = target_occupancy(cloud)
+        scores = [attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed) for ifs in candidates]
     return candidates[int(np.argmax(scores))]
 
 
