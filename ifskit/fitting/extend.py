@@ -7,12 +7,12 @@ import numpy as np
 from ..ifs import IFS
 from ..ops.contractive import entries_from_maps, project_entries_
 from ..ops.device import one_torch_thread, resolve_device
+from ..render.kernels import score_cover_images
 from . import cover as C
 from .api import OCCUPANCY_WEIGHT, REFINE_BETAS, _min_ratio, _unit_ball
 from .checks import subsample
 from .choice import attractor_iou, quality_score
 from .cover import cover_shares
-from .kernels import score_images
 from .occupancy import Occupancy, target_occupancy
 from .optimize import OptimizerSettings, optimize_maps
 from .verify import coverage_probabilities
@@ -162,7 +162,7 @@ def _score(occ, A, b, sources):
         part = slice(start, start + chunk)
         count = len(A[part])
         images = (A[part].reshape(-1, d) @ sources.T).reshape(count, d, -1).transpose(0, 2, 1) + b[part, None]
-        score_images(
+        score_cover_images(
             np.ascontiguousarray(images),
             occ.lo,
             occ.cell,
