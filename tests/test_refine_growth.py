@@ -1,0 +1,116 @@
+"""Map-count changes of the refinement (issue 19): given maps grown into a cover of the cloud, then polished."""
+
+import numpy as np
+import pytest
+
+import ifskit
+
+torch = pytest.importorskip("torch")
+
+from ifskit.fitting.choice import attractor_iou  # noqa: E402
+from ifskit.fitting.cover import cell_cover  # noqa: E402
+from ifskit.fitting.extend import extend_cover, grow  # noqa: E402
+from ifskit.fitting.occupancy import target_occupancy  # noqa: E402
+from ifskit.neural.shapes import random_shape  # noqa: E402
+from ifskit.render.kernels import score_cover_images  # noqa: E402
+
+
+def _reference_score(occ, images, spill_share, spill_max):
+    """The numpy scoring the kernel replaced: admissible (c,), cover (c, m), spilled (c,) of images (c, S, d)."""
+    count = len(images)
+    flat, inside = occ.cells(images)
+    spill = occ.spill_of(images)
+    admissible = (np.mean(spill >= 1.0, axis=1) <= spill_share) & (spill.max(axis=1) <= spill_max)
+    number = np.where(inside, occ.index.reshape(-1)[flat], -1)
+    rows = np.broadcast_to(np.arange(count)[:, None], number.shape)
+    cover = np.zeros((count, len(occ.centres)), dtype=bool)
+    hit = number >= 0
+    cover[rows[hit], number[hit]] = True
+    out = inside & ~hit
+    pairs = np.unique(rows[out] * occ.grid.size + flat[out])
+    spilled = np.bincount(pairs // occ.grid.size, minlength=count)
+    return admissible, cover, spilled
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_cover_scoring_kernel_gives_the_numpy_answers(dim):
+    rng = np.random.default_rng(dim)
+    cloud = random_shape(rng, 3000, dim).astype(float)
+    occ = target_occupancy(cloud)
+    sources = occ.centres[rng.choice(len(occ.centres), 400, replace=False)]
+    # copies of the shape of every size, turned, on cells of it: some inside it, many spilling, some off the grid
+    turn = np.linalg.qr(rng.normal(size=(300, dim, dim)))[0]
+    A = rng.uniform(0.03, 0.6, (300, 1, 1)) * turn
+    b = occ.centres[rng.integers(len(occ.centres), size=300)] - A @ occ.centres.mean(axis=0)
+    images = np.einsum("cij,sj->csi", A, sources) + b[:, None]
+    cover = np.zeros((300, len(occ.centres)), dtype=bool)
+    spilled = np.zeros(300, dtype=np.int64)
+    admissible = np.zeros(300, dtype=bool)
+    score_cover_images(
+        images,
+        occ.lo,
+        occ.cell,
+        occ.grid.shape[0],
+        occ.spill.reshape(-1),
+        occ.index.reshape(-1),
+        0.02,
+        1.5,
+        cover,
+        spilled,
+        admissible,
+    )
+    expected = _reference_score(occ, images, 0.02, 1.5)
+    assert 0 < admissible.sum() < 300 and spilled.max() > 0
+    np.testing.assert_array_equal(admissible, expected[0])
+    np.testing.assert_array_equal(cover, expected[1])
+    np.testing.assert_array_equal(spilled, expected[2])
+
+
+def _filled_shape(seed=12346, kind="outline"):
+    return random_shape(np.random.default_rng(seed), 4096, 2, kind).astype(float) * 3.0 + 1.0
+
+
+def test_extend_cover_adds_copies_on_what_the_maps_miss():
+    occ = target_occupancy(random_shape(np.random.default_rng(12346), 4096, 2, "polygon").astype(float))
+    centre = occ.centres.mean(axis=0)
+    # two small copies of the shape around its middle cover a small part of it
+    A = np.stack([0.2 * np.eye(2), 0.2 * np.eye(2)])
+    b = np.stack([centre - 0.2 * centre, centre - 0.2 * centre + 2 * occ.cell])
+    rng = np.random.default_rng(0)
+    grown_A, grown_b, cover = extend_cover(occ, A, b, 10, rng)
+    assert 2 < len(grown_A) <= 10 and cover.shape == (len(grown_A), len(occ.centres))
+    given = cell_cover(occ, A, b, np.random.default_rng(0))
+    assert cover.any(axis=0).mean() > max(0.6, 3 * given.any(axis=0).mean())
+    assert np.linalg.norm(grown_A, ord=2, axis=(1, 2)).max() < 1
+    again = extend_cover(occ, A, b, 10, np.random.default_rng(0))
+    assert all(np.array_equal(x, y) for x, y in zip((grown_A, grown_b, cover), again))
+
+
+def test_grow_covers_a_filled_shape_the_given_maps_do_not():
+    cloud = _filled_shape()
+    start = ifskit.encode(cloud, n_maps=3)
+    grown = grow(cloud, start, 20, max_maps=12, seed=3)
+    assert grown is not None and 3 < grown.n_maps <= 12 and grown.contraction <= 0.9 + 1e-6
+    occ = target_occupancy(cloud)
+    iou = [attractor_iou(occ, f.A, f.b, f.p, len(cloud), 0) for f in (start, grown)]
+    assert iou[1] > iou[0] + 0.1
+    assert grow(cloud, start, 20, max_maps=12, seed=3) == grown
+
+
+def test_grow_leaves_maps_it_cannot_better():
+    true = ifskit.catalog("sierpinski")
+    cloud = ifskit.chaos_game(true, 4096, seed=1)
+    assert grow(cloud, true, 10, seed=0) is None  # the exact maps: copies do not pay for themselves
+    forced = grow(cloud, true, 10, seed=0, force=True)
+    assert forced is not None and 3 <= forced.n_maps <= 16
+
+
+def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():
+    """The shipped 2D encoder has heads up to 8 maps; its refinement covers a filled shape with more."""
+    for kind in ("outline", "polygon"):
+        cloud = _filled_shape(kind=kind)
+        grown, fixed = ifskit.encode(cloud, refine=30), ifskit.encode(cloud, refine=30, n_maps=8)
+        assert fixed.n_maps == 8 and 8 < grown.n_maps <= 16
+        occ = target_occupancy(cloud)
+        iou = [attractor_iou(occ, f.A, f.b, f.p, len(cloud), 0) for f in (fixed, grown)]
+        assert iou[1] > iou[0] + 0.03
