@@ -8,8 +8,8 @@ import ifskit
 torch = pytest.importorskip("torch")
 
 from ifskit.fitting.choice import attractor_iou  # noqa: E402
-from ifskit.fitting.cover import cell_cover  # noqa: E402
-from ifskit.fitting.extend import extend_cover, grow  # noqa: E402
+from ifskit.fitting.cover import cell_cover, extend_cover  # noqa: E402
+from ifskit.fitting.extend import grow  # noqa: E402
 from ifskit.fitting.occupancy import target_occupancy  # noqa: E402
 from ifskit.neural.shapes import random_shape  # noqa: E402
 from ifskit.render.kernels import score_cover_images  # noqa: E402
