@@ -7,9 +7,9 @@ import ifskit
 
 torch = pytest.importorskip("torch")
 
+from ifskit.fitting import grow  # noqa: E402
 from ifskit.fitting.choice import attractor_iou  # noqa: E402
 from ifskit.fitting.cover import cell_cover, extend_cover  # noqa: E402
-from ifskit.fitting.extend import grow  # noqa: E402
 from ifskit.fitting.occupancy import target_occupancy  # noqa: E402
 from ifskit.neural.shapes import random_shape  # noqa: E402
 from ifskit.render.kernels import score_cover_images  # noqa: E402
@@ -114,3 +114,14 @@ def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():
         occ = target_occupancy(cloud)
         iou = [attractor_iou(occ, f.A, f.b, f.p, len(cloud), 0) for f in (fixed, grown)]
         assert iou[1] > iou[0] + 0.03
+
+
+def test_grow_refuses_bad_settings():
+    cloud = _filled_shape()
+    start = ifskit.encode(cloud, n_maps=3)
+    with pytest.raises(ifskit.ParameterError, match="2D"):
+        grow(np.column_stack([cloud, cloud[:, :1]]), start, 5)
+    with pytest.raises(ifskit.ParameterError, match="max_maps"):
+        grow(cloud, start, 5, max_maps=65)
+    with pytest.raises(ifskit.ParameterError, match="steps"):
+        grow(cloud, start, -1)

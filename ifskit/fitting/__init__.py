@@ -12,7 +12,8 @@ differentiable distances (:mod:`ifskit.ops.losses`)::
 
 Modules, in the order of a fit:
 
-- :mod:`~ifskit.fitting.api`: :func:`fit` and :func:`refine`;
+- :mod:`~ifskit.fitting.api`: :func:`fit`, :func:`refine` and :func:`grow`;
+- :mod:`~ifskit.fitting.occupancy`, :mod:`~ifskit.fitting.cover`: the target's cells, copies of the shape that cover them;
 - :mod:`~ifskit.fitting.checks`: checks of the cloud and of the settings;
 - :mod:`~ifskit.fitting.starts`: starting maps from k-means parts, snapping maps to parts;
 - :mod:`~ifskit.fitting.optimize`: the Adam steps and their loss (:class:`~ifskit.fitting.optimize.OptimizerSettings`);
@@ -29,5 +30,5 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submodules=["api", "checks", "choice", "optimize", "plot", "result", "starts", "verify"],
-    submod_attrs={"api": ["fit", "refine"], "checks": ["check_settings"], "result": ["FitResult"]},
+    submod_attrs={"api": ["fit", "grow", "refine"], "checks": ["check_settings"], "result": ["FitResult"]},
 )

@@ -1,4 +1,4 @@
-"""The fitter's entry points: :func:`fit` (an IFS and its figures from a cloud) and :func:`refine` (steps alone).
+"""The fitter's entry points: :func:`fit` (an IFS and its figures from a cloud), :func:`refine` (steps alone) and :func:`grow` (more maps).
 
 Outline of :func:`fit`:
 
@@ -50,7 +50,7 @@ from .checks import (
     subsample,
 )
 from .choice import attractor_iou, fill_quality, fine_attractor_figures, quality_score, surface_quality
-from .cover import cover_maps, cover_shares
+from .cover import cover_maps, cover_shares, extend_cover
 from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
 from .result import FitResult
@@ -103,6 +103,8 @@ _PREFIXES = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64)
 #: runs of a few dozen steps; on 96 clouds (seeds 777, 778) after 10 / 20 / 30 steps,
 #: mean Chamfer 0.0190 / 0.0178 / 0.0173 with torch's (0.9, 0.999), 0.0186 / 0.0175 / 0.0169 with these.
 REFINE_BETAS = (0.8, 0.99)
+#: Default penalty per map of ``n_maps="auto"`` (:func:`fit`'s ``auto_penalty``), and of :func:`grow`'s comparison.
+AUTO_PENALTY = 0.05
 # Most clouds refined together in one batch (memory grows with it; the saving is made by ~10).
 _REFINE_BATCH = 64
 
@@ -120,7 +122,7 @@ def fit(
     lr: float = 0.03,
     device=None,
     progress: bool | None = None,
-    auto_penalty: float = 0.05,
+    auto_penalty: float = AUTO_PENALTY,
     max_maps: int = 16,
 ) -> FitResult:
     """Fit an IFS to a point cloud with the collage theorem.
@@ -402,25 +404,41 @@ def _cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:
     prefixes = sorted({k for k in _PREFIXES if k < len(A)} | {len(A)}) if auto else [len(A)]
     out = [(A[:k], b[:k], cover_shares(cover[:k]), np.zeros(0)) for k in prefixes]
     if settings.steps:
-        polish = replace(
-            settings,
-            steps=max(1, round(settings.steps * POLISH_SHARE)),
-            lr=POLISH_LR,
-            parametrization="entries",
-            betas=REFINE_BETAS,
-            min_ratio=_min_ratio(occ),
-            occupancy=occ if occ.dim == 2 and not exact else None,
-            occupancy_weight=OCCUPANCY_WEIGHT,
-        )
         # (a second polish without the occupancy term, kept until the fine-grid choice, won on no
         # 2D development shape then: one polish)
-        with one_torch_thread():
-            start = entries_from_maps(A, b, settings.max_contraction)
-            if polish.min_ratio:
-                project_entries_(start, occ.dim, settings.max_contraction, polish.min_ratio)
-            A_p, b_p, history = optimize_maps(unit, [start], polish, cover_rng, seed)
-            out.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p), history))
+        steps = max(1, round(settings.steps * POLISH_SHARE))
+        polish = replace(settings, steps=steps, lr=POLISH_LR)
+        A_p, b_p, history = _polish(unit, occ, A, b, polish, occ.dim == 2 and not exact, cover_rng, seed)
+        out.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p), history))
     return out
+
+
+def _polish(unit, occ, A, b, settings, occupancy: bool, rng, seed):
+    """Coverage maps (k, d, d), (k, d) polished: ``settings.steps`` Adam steps on their matrix entries.
+
+    The copies grow and turn to cover what the greedy choice left, without spilling; with
+    ``occupancy`` the loss adds the occupancy term (:data:`OCCUPANCY_WEIGHT`, filled 2D
+    shapes), and the maps keep :func:`_min_ratio`.
+
+    Returns
+    -------
+    A : ndarray, shape (k, d, d)
+    b : ndarray, shape (k, d)
+    history : ndarray, shape (steps,)
+    """
+    polish = replace(
+        settings,
+        parametrization="entries",
+        betas=REFINE_BETAS,
+        min_ratio=_min_ratio(occ),
+        occupancy=occ if occupancy else None,
+        occupancy_weight=OCCUPANCY_WEIGHT,
+    )
+    with one_torch_thread():
+        start = entries_from_maps(A, b, settings.max_contraction)
+        if polish.min_ratio:
+            project_entries_(start, occ.dim, settings.max_contraction, polish.min_ratio)
+        return optimize_maps(unit, [start], polish, rng, seed)
 
 
 #: A 3D cloud whose thickness (smallest principal standard deviation) is below this share
@@ -624,3 +642,102 @@ def _unit_ball(cloud: np.ndarray) -> tuple:
     centre = 0.5 * (cloud.min(axis=0) + cloud.max(axis=0))
     scale = float(np.linalg.norm(cloud - centre, axis=1).max())
     return centre, scale, (cloud - centre) / scale
+
+
+def grow(
+    points,
+    ifs: IFS,
+    steps: int,
+    *,
+    max_maps: int = 16,
+    seed: int = 0,
+    lr: float = 0.03,
+    max_contraction: float = 0.9,
+    device=None,
+    step_points: tuple[int, int] = STEP_POINTS,
+    force: bool = False,
+):
+    """Change the number of maps: maps you have grown into a cover of the cloud, then polished.
+
+    The maps are taken as the first copies of the greedy cover (:func:`~ifskit.fitting.cover.extend_cover`):
+    copies of the shape are added on the cells of the cloud's occupancy they miss, up to
+    ``max_maps``, and the swap search may replace a map that spills or that the others make
+    redundant. The grown maps then take ``steps`` of the polish of the fitter's coverage maps
+    (matrix entries, Adam, with the occupancy term for 2D clouds). This is the map-count change
+    of :func:`ifskit.encode`'s refinement: an encoder's few maps, grown and polished, reach
+    what the fitter's own cover does in a fraction of its time.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+        The cloud, already checked (finite, not all identical); subsampled above 20,000 points.
+    ifs : IFS
+        The maps to grow, in the cloud's coordinates, d-dimensional.
+    steps : int
+        Polish steps after the growth.
+    max_maps : int
+        Most maps of the answer, 1 to 64 (default 16, as :func:`fit`).
+    seed : int
+    lr : float
+        Initial Adam learning rate of the polish.
+    max_contraction : float
+    device : str or torch.device, optional
+    step_points : (int, int)
+        Cloud points per step, as for :func:`refine`.
+    force : bool
+        Return the grown maps even where they do not beat the given ones.
+
+    Returns
+    -------
+    IFS or None
+        The grown maps (``ifs.n_maps`` to ``max_maps`` of them), in the cloud's coordinates;
+        None (unless ``force``) where the grown cover's attractor matches the cloud's occupancy
+        no better than the given maps' (:func:`~ifskit.fitting.choice.quality_score` at the
+        cloud's resolution, with the default penalty per map of ``fit``): the caller's own
+        refinement is then the better path (dust, fractal curves).
+
+    Raises
+    ------
+    ParameterError
+        A bad ``steps``, ``max_maps``, ``seed``, ``lr``, ``max_contraction``, ``step_points``,
+        an unknown ``device`` name; ``ifs`` of another dimension than the cloud.
+    """
+    check_integer(steps, "steps")
+    check_max_maps(max_maps)
+    check_integer(seed, "seed")
+    check_positive(lr, "lr")
+    check_contraction(max_contraction)
+    check_step_points(step_points)
+    cloud = subsample(np.asarray(points, dtype=float), seed)
+    dim = cloud.shape[1]
+    if ifs.dim != dim:
+        raise ParameterError(f"ifs is {ifs.dim}D; it cannot grow over a {dim}D cloud", "ifs")
+    centre, scale, unit = _unit_ball(cloud)
+    occ = target_occupancy(unit)
+    start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
+    rng = np.random.default_rng([seed, 0x6709])
+    A, b, cover = extend_cover(occ, start.A, start.b, max(max_maps, start.n_maps), rng)
+    p = cover_shares(cover)
+    given = quality_score(attractor_iou(occ, start.A, start.b, start.p, len(unit), seed), start.n_maps, AUTO_PENALTY)
+    grown = quality_score(attractor_iou(occ, A, b, p, len(unit), seed), len(A), AUTO_PENALTY)
+    if grown >= given and not force:
+        return None
+    if steps:
+        settings = OptimizerSettings(
+            steps=steps,
+            lr=lr,
+            max_contraction=max_contraction,
+            device=resolve_device(device, "fit"),
+            step_points=step_points,
+            progress=False,
+        )
+        A_p, b_p, _ = _polish(unit, occ, A, b, settings, dim == 2, rng, seed)
+        p_p = coverage_probabilities(unit, A_p, b_p)
+        # the steps lower a Chamfer loss (and, in 2D, the occupancy term); a 2D polish that loses
+        # occupancy at the cloud's resolution is dropped (surfaces: their occupancy is no figure)
+        if (
+            dim == 3
+            or quality_score(attractor_iou(occ, A_p, b_p, p_p, len(unit), seed), len(A_p), AUTO_PENALTY) <= grown
+        ):
+            A, b, p = A_p, b_p, p_p
+    return IFS(A, b, p).conjugate(scale * np.eye(dim), centre)

@@ -10,10 +10,10 @@ import torch
 
 from ..analysis import chamfer_distance
 from ..errors import FormatError, ParameterError
+from ..fitting import grow as grow_maps
 from ..fitting import refine as refine_maps
 from ..fitting.checks import subsample as fitter_sample
 from ..fitting.choice import attractor_iou
-from ..fitting.extend import grow as grow_maps
 from ..fitting.occupancy import target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
