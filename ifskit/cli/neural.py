@@ -129,10 +129,14 @@ def _encode_parser(commands) -> None:
         help="a point cloud to an IFS in one forward pass of the neural encoder",
         description=(
             "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
-            "model of the cloud's dimension, 2D or 3D, unless --model), optionally refined: the encoder also reads the cloud mirrored (--views), "
-            "each answer's maps are snapped to the parts of the cloud they cover, STEPS steps of the collage "
-            "fitter's optimizer follow, and after the first fifth of them the answer whose attractor is nearest "
-            "the cloud goes on. Prints the Chamfer distance between the IFS's attractor and the cloud."
+            "model of the cloud's dimension, 2D or 3D, unless --model), optionally refined. The refinement changes "
+            "the number of maps (unless --n-maps): the one shot is grown into a cover of the cloud, up to 16 "
+            "copies of the shape on the parts it misses, and polished by STEPS of the fitter's steps; in 2D where "
+            "that pays at the cloud's resolution, else the encoder's own maps are refined: the encoder also reads "
+            "the cloud mirrored (--views), each answer's maps are snapped to the parts of the cloud they cover, "
+            "STEPS steps of the collage fitter's optimizer follow, and after the first fifth of them the answer "
+            "whose attractor is nearest the cloud goes on (in 3D both, the nearer attractor kept). Prints the "
+            "Chamfer distance between the IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
     )
@@ -143,7 +147,8 @@ def _encode_parser(commands) -> None:
         type=whole,
         default=0,
         metavar="STEPS",
-        help="refine the encoder's maps: snap them to their parts, then STEPS fitter steps (default 0: one shot)",
+        help="refine the encoder's answer with STEPS fitter steps, growing it to more maps where that pays "
+        "(default 0: one shot)",
     )
     parser.add_argument(
         "--views",
@@ -158,8 +163,8 @@ def _encode_parser(commands) -> None:
         dest="maps",
         type=int,
         metavar="K",
-        help="number of maps, within the model's range (2-8 for the shipped models; default: the head whose "
-        "predicted attractor is nearest the cloud)",
+        help="number of maps, within the model's range (2-8 for the shipped models), kept by --refine; default: the "
+        "head whose predicted attractor is nearest the cloud, grown by --refine where that pays",
     )
     parser.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
     parser.add_argument(
