@@ -11,6 +11,8 @@ collage of the whole cloud with a penalty per map is :func:`auto_scores`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from scipy import ndimage
@@ -22,6 +24,24 @@ from ..ops.losses import chamfer, collage
 from ..render import chaos_game
 from .occupancy import Occupancy, occupancy_grid, occupancy_iou
 from .verify import coverage_probabilities
+
+
+class Worst(NamedTuple):
+    """Where an attractor is farthest from its target: the Hausdorff distance's two ends, one of them.
+
+    Attributes
+    ----------
+    point : ndarray, shape (d,)
+        An attractor point far outside the target (``spill``), or a point of the target far
+        from the attractor (a miss).
+    far : float
+        Its distance to the other set, in cells of the target's grid.
+    spill : bool
+    """
+
+    point: np.ndarray
+    far: float
+    spill: bool
 
 
 def nearest_attractor_rows(A: np.ndarray, b: np.ndarray, clouds, groups: np.ndarray, seed: int) -> list[int]:
@@ -163,6 +183,25 @@ def fine_attractor_figures(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.n
         target cell to a cell the attractor reaches, or from an attractor point to the target
         (a tip of the shape that no copy reaches, a copy that spills far).
     """
+    iou, far, _, _ = _fine_figures(occ, A, b, p, seed)
+    return iou, far
+
+
+def filled_worst(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int) -> Worst:
+    """Where the attractor of ``(A, b, p)`` is farthest from a filled target (:func:`fine_attractor_figures`'s ``far``).
+
+    Returns
+    -------
+    Worst
+        The farthest attractor point from the target (``spill``) or target cell centre from
+        the attractor (a miss), and that distance in cells.
+    """
+    _, far, point, spill = _fine_figures(occ, A, b, p, seed)
+    return Worst(point, far, spill)
+
+
+def _fine_figures(occ, A, b, p, seed):
+    """:func:`fine_attractor_figures`, with the point (d,) where ``far`` is measured and whether it is spill."""
     target = occ.grid
     for axis in range(occ.dim):
         target = target.repeat(FINE_FACTOR, axis=axis)
@@ -179,8 +218,13 @@ def fine_attractor_figures(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.n
     coarse = grid.reshape(*[n for _ in range(occ.dim) for n in (size, FINE_FACTOR)]).any(
         axis=tuple(range(1, 2 * occ.dim, 2))
     )
-    missed = ndimage.distance_transform_edt(~coarse)[occ.grid].max() if coarse.any() else float(size)
-    return iou, float(max(missed, spill.max()))
+    if not coarse.any():
+        return iou, float(size), occ.centres[0], False
+    missed = ndimage.distance_transform_edt(~coarse)[occ.grid]
+    worst_miss, worst_spill = int(np.argmax(missed)), int(np.argmax(spill))
+    if spill[worst_spill] > missed[worst_miss]:
+        return iou, float(spill[worst_spill]), points[worst_spill], True
+    return iou, float(missed[worst_miss]), occ.centres[worst_miss], False
 
 
 def fill_quality(occ: Occupancy, iou: float, far: float) -> float:
