@@ -90,19 +90,23 @@ def test_grow_covers_a_filled_shape_the_given_maps_do_not():
     cloud = _filled_shape()
     start = ifskit.encode(cloud, n_maps=3)
     grown = grow(cloud, start, 20, max_maps=12, seed=3)
-    assert grown is not None and 3 < grown.n_maps <= 12 and grown.contraction <= 0.9 + 1e-6
+    assert 3 < grown.n_maps <= 12 and grown.contraction <= 0.9 + 1e-6
     occ = target_occupancy(cloud)
     iou = [attractor_iou(occ, f.A, f.b, f.p, len(cloud), 0) for f in (start, grown)]
     assert iou[1] > iou[0] + 0.1
     assert grow(cloud, start, 20, max_maps=12, seed=3) == grown
 
 
-def test_grow_leaves_maps_it_cannot_better():
+def test_grow_chooses_the_number_of_maps_by_the_attractor():
+    """The count is chosen as fit(n_maps="auto") chooses it: the attractor's IoU less a penalty per map."""
     true = ifskit.catalog("sierpinski")
     cloud = ifskit.chaos_game(true, 4096, seed=1)
-    assert grow(cloud, true, 10, seed=0) is None  # the exact maps: copies do not pay for themselves
-    forced = grow(cloud, true, 10, seed=0, force=True)
-    assert forced is not None and 3 <= forced.n_maps <= 16
+    kept = grow(cloud, true, 10, seed=0)  # the exact maps: no grown count does better
+    assert kept.n_maps == 3 and np.allclose(kept.A, true.A) and np.allclose(kept.b, true.b)
+    shape = _filled_shape()
+    start = ifskit.encode(shape, n_maps=3)
+    counts = [grow(shape, start, 10, max_maps=24, penalty=penalty).n_maps for penalty in (0.0, 0.05, 1.0)]
+    assert counts[0] >= counts[1] > 3 and counts[2] == 3
 
 
 def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():
@@ -110,7 +114,7 @@ def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():
     for kind in ("outline", "polygon"):
         cloud = _filled_shape(kind=kind)
         grown, fixed = ifskit.encode(cloud, refine=30), ifskit.encode(cloud, refine=30, n_maps=8)
-        assert fixed.n_maps == 8 and 8 < grown.n_maps <= 16
+        assert fixed.n_maps == 8 and 8 < grown.n_maps <= 32
         occ = target_occupancy(cloud)
         iou = [attractor_iou(occ, f.A, f.b, f.p, len(cloud), 0) for f in (fixed, grown)]
         assert iou[1] > iou[0] + 0.03

@@ -57,7 +57,7 @@ from .choice import (
     quality_score,
     surface_quality,
 )
-from .cover import cover_maps, cover_shares, extend_cover
+from .cover import cell_cover, cover_maps, cover_shares, extend_cover, greedy_order
 from .occupancy import target_occupancy
 from .optimize import STEP_POINTS, OptimizerSettings, optimize_maps
 from .result import FitResult
@@ -668,17 +668,21 @@ def grow(
     max_contraction: float = 0.9,
     device=None,
     step_points: tuple[int, int] = STEP_POINTS,
-    force: bool = False,
-):
-    """Change the number of maps: maps you have grown into a cover of the cloud, then polished.
+    penalty: float = AUTO_PENALTY,
+) -> IFS:
+    """Change the number of maps: maps you have grown into a cover of the cloud, polished, the count chosen.
 
     The maps are taken as the first copies of the greedy cover (:func:`~ifskit.fitting.cover.extend_cover`):
     copies of the shape are added on the cells of the cloud's occupancy they miss, up to
     ``max_maps``, and the swap search may replace a map that spills or that the others make
     redundant. The grown maps then take ``steps`` of the polish of the fitter's coverage maps
-    (matrix entries, Adam, with the occupancy term for 2D clouds). This is the map-count change
-    of :func:`ifskit.encode`'s refinement: an encoder's few maps, grown and polished, reach
-    what the fitter's own cover does in a fraction of its time.
+    (matrix entries, Adam, with the occupancy term for 2D clouds). Last, the number of maps is
+    chosen as :func:`fit` chooses it: the given maps, the polished maps in greedy order (each
+    covering most of what the earlier ones miss) and their prefixes of :data:`_PREFIXES` maps
+    (and, in 2D, the unpolished ones) are judged by :func:`~ifskit.fitting.choice.quality_score` of their attractors
+    at the cloud's resolution, ``penalty`` per map. This is the map-count change of
+    :func:`ifskit.encode`'s refinement: an encoder's few maps, grown and polished, cover a
+    filled shape as the fitter's own cover does, in a fraction of its time.
 
     Parameters
     ----------
@@ -689,7 +693,7 @@ def grow(
     steps : int
         Polish steps after the growth.
     max_maps : int
-        Most maps of the answer, 1 to 64 (default 16, as :func:`fit`).
+        Most maps of the answer, 1 to 64 (default 16, as :func:`fit`; at least ``ifs.n_maps``).
     seed : int
     lr : float
         Initial Adam learning rate of the polish.
@@ -697,23 +701,20 @@ def grow(
     device : str or torch.device, optional
     step_points : (int, int)
         Cloud points per step, as for :func:`refine`.
-    force : bool
-        Return the grown maps even where they do not beat the given ones.
+    penalty : float
+        Penalty per map of the count's choice (:func:`fit`'s ``auto_penalty``).
 
     Returns
     -------
-    IFS or None
-        The grown maps (``ifs.n_maps`` to ``max_maps`` of them), in the cloud's coordinates;
-        None (unless ``force``) where the grown cover's attractor matches the cloud's occupancy
-        no better than the given maps' (:func:`~ifskit.fitting.choice.quality_score` at the
-        cloud's resolution, with the default penalty per map of ``fit``): the caller's own
-        refinement is then the better path (dust, fractal curves).
+    IFS
+        From ``ifs.n_maps`` to ``max_maps`` maps, in the cloud's coordinates (``ifs`` itself
+        where no grown count does better).
 
     Raises
     ------
     ParameterError
         A bad ``steps``, ``max_maps``, ``seed``, ``lr``, ``max_contraction``, ``step_points``,
-        an unknown ``device`` name; ``ifs`` of another dimension than the cloud.
+        ``penalty``, an unknown ``device`` name; ``ifs`` of another dimension than the cloud.
     """
     check_integer(steps, "steps")
     check_max_maps(max_maps)
@@ -721,6 +722,7 @@ def grow(
     check_positive(lr, "lr")
     check_contraction(max_contraction)
     check_step_points(step_points)
+    check_positive(penalty, "penalty", zero=True)
     cloud = subsample(np.asarray(points, dtype=float), seed)
     dim = cloud.shape[1]
     if ifs.dim != dim:
@@ -730,11 +732,9 @@ def grow(
     start = ifs.conjugate(np.eye(dim) / scale, -centre / scale)
     rng = np.random.default_rng([seed, 0x6709])
     A, b, cover = extend_cover(occ, start.A, start.b, max(max_maps, start.n_maps), rng)
-    p = cover_shares(cover)
-    given = quality_score(attractor_iou(occ, start.A, start.b, start.p, len(unit), seed), start.n_maps, AUTO_PENALTY)
-    grown = quality_score(attractor_iou(occ, A, b, p, len(unit), seed), len(A), AUTO_PENALTY)
-    if grown >= given and not force:
-        return None
+    candidates = [(start.A, start.b, start.p)]  # (A, b, p) of each count compared, the given maps first
+    if dim == 2 or not steps:
+        candidates.append((A, b, cover_shares(cover)))
     if steps:
         settings = OptimizerSettings(
             steps=steps,
@@ -745,12 +745,10 @@ def grow(
             progress=False,
         )
         A_p, b_p, _ = _polish(unit, occ, A, b, settings, dim == 2, rng, seed)
-        p_p = coverage_probabilities(unit, A_p, b_p)
-        # the steps lower a Chamfer loss (and, in 2D, the occupancy term); a 2D polish that loses
-        # occupancy at the cloud's resolution is dropped (surfaces: their occupancy is no figure)
-        if (
-            dim == 3
-            or quality_score(attractor_iou(occ, A_p, b_p, p_p, len(unit), seed), len(A_p), AUTO_PENALTY) <= grown
-        ):
-            A, b, p = A_p, b_p, p_p
+        A_p, b_p, cover_p = greedy_order(A_p, b_p, cell_cover(occ, A_p, b_p, rng))
+        counts = sorted({k for k in _PREFIXES if start.n_maps <= k < len(A_p)})
+        candidates += [(A_p[:k], b_p[:k], cover_shares(cover_p[:k])) for k in counts]
+        candidates.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p)))
+    scores = [quality_score(attractor_iou(occ, *maps, len(unit), seed), len(maps[0]), penalty) for maps in candidates]
+    A, b, p = candidates[int(np.argmin(scores))]
     return IFS(A, b, p).conjugate(scale * np.eye(dim), centre)

@@ -135,7 +135,7 @@ def cover_maps(occ: Occupancy, max_maps: int, rng: np.random.Generator, exact: b
     A, b, cover = _swap_search(
         occ, A, b, cover, sources, frames, mean, max_maps, rng, _SWAP_ROUNDS, _SWAP_FRESH[dim], _MOVES
     )
-    return _greedy_order(A, b, cover)
+    return greedy_order(A, b, cover)
 
 
 def extend_cover(occ: Occupancy, A: np.ndarray, b: np.ndarray, max_maps: int, rng: np.random.Generator):
@@ -192,7 +192,7 @@ def extend_cover(occ: Occupancy, A: np.ndarray, b: np.ndarray, max_maps: int, rn
             cover = np.concatenate([cover, cand_cover[best : best + 1]])
             covered |= cand_cover[best]
     A, b, cover = _swap_search(occ, A, b, cover, sources, frames, mean, max_maps, rng, rounds, fresh, moves)
-    return _greedy_order(A, b, cover)
+    return greedy_order(A, b, cover)
 
 
 def cover_shares(cover: np.ndarray) -> np.ndarray:
@@ -337,7 +337,7 @@ def _moves(A, b, cell, rng, reps):
     return A, b
 
 
-def _greedy_order(A, b, cover):
+def greedy_order(A, b, cover):
     """The maps in greedy order (each covering the most cells the earlier ones miss): prefixes are the best few."""
     order, covered = [], np.zeros(cover.shape[1], dtype=bool)
     left = list(range(len(A)))
