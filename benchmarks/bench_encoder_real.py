@@ -17,7 +17,9 @@ in 3D), Hausdorff and Chamfer distances in % of the truth's diagonal.
   model of that dimension), its wall time divided by their number.
 - **Refined**: ``ifskit.encode(cloud, refine=30)``, one cloud per call, the call's wall time (what
   ``ifskit encode --refine 30 --json`` reports as ``seconds``).
-- **Fitter at matched quality**: ``ifskit.fit(cloud, n_maps="auto", steps=S)`` for growing ``S``;
+- **Fitter at matched quality**: ``ifskit.fit(cloud, n_maps="auto", steps=S, max_maps=M)`` for growing ``S``
+  (``M`` from ``--fit-max-maps``: 16, fit's default; the encoder's refinement grows to 32, so
+  ``--fit-max-maps 16,32`` also gives the fitter that room);
   the first ``S`` whose mean IoU (2D) or mean Chamfer (3D) reaches the refined encoder's is the
   fitter's cost of the same quality. Both sides are timed without the fitter's verification
   render (a 2 * 10^5-point chaos game and exact distances, which ``fit`` always computes):
@@ -83,24 +85,24 @@ def run_encoder(shapes: dict, models: dict) -> dict:
         print(
             f"  {name:16s} one shot IoU {rows[name]['one_shot']['iou']:.3f}  refined IoU "
             f"{rows[name]['refined']['iou']:.3f} chamfer {rows[name]['refined']['chamfer_pct']:.2f}% "
-            f"{seconds:.2f} s",
+            f"{ifs.n_maps} maps {seconds:.2f} s",
             flush=True,
         )
     return rows
 
 
-def run_fitter(shapes: dict, steps_list, seed: int = 0) -> dict:
+def run_fitter(shapes: dict, steps_list, seed: int = 0, max_maps: int = 16) -> dict:
     """Per step count, per shape: the fitter's figures and its time without the verification."""
     curve = {}
     for steps in steps_list:
         curve[steps] = {}
         for name, shape in shapes.items():
-            result = ifskit.fit(shape.cloud, n_maps="auto", steps=steps, seed=seed, progress=False)
+            result = ifskit.fit(shape.cloud, n_maps="auto", steps=steps, seed=seed, progress=False, max_maps=max_maps)
             start = time.perf_counter()
             verify(result.ifs, result.points, seed)
             verification = time.perf_counter() - start
             curve[steps][name] = {**score(shape, result.ifs), "seconds": result.seconds - verification}
-        print(f"  fitter {steps:4d} steps: " + _means(curve[steps], shapes), flush=True)
+        print(f"  fitter (max_maps {max_maps}) {steps:4d} steps: " + _means(curve[steps], shapes), flush=True)
     return curve
 
 
@@ -131,6 +133,10 @@ def main() -> None:
     parser.add_argument("--shapes", help="comma-separated names (default: all)")
     parser.add_argument("--no-fitter", action="store_true", help="skip the fitter's curve")
     parser.add_argument("--fit-steps", default=",".join(map(str, FIT_CURVE)), help="the fitter's step counts")
+    parser.add_argument(
+        "--fit-max-maps", default="16",
+        help="the fitter's max_maps, one curve each (default 16, fit's default; the encoder grows to 32)",
+    )  # fmt: skip
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
     parser.add_argument(
         "--seed", type=int, default=0,
@@ -164,21 +170,30 @@ def main() -> None:
             "refined_hausdorff_pct": float(np.mean([r["refined"]["hausdorff_pct"] for r in dim_rows])),
             "refined_s_mean": float(np.mean([r["refined"]["seconds"] for r in dim_rows])),
             "refined_s_max": float(np.max([r["refined"]["seconds"] for r in dim_rows])),
+            "refined_maps": float(np.mean([r["refined"]["maps"] for r in dim_rows])),
         }
         report["summary"][dim] = summary
         print(f"{dim}D: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
     if not args.no_fitter:
-        curve = run_fitter(shapes, [int(s) for s in args.fit_steps.split(",")], args.seed)
-        report["fitter"] = {str(k): v for k, v in curve.items()}
-        for dim, summary in report["summary"].items():
-            goal = summary["refined_iou"] if dim == 2 else summary["refined_chamfer_pct"]
-            steps, seconds = matched(curve, shapes, dim, goal)
-            if steps is None:
-                print(f"{dim}D: the fitter does not reach the refined encoder's quality within {max(curve)} steps")
-            else:
-                ratio = seconds / summary["refined_s_mean"]
-                summary.update(matched_steps=steps, matched_fitter_s=seconds, speed_ratio=ratio)
-                print(f"{dim}D: fitter reaches it at {steps} steps, {seconds:.2f} s a shape: ratio {ratio:.1f}x")
+        report["fitter"] = {}
+        for max_maps in (int(m) for m in args.fit_max_maps.split(",")):
+            curve = run_fitter(shapes, [int(s) for s in args.fit_steps.split(",")], args.seed, max_maps)
+            report["fitter"][max_maps] = {str(k): v for k, v in curve.items()}
+            for dim, summary in report["summary"].items():
+                goal = summary["refined_iou"] if dim == 2 else summary["refined_chamfer_pct"]
+                steps, seconds = matched(curve, shapes, dim, goal)
+                if steps is None:
+                    print(
+                        f"{dim}D: the fitter (max_maps {max_maps}) does not reach the refined encoder's quality "
+                        f"within {max(curve)} steps"
+                    )
+                else:
+                    ratio = seconds / summary["refined_s_mean"]
+                    summary[f"matched_max_maps_{max_maps}"] = {"steps": steps, "fitter_s": seconds, "ratio": ratio}
+                    print(
+                        f"{dim}D: the fitter (max_maps {max_maps}) reaches it at {steps} steps, {seconds:.2f} s a "
+                        f"shape: ratio {ratio:.1f}x"
+                    )
     if args.json:
         with open(args.json, "w") as out:
             json.dump(report, out, indent=1, default=float)
