@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_encoder_real.py --no-fitter      # the encoder alone (a few minutes)
     .venv/bin/python benchmarks/bench_encoder_real.py --shapes glyph_A,nut --json
     .venv/bin/python benchmarks/bench_encoder_real.py --seed 1                 # fresh draws of the shapes
+    .venv/bin/python benchmarks/bench_encoder_real.py --no-fitter --figure gallery/encoder_real_shapes.png
 
 The shapes are the development set of ``benchmarks/bench_real.py`` (:mod:`real_shapes`), which
 the encoder never trains on (``--seed 1``: other clouds and truths of them, which the fitter's
@@ -60,13 +61,50 @@ def warm_up(models: dict) -> None:
         ifskit.fit(cloud, 2, steps=2, progress=False)
 
 
-def score(shape, ifs) -> dict:
+def score(shape, ifs, grids: dict | None = None, key: str = "") -> dict:
+    """The figures of ``ifs`` against the shape's truth; its and the truth's occupancy grids into ``grids`` when given."""
     s = score_ifs(shape.truth, ifs)
+    if grids is not None:
+        grids.setdefault("truth", s.truth_grid)
+        grids[key] = s.attractor_grid
     return {"iou": s.iou, "hausdorff_pct": s.hausdorff_pct, "chamfer_pct": s.chamfer_pct, "maps": ifs.n_maps}
 
 
-def run_encoder(shapes: dict, models: dict) -> dict:
-    """One shot (batched per dimension) and refined (one cloud per call) rows per shape; ``models`` by dimension."""
+def write_figure(path: str, shapes: dict, rows: dict, grids: dict) -> None:
+    """The 2D shapes' truth, one-shot and refined attractors at the benchmark's 128^2 occupancy, one column each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in grids if shapes[n].dim == 2]
+    fig, axes = plt.subplots(3, len(names), figsize=(1.9 * len(names), 6.0), layout="constrained", squeeze=False)
+    for j, name in enumerate(names):
+        for i, key in enumerate(("truth", "one_shot", "refined")):
+            ax = axes[i, j]
+            # grids are indexed (x, y): transpose to rows of y, y up
+            ax.imshow(grids[name][key].T, origin="lower", cmap="gray_r", vmin=0, vmax=1.25, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if key == "truth":
+                ax.set_title(name, fontsize=8)
+            else:
+                row = rows[name][key]
+                label = "one shot" if key == "one_shot" else f"+ {REFINE_STEPS} steps"
+                ax.set_title(f"{label}: {row['maps']} maps, IoU {row['iou']:.2f}", fontsize=7)
+    fig.suptitle(
+        f"ifskit.encode on real 2D shapes: truth | one shot | refined {REFINE_STEPS} steps (occupancy 128^2)",
+        fontsize=9,
+    )
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_encoder(shapes: dict, models: dict, grids: dict) -> dict:
+    """One shot (batched per dimension) and refined (one cloud per call) rows per shape; ``models`` by dimension.
+
+    The occupancy grids of the truths and attractors go into ``grids`` (per shape, per key) for the figure.
+    """
     rows = {name: {"name": name, "dim": shape.dim} for name, shape in shapes.items()}
     for dim in (2, 3):
         names = [n for n, s in shapes.items() if s.dim == dim]
@@ -76,12 +114,15 @@ def run_encoder(shapes: dict, models: dict) -> dict:
         answers = ifskit.encode([shapes[n].cloud for n in names], model=models.get(dim))
         per_cloud = (time.perf_counter() - start) / len(names)
         for name, ifs in zip(names, answers):
-            rows[name]["one_shot"] = {**score(shapes[name], ifs), "seconds": per_cloud}
+            rows[name]["one_shot"] = {
+                **score(shapes[name], ifs, grids.setdefault(name, {}), "one_shot"),
+                "seconds": per_cloud,
+            }
     for name, shape in shapes.items():
         start = time.perf_counter()
         ifs = ifskit.encode(shape.cloud, refine=REFINE_STEPS, model=models.get(shape.dim))
         seconds = time.perf_counter() - start
-        rows[name]["refined"] = {**score(shape, ifs), "seconds": seconds}
+        rows[name]["refined"] = {**score(shape, ifs, grids.setdefault(name, {}), "refined"), "seconds": seconds}
         print(
             f"  {name:16s} one shot IoU {rows[name]['one_shot']['iou']:.3f}  refined IoU "
             f"{rows[name]['refined']['iou']:.3f} chamfer {rows[name]['refined']['chamfer_pct']:.2f}% "
@@ -138,6 +179,7 @@ def main() -> None:
         help="the fitter's max_maps, one curve each (default 16, fit's default; the encoder grows to 32)",
     )  # fmt: skip
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
+    parser.add_argument("--figure", metavar="PNG", help="write the 2D shapes' one-shot and refined attractors here")
     parser.add_argument(
         "--seed", type=int, default=0,
         help="seed of the shapes' clouds and truths and of every fit (default 0: the development draws)",
@@ -155,7 +197,10 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {ifskit.__version__}; warming up", flush=True)
     models = {2: args.model_2d, 3: args.model_3d}
     warm_up(models)
-    rows = run_encoder(shapes, models)
+    grids = {}
+    rows = run_encoder(shapes, models, grids)
+    if args.figure:
+        write_figure(args.figure, shapes, rows, grids)
     report = {"rows": rows, "summary": {}}
     for dim in (2, 3):
         dim_rows = [r for r in rows.values() if r["dim"] == dim]
