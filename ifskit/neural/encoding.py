@@ -243,12 +243,11 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             for cloud, views in zip(clouds, views_of)
         ]
     result = list(grown)
-    rest = []
-    for i, cloud in enumerate(clouds):
-        if grown[i] is None or dim == 3:
-            rest.append(i)
-        elif _best_attractor(cloud, [views_of[i][0], grown[i]], seed) is not grown[i]:
-            rest.append(i)
+    rest = [
+        i
+        for i, cloud in enumerate(clouds)
+        if grown[i] is None or dim == 3 or _best_attractor(cloud, [views_of[i][0], grown[i]], seed) is not grown[i]
+    ]
     if rest:
         refined = refine_maps(
             [clouds[i] for i in rest],
