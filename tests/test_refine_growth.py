@@ -102,7 +102,7 @@ def test_grow_chooses_the_number_of_maps_by_the_attractor():
     true = ifskit.catalog("sierpinski")
     cloud = ifskit.chaos_game(true, 4096, seed=1)
     kept = grow(cloud, true, 10, seed=0)  # the exact maps: no grown count does better
-    assert kept.n_maps == 3 and np.allclose(kept.A, true.A) and np.allclose(kept.b, true.b)
+    assert kept is true
     shape = _filled_shape()
     start = ifskit.encode(shape, n_maps=3)
     counts = [grow(shape, start, 10, max_maps=24, penalty=penalty).n_maps for penalty in (0.0, 0.05, 1.0)]

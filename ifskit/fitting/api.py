@@ -707,8 +707,8 @@ def grow(
     Returns
     -------
     IFS
-        From ``ifs.n_maps`` to ``max_maps`` maps, in the cloud's coordinates (``ifs`` itself
-        where no grown count does better).
+        From ``ifs.n_maps`` to ``max_maps`` maps, in the cloud's coordinates; ``ifs`` itself
+        (the same object) where no grown count does better.
 
     Raises
     ------
@@ -750,5 +750,8 @@ def grow(
         candidates += [(A_p[:k], b_p[:k], cover_shares(cover_p[:k])) for k in counts]
         candidates.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p)))
     scores = [quality_score(attractor_iou(occ, *maps, len(unit), seed), len(maps[0]), penalty) for maps in candidates]
-    A, b, p = candidates[int(np.argmin(scores))]
+    best = int(np.argmin(scores))
+    if best == 0:
+        return ifs
+    A, b, p = candidates[best]
     return IFS(A, b, p).conjugate(scale * np.eye(dim), centre)
