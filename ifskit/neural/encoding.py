@@ -18,11 +18,10 @@ from ..fitting.choice import attractor_iou, quality_score
 from ..fitting.occupancy import target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
-from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, map_shares
+from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, collage_owner, map_shares
 from ..render import chaos_game
 from . import shipped
 from .model import MIN_POINTS, denormalize_maps, load_checkpoint, normalize, subsample
-from .train import collage_bound
 
 # Probability floor of a map, as a fraction of a uniform share: a map that covers
 # none of the sampled points must still be visited by the chaos game.
@@ -196,7 +195,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         feature = model.features(normalized)
         candidates = [model.head_maps(feature, head) for head in heads]
         # per head: the map covering each point (B * V, N), whose shares are the probabilities
-        owners = [collage_bound(normalized, A, b, return_owner=True)[1] for A, b in candidates]
+        owners = [collage_owner(normalized, A, b) for A, b in candidates]
         # the number of maps is chosen on the cloud as given; the other views give that many
         quality = head_quality(
             normalized[::n_views],
@@ -299,7 +298,7 @@ def head_quality(normalized, maps, owners, seed: int) -> np.ndarray:
     normalized : Tensor, shape (B, N, d)
     maps : list of H pairs (A (B, K_h, d, d), b (B, K_h, d))
     owners : list of H Tensors, shape (B, N)
-        The map whose image covers each point (:func:`~ifskit.neural.train.collage_bound`).
+        The map whose image covers each point (:func:`~ifskit.ops.losses.collage_owner`).
     seed : int
 
     Returns
