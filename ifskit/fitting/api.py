@@ -51,6 +51,7 @@ from .checks import (
 )
 from .choice import (
     attractor_iou,
+    count_figure,
     fill_quality,
     filled_worst,
     fine_attractor_figures,
@@ -679,8 +680,9 @@ def grow(
     (matrix entries, Adam, with the occupancy term for 2D clouds). Last, the number of maps is
     chosen as :func:`fit` chooses it: the given maps, the polished maps in greedy order (each
     covering most of what the earlier ones miss) and their prefixes of :data:`_PREFIXES` maps
-    (and, in 2D, the unpolished ones) are judged by :func:`~ifskit.fitting.choice.quality_score` of their attractors
-    at the cloud's resolution, ``penalty`` per map. This is the map-count change of
+    (and, in 2D, the unpolished ones) are judged by :func:`~ifskit.fitting.choice.quality_score`
+    of their attractors (:func:`~ifskit.fitting.choice.count_figure`: in 2D how they fill the shape
+    at twice the cloud's grid, in 3D their IoU at the cloud's resolution), ``penalty`` per map. This is the map-count change of
     :func:`ifskit.encode`'s refinement: an encoder's few maps, grown and polished, cover a
     filled shape as the fitter's own cover does, in a fraction of its time.
 
@@ -749,7 +751,7 @@ def grow(
         counts = sorted({k for k in _PREFIXES if start.n_maps <= k < len(A_p)})
         candidates += [(A_p[:k], b_p[:k], cover_shares(cover_p[:k])) for k in counts]
         candidates.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p)))
-    scores = [quality_score(attractor_iou(occ, *maps, len(unit), seed), len(maps[0]), penalty) for maps in candidates]
+    scores = [quality_score(count_figure(occ, *maps, len(unit), seed), len(maps[0]), penalty) for maps in candidates]
     best = int(np.argmin(scores))
     if best == 0:
         return ifs

@@ -14,7 +14,7 @@ from ..fitting import grow as grow_maps
 from ..fitting import refine as refine_maps
 from ..fitting.api import AUTO_PENALTY
 from ..fitting.checks import subsample as fitter_sample
-from ..fitting.choice import attractor_iou, quality_score
+from ..fitting.choice import count_figure, quality_score
 from ..fitting.occupancy import target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
@@ -192,7 +192,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     with torch.no_grad(), one_torch_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
-        feature = model.features(normalized)
+        # each cloud's rows through the network alone: the rounding of a float32 matrix product may
+        # depend on the rows beside it (3e-8 on a small model), and an answer must not depend on the batch
+        feature = torch.cat([model.features(normalized[i : i + n_views]) for i in range(0, len(normalized), n_views)])
         candidates = [model.head_maps(feature, head) for head in heads]
         # per head: the map covering each point (B * V, N), whose shares are the probabilities
         owners = [collage_owner(normalized, A, b) for A, b in candidates]
@@ -269,9 +271,10 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
 def _best_attractor(cloud: np.ndarray, candidates: list, seed: int) -> IFS:
     """The candidate IFS whose attractor is nearest the cloud (n, d) (the first on ties).
 
-    2D: the occupancy IoU at the cloud's resolution less the fitter's penalty per map
-    (:func:`~ifskit.fitting.choice.quality_score`, as ``fit(n_maps="auto")`` chooses); 3D: the
-    Chamfer distance (surfaces, whose occupancy one cell off their place is no figure).
+    2D: how the attractor fills the shape (:func:`~ifskit.fitting.choice.count_figure`) less the
+    fitter's penalty per map (:func:`~ifskit.fitting.choice.quality_score`), as
+    :func:`~ifskit.fitting.grow` chooses the count; 3D: the Chamfer distance (surfaces, whose
+    occupancy one cell off their place is no figure).
     """
     cloud = fitter_sample(cloud, seed)  # the fitter's at most 20,000 points
     if cloud.shape[1] == 3:
@@ -279,7 +282,7 @@ def _best_attractor(cloud: np.ndarray, candidates: list, seed: int) -> IFS:
     else:
         occupancy = target_occupancy(cloud)
         scores = [
-            quality_score(attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
+            quality_score(count_figure(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
             for ifs in candidates
         ]
     return candidates[int(np.argmin(scores))]
