@@ -73,7 +73,9 @@ def ifs_from_cloud(
     encoded = model is not None or encoder_available(dim)
     if method == "encode" and not encoded:
         weights = shipped.WEIGHTS.get(dim)
-        missing = f"the neural encoder's weights for {dim}D clouds ({weights.name if weights else 'none'}) are not installed"
+        missing = (
+            f"the neural encoder's weights for {dim}D clouds ({weights.name if weights else 'none'}) are not installed"
+        )
         raise ParameterError(f"{missing}; fit the cloud instead (method fit)", "method")
     # fitting and neural load their torch modules on first use (lazy packages)
     if method == "encode" or (method == "auto" and encoded):
