@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 import ifskit.fitting.cover as cover_module  # noqa: E402
 from ifskit.fitting.choice import (  # noqa: E402
     attractor_iou,
+    count_figure,
     fill_quality,
     filled_worst,
     fine_attractor_figures,
@@ -21,6 +22,7 @@ from ifskit.fitting.choice import (  # noqa: E402
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
 from ifskit.fitting.occupancy import occupancy_grid, target_occupancy  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
+from ifskit.render.kernels import fine_occupancy_spill  # noqa: E402
 
 FAST = {"steps": 60, "restarts": 2, "progress": False}
 
@@ -127,6 +129,26 @@ def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
     # at twice the resolution, with points enough: measured 0.988 / 0.785
     assert fine_attractor_figures(occ, *filled, 0)[0] > 0.95
     assert fine_attractor_figures(occ, *hatched, 0)[0] < fine_attractor_figures(occ, *filled, 0)[0] - 0.1
+    # and so does the figure by which grow (the encoder's refinement) chooses its number of maps
+    assert count_figure(occ, *hatched, 3000, 0) < count_figure(occ, *filled, 3000, 0) - 0.1
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_the_fine_figures_kernel_gives_the_numpy_answers(dim):
+    """One pass over the points: the fine grid of occupancy_grid and the spill of Occupancy.spill_of, to the bit."""
+    rng = np.random.default_rng(dim)
+    occ = target_occupancy(rng.uniform(-1, 1, (3000, dim)) * np.linspace(1, 0.5, dim))
+    points = rng.uniform(-3, 3, (20000, dim))  # some off the grid
+    points[:50] = occ.lo + occ.cell * rng.integers(0, occ.grid.shape[0], (50, dim))  # on cell borders
+    size, fine_size = occ.grid.shape[0], 2 * occ.grid.shape[0]
+    grid = np.zeros(fine_size**dim, dtype=bool)
+    spill = np.empty(len(points), dtype=np.float32)
+    fine_occupancy_spill(points, occ.lo, occ.cell / 2, fine_size, occ.cell, size, occ.spill.reshape(-1), grid, spill)
+    np.testing.assert_array_equal(
+        grid.reshape((fine_size,) * dim), occupancy_grid(points, occ.lo, occ.cell / 2, fine_size)
+    )
+    np.testing.assert_array_equal(spill, occ.spill_of(points))
+    assert (spill >= 1e3).any() and (spill == 0).any()
 
 
 def test_the_attractor_search_closes_the_gaps_between_copies():

@@ -8,7 +8,7 @@ import ifskit
 torch = pytest.importorskip("torch")
 
 from ifskit.fitting import grow  # noqa: E402
-from ifskit.fitting.choice import attractor_iou, count_figure  # noqa: E402
+from ifskit.fitting.choice import attractor_iou  # noqa: E402
 from ifskit.fitting.cover import cell_cover, extend_cover  # noqa: E402
 from ifskit.fitting.occupancy import target_occupancy  # noqa: E402
 from ifskit.neural.shapes import random_shape  # noqa: E402
@@ -107,23 +107,6 @@ def test_grow_chooses_the_number_of_maps_by_the_attractor():
     start = ifskit.encode(shape, n_maps=3)
     counts = [grow(shape, start, 10, max_maps=24, penalty=penalty).n_maps for penalty in (0.0, 0.05, 1.0)]
     assert counts[0] >= counts[1] > 3 and counts[2] == 3
-
-
-def test_count_figure_sees_streaks_the_cloud_resolution_does_not():
-    """Lines one cell apart light every cell of a square at the cloud's grid, half of them at the finer one."""
-    square = np.random.default_rng(0).uniform(size=(4096, 2))
-    occ = target_occupancy(square)
-    halves = [(0.5 * np.eye(2), np.array([x, y])) for x in (0, 0.5) for y in (0, 0.5)]
-    filled = ifskit.IFS(*map(np.stack, zip(*halves)))
-    columns = occ.lo[0] + occ.cell * (np.arange(occ.grid.shape[0]) + 0.5)
-    columns = columns[(columns > 0) & (columns < 1)]
-    # each column: two maps squashing the square onto a vertical line, the two halves of its height
-    lines = [(np.diag([1e-4, 0.5]), np.array([x, y])) for x in columns for y in (0, 0.5)]
-    streaks = ifskit.IFS(*map(np.stack, zip(*lines)))
-    coarse = [attractor_iou(occ, f.A, f.b, f.p, 200_000, 0) for f in (filled, streaks)]
-    fine = [count_figure(occ, f.A, f.b, f.p, len(square), 0) for f in (filled, streaks)]
-    assert abs(coarse[0] - coarse[1]) < 0.05
-    assert fine[0] > 0.8 and fine[1] < fine[0] - 0.3
 
 
 def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():

@@ -22,7 +22,8 @@ from ..analysis import chamfer_distance
 from ..ifs import IFS
 from ..ops.losses import chamfer, collage
 from ..render import chaos_game
-from .occupancy import Occupancy, occupancy_grid, occupancy_iou
+from ..render.kernels import fine_occupancy_spill
+from .occupancy import Occupancy, occupancy_iou
 from .verify import coverage_probabilities
 
 
@@ -207,14 +208,19 @@ def _fine_figures(occ, A, b, p, seed):
         target = target.repeat(FINE_FACTOR, axis=axis)
     n_points = FINE_POINTS_PER_CELL * int(target.sum())
     points = chaos_game(IFS(A, b, p), n_points, seed=seed, progress=False)
-    grid = occupancy_grid(points, occ.lo, occ.cell / FINE_FACTOR, target.shape[0])
-    spill = occ.spill_of(points)
+    size = occ.grid.shape[0]
+    grid = np.zeros(target.size, dtype=bool)
+    spill = np.empty(len(points), dtype=np.float32)
+    # one pass: the fine grid's occupancy and each point's spill (occupancy_grid and Occupancy.spill_of)
+    fine_occupancy_spill(
+        points, occ.lo, occ.cell / FINE_FACTOR, target.shape[0], occ.cell, size, occ.spill.reshape(-1), grid, spill
+    )
+    grid = grid.reshape(target.shape)
     off = spill >= 1e3  # off the grid: one cell in the union, their distance measured
     union = np.count_nonzero(grid | target) + (1 if off.any() else 0)
     iou = float(np.count_nonzero(grid & target) / max(union, 1))
     if off.any():
         spill[off] = cKDTree(occ.centres).query(points[off])[0] / occ.cell
-    size = occ.grid.shape[0]
     coarse = grid.reshape(*[n for _ in range(occ.dim) for n in (size, FINE_FACTOR)]).any(
         axis=tuple(range(1, 2 * occ.dim, 2))
     )

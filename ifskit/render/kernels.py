@@ -1,8 +1,8 @@
 """Numba kernels of the chaos game, of the deterministic renderers, and (at the end) of two other users.
 
 All of ifskit's JIT code lives in this module: besides rendering, the dataset pictures'
-raster (:mod:`ifskit.data`) and the scoring of the fitter's cover candidates
-(:mod:`ifskit.fitting.cover`).
+raster (:mod:`ifskit.data`), the scoring of the fitter's cover candidates
+(:mod:`ifskit.fitting.cover`) and the fine occupancy of its attractors (:mod:`ifskit.fitting.choice`).
 
 Random numbers come from SplitMix64 (Steele, Lea & Flood 2014): one 64-bit
 multiply-xorshift hash of a counter per draw, fast and statistically sound
@@ -1092,3 +1092,57 @@ def score_cover_images(images, lo, cell, size, spill, index, spill_share, spill_
                     distinct += 1
         spilled[i] = distinct
         admissible[i] = far / n_sources <= spill_share and worst <= spill_max
+
+
+@njit(nogil=True, cache=True)
+def fine_occupancy_spill(points, lo, fine_cell, fine_size, cell, size, spill, grid, spill_of_points):
+    """Occupancy of points at a fine grid and each point's spill at the coarse one, written into the outputs.
+
+    One pass over the points of :func:`ifskit.fitting.choice.fine_attractor_figures` in place of
+    two numpy passes (:func:`ifskit.fitting.occupancy.occupancy_grid` at the fine cell,
+    :meth:`ifskit.fitting.occupancy.Occupancy.spill_of` at the coarse one); the cell of a point is
+    ``floor((x - lo) / cell)`` as there, so the answers are theirs to the bit.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+    lo : ndarray, shape (d,)
+        Lower corner of both grids.
+    fine_cell : float
+        Cell side of the fine grid.
+    fine_size : int
+        Cells per side of the fine grid.
+    cell : float
+        Cell side of the coarse grid.
+    size : int
+        Cells per side of the coarse grid.
+    spill : ndarray of float32, shape (size^d,)
+        Distance in cells of each coarse cell to the shape (flat, row-major).
+    grid : ndarray of bool, shape (fine_size^d,)
+        Out: the fine cells holding a point (must be all False on entry; flat, row-major).
+    spill_of_points : ndarray of float32, shape (n,)
+        Out: each point's coarse cell's spill, 1e3 off the grid.
+    """
+    n, dim = points.shape
+    for s in range(n):
+        fine_flat = 0
+        fine_inside = True
+        flat = 0
+        inside = True
+        for axis in range(dim):
+            offset = points[s, axis] - lo[axis]
+            t = int(math.floor(offset / fine_cell))
+            if t < 0 or t >= fine_size:
+                fine_inside = False
+            fine_flat = fine_flat * fine_size + t
+            t = int(math.floor(offset / cell))
+            if t < 0:
+                inside = False
+                t = 0
+            elif t >= size:
+                inside = False
+                t = size - 1
+            flat = flat * size + t
+        if fine_inside:
+            grid[fine_flat] = True
+        spill_of_points[s] = spill[flat] if inside else _OFF_GRID
