@@ -135,20 +135,38 @@ def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
 
 @pytest.mark.parametrize("dim", [2, 3])
 def test_the_fine_figures_kernel_gives_the_numpy_answers(dim):
-    """One pass over the points: the fine grid of occupancy_grid and the spill of Occupancy.spill_of, to the bit."""
+    """One pass over the points gives the fine grid's counts, the coarse cells reached and the spill, to the bit."""
     rng = np.random.default_rng(dim)
     occ = target_occupancy(rng.uniform(-1, 1, (3000, dim)) * np.linspace(1, 0.5, dim))
     points = rng.uniform(-3, 3, (20000, dim))  # some off the grid
     points[:50] = occ.lo + occ.cell * rng.integers(0, occ.grid.shape[0], (50, dim))  # on cell borders
-    size, fine_size = occ.grid.shape[0], 2 * occ.grid.shape[0]
-    grid = np.zeros(fine_size**dim, dtype=bool)
+    size = occ.grid.shape[0]
+    reached = np.zeros(size**dim, dtype=bool)
     spill = np.empty(len(points), dtype=np.float32)
-    fine_occupancy_spill(points, occ.lo, occ.cell / 2, fine_size, occ.cell, size, occ.spill.reshape(-1), grid, spill)
-    np.testing.assert_array_equal(
-        grid.reshape((fine_size,) * dim), occupancy_grid(points, occ.lo, occ.cell / 2, fine_size)
+    visited = np.zeros((2 * size) ** dim, dtype=bool)
+    counts = fine_occupancy_spill(
+        points,
+        occ.lo,
+        occ.cell / 2,
+        2,
+        occ.cell,
+        size,
+        occ.spill.reshape(-1),
+        occ.grid.reshape(-1),
+        visited,
+        reached,
+        spill,
     )
+    # the numpy passes it replaced
+    fine = occupancy_grid(points, occ.lo, occ.cell / 2, 2 * size)
+    target = occ.grid
+    for axis in range(dim):
+        target = target.repeat(2, axis=axis)
+    assert counts == (np.count_nonzero(fine & target), np.count_nonzero(fine & ~target))
+    coarse = fine.reshape(*[n for _ in range(dim) for n in (size, 2)]).any(axis=tuple(range(1, 2 * dim, 2)))
+    np.testing.assert_array_equal(reached.reshape(occ.grid.shape), coarse)
     np.testing.assert_array_equal(spill, occ.spill_of(points))
-    assert (spill >= 1e3).any() and (spill == 0).any()
+    assert (spill >= 1e3).any() and (spill == 0).any() and counts[0] > 0 and counts[1] > 0
 
 
 def test_the_attractor_search_closes_the_gaps_between_copies():

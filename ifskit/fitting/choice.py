@@ -203,27 +203,30 @@ def filled_worst(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, se
 
 def _fine_figures(occ, A, b, p, seed):
     """:func:`fine_attractor_figures`, with the point (d,) where ``far`` is measured and whether it is spill."""
-    target = occ.grid
-    for axis in range(occ.dim):
-        target = target.repeat(FINE_FACTOR, axis=axis)
-    n_points = FINE_POINTS_PER_CELL * int(target.sum())
-    points = chaos_game(IFS(A, b, p), n_points, seed=seed, progress=False)
     size = occ.grid.shape[0]
-    grid = np.zeros(target.size, dtype=bool)
+    target_cells = int(occ.grid.sum()) * FINE_FACTOR**occ.dim  # the target's cells, each split in FINE_FACTOR^d
+    points = chaos_game(IFS(A, b, p), FINE_POINTS_PER_CELL * target_cells, seed=seed, progress=False)
+    coarse = np.zeros(occ.grid.size, dtype=bool)
     spill = np.empty(len(points), dtype=np.float32)
-    # one pass: the fine grid's occupancy and each point's spill (occupancy_grid and Occupancy.spill_of)
-    fine_occupancy_spill(
-        points, occ.lo, occ.cell / FINE_FACTOR, target.shape[0], occ.cell, size, occ.spill.reshape(-1), grid, spill
+    inside, outside = fine_occupancy_spill(
+        points,
+        occ.lo,
+        occ.cell / FINE_FACTOR,
+        FINE_FACTOR,
+        occ.cell,
+        size,
+        occ.spill.reshape(-1),
+        occ.grid.reshape(-1),
+        np.zeros(occ.grid.size * FINE_FACTOR**occ.dim, dtype=bool),
+        coarse,
+        spill,
     )
-    grid = grid.reshape(target.shape)
+    coarse = coarse.reshape(occ.grid.shape)
     off = spill >= 1e3  # off the grid: one cell in the union, their distance measured
-    union = np.count_nonzero(grid | target) + (1 if off.any() else 0)
-    iou = float(np.count_nonzero(grid & target) / max(union, 1))
+    union = target_cells + outside + (1 if off.any() else 0)
+    iou = float(inside / max(union, 1))
     if off.any():
         spill[off] = cKDTree(occ.centres).query(points[off])[0] / occ.cell
-    coarse = grid.reshape(*[n for _ in range(occ.dim) for n in (size, FINE_FACTOR)]).any(
-        axis=tuple(range(1, 2 * occ.dim, 2))
-    )
     if not coarse.any():
         return iou, float(size), occ.centres[0], False
     missed = ndimage.distance_transform_edt(~coarse)[occ.grid]

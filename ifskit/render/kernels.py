@@ -1095,13 +1095,15 @@ def score_cover_images(images, lo, cell, size, spill, index, spill_share, spill_
 
 
 @njit(nogil=True, cache=True)
-def fine_occupancy_spill(points, lo, fine_cell, fine_size, cell, size, spill, grid, spill_of_points):
-    """Occupancy of points at a fine grid and each point's spill at the coarse one, written into the outputs.
+def fine_occupancy_spill(points, lo, fine_cell, factor, cell, size, spill, target, visited, reached, spill_of_points):
+    """An attractor's occupancy at a grid ``factor`` times finer than the target's, and each point's spill.
 
     One pass over the points of :func:`ifskit.fitting.choice.fine_attractor_figures` in place of
-    two numpy passes (:func:`ifskit.fitting.occupancy.occupancy_grid` at the fine cell,
-    :meth:`ifskit.fitting.occupancy.Occupancy.spill_of` at the coarse one); the cell of a point is
-    ``floor((x - lo) / cell)`` as there, so the answers are theirs to the bit.
+    numpy passes over the fine grid (:func:`ifskit.fitting.occupancy.occupancy_grid` at the fine
+    cell, the target repeated to it, their intersection and union counted, the fine grid
+    reduced to the coarse one) and over the points (:meth:`ifskit.fitting.occupancy.Occupancy.spill_of`).
+    The cells of a point are ``floor((x - lo) / cell)`` as there, and a fine cell's coarse cell its
+    index divided by ``factor``, so the answers are theirs to the bit.
 
     Parameters
     ----------
@@ -1109,23 +1111,38 @@ def fine_occupancy_spill(points, lo, fine_cell, fine_size, cell, size, spill, gr
     lo : ndarray, shape (d,)
         Lower corner of both grids.
     fine_cell : float
-        Cell side of the fine grid.
-    fine_size : int
-        Cells per side of the fine grid.
+        Cell side of the fine grid (``cell / factor``).
+    factor : int
+        Fine cells per side of a coarse cell.
     cell : float
         Cell side of the coarse grid.
     size : int
-        Cells per side of the coarse grid.
+        Cells per side of the coarse grid (the fine one has ``size * factor``).
     spill : ndarray of float32, shape (size^d,)
         Distance in cells of each coarse cell to the shape (flat, row-major).
-    grid : ndarray of bool, shape (fine_size^d,)
-        Out: the fine cells holding a point (must be all False on entry; flat, row-major).
+    target : ndarray of bool, shape (size^d,)
+        The coarse cells of the shape (flat, row-major); a fine cell is the shape's when its coarse cell is.
+    visited : ndarray of bool, shape ((size * factor)^d,)
+        Scratch, all False on entry: the fine cells holding a point.
+    reached : ndarray of bool, shape (size^d,)
+        Out, all False on entry: the coarse cells one of whose fine cells holds a point.
     spill_of_points : ndarray of float32, shape (n,)
         Out: each point's coarse cell's spill, 1e3 off the grid.
+
+    Returns
+    -------
+    inside : int
+        Fine cells of the shape that hold a point.
+    outside : int
+        Fine cells outside the shape, on the grid, that hold a point.
     """
     n, dim = points.shape
+    fine_size = size * factor
+    inside_count = 0
+    outside_count = 0
     for s in range(n):
         fine_flat = 0
+        of_fine = 0  # the coarse cell of the point's fine cell
         fine_inside = True
         flat = 0
         inside = True
@@ -1134,7 +1151,9 @@ def fine_occupancy_spill(points, lo, fine_cell, fine_size, cell, size, spill, gr
             t = int(math.floor(offset / fine_cell))
             if t < 0 or t >= fine_size:
                 fine_inside = False
-            fine_flat = fine_flat * fine_size + t
+            else:
+                fine_flat = fine_flat * fine_size + t
+                of_fine = of_fine * size + t // factor
             t = int(math.floor(offset / cell))
             if t < 0:
                 inside = False
@@ -1143,6 +1162,12 @@ def fine_occupancy_spill(points, lo, fine_cell, fine_size, cell, size, spill, gr
                 inside = False
                 t = size - 1
             flat = flat * size + t
-        if fine_inside:
-            grid[fine_flat] = True
+        if fine_inside and not visited[fine_flat]:
+            visited[fine_flat] = True
+            reached[of_fine] = True
+            if target[of_fine]:
+                inside_count += 1
+            else:
+                outside_count += 1
         spill_of_points[s] = spill[flat] if inside else _OFF_GRID
+    return inside_count, outside_count
