@@ -421,3 +421,11 @@ def test_training_gives_the_same_bytes_whatever_the_thread_count(tmp_path):
     finally:
         torch.set_num_threads(before)
     assert (tmp_path / "t1.pt").read_bytes() == (tmp_path / "t2.pt").read_bytes()
+
+
+def test_encode_help_gives_the_most_maps_of_the_growth(cli, capsys):
+    """The CLI does not import torch to build its help, so it states the constant: the two must agree."""
+    from ifskit.neural.encoding import GROW_MAX_MAPS
+
+    assert cli("encode", "--help") == 0
+    assert f"up to {GROW_MAX_MAPS} copies" in " ".join(capsys.readouterr().out.split())

@@ -120,6 +120,15 @@ def test_encoder_refinement_grows_filled_shapes_beyond_its_heads():
         assert iou[1] > iou[0] + 0.03
 
 
+def test_encoder_refinement_keeps_few_maps_for_the_attractor_of_few():
+    """Where the grown copies do not cover the cloud (an attractor), the encoder's own few maps are refined and win."""
+    cloud = ifskit.chaos_game(ifskit.catalog("sierpinski"), 4096, seed=1)
+    refined = ifskit.encode(cloud, refine=30)
+    assert refined.n_maps <= 8
+    occ = target_occupancy(cloud)
+    assert attractor_iou(occ, refined.A, refined.b, refined.p, len(cloud), 0) > 0.75
+
+
 def test_grow_refuses_bad_settings():
     cloud = _filled_shape()
     start = ifskit.encode(cloud, n_maps=3)

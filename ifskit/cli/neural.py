@@ -130,13 +130,14 @@ def _encode_parser(commands) -> None:
         description=(
             "Encode a point cloud (.ply .pcd .xyz .npy .csv .txt) as an IFS with the neural encoder (the shipped "
             "model of the cloud's dimension, 2D or 3D, unless --model), optionally refined. The refinement changes "
-            "the number of maps (unless --n-maps): the one shot is grown into a cover of the cloud, up to 16 "
-            "copies of the shape on the parts it misses, and polished by STEPS of the fitter's steps; in 2D where "
-            "that pays at the cloud's resolution, else the encoder's own maps are refined: the encoder also reads "
-            "the cloud mirrored (--views), each answer's maps are snapped to the parts of the cloud they cover, "
-            "STEPS steps of the collage fitter's optimizer follow, and after the first fifth of them the answer "
-            "whose attractor is nearest the cloud goes on (in 3D both, the nearer attractor kept). Prints the "
-            "Chamfer distance between the IFS's attractor and the cloud."
+            "the number of maps (unless --n-maps): the one shot is grown into a cover of the cloud, up to 32 "
+            "copies of the shape on the parts it misses (ifskit.neural.encoding.GROW_MAX_MAPS), and polished by "
+            "STEPS of the fitter's steps. The encoder's own maps are refined too with --n-maps, in 3D, and in 2D "
+            "where the grown copies do not cover the cloud (an attractor of a few maps, dust): the encoder also "
+            "reads the cloud mirrored (--views), each answer's maps are snapped to the parts of the cloud they "
+            "cover, STEPS steps of the collage fitter's optimizer follow, and after the first fifth of them the "
+            "answer whose attractor is nearest the cloud goes on; the nearest attractor of all is kept. Prints "
+            "the Chamfer distance between the IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
     )
