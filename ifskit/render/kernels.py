@@ -1027,6 +1027,26 @@ def light_pixels(points, size, lit):
 _OFF_GRID = np.float32(1e3)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _grid_cell(point, lo, cell, size):
+    """Flat (row-major) cell of a point (d,) in a ``size^d`` grid, clamped to it, and whether it lies inside.
+
+    The cell is ``floor((x - lo) / cell)`` per axis, as :meth:`ifskit.fitting.occupancy.Occupancy.cells`.
+    """
+    flat = 0
+    inside = True
+    for axis in range(point.shape[0]):
+        t = int(math.floor((point[axis] - lo[axis]) / cell))
+        if t < 0:
+            inside = False
+            t = 0
+        elif t >= size:
+            inside = False
+            t = size - 1
+        flat = flat * size + t
+    return flat, inside
+
+
 @njit(nogil=True, cache=True)
 def score_cover_images(images, lo, cell, size, spill, index, spill_share, spill_max, cover, spilled, admissible):
     """Spill and coverage of each cover candidate's image points, written into the output arrays.
@@ -1067,17 +1087,7 @@ def score_cover_images(images, lo, cell, size, spill, index, spill_share, spill_
         worst = np.float32(0.0)
         distinct = 0
         for s in range(n_sources):
-            flat = 0
-            inside = True
-            for axis in range(dim):
-                t = int(math.floor((images[i, s, axis] - lo[axis]) / cell))
-                if t < 0:
-                    inside = False
-                    t = 0
-                elif t >= size:
-                    inside = False
-                    t = size - 1
-                flat = flat * size + t
+            flat, inside = _grid_cell(images[i, s], lo, cell, size)
             distance = spill[flat] if inside else _OFF_GRID
             if distance >= 1.0:
                 far += 1
@@ -1144,24 +1154,14 @@ def fine_occupancy_spill(points, lo, fine_cell, factor, cell, size, spill, targe
         fine_flat = 0
         of_fine = 0  # the coarse cell of the point's fine cell
         fine_inside = True
-        flat = 0
-        inside = True
         for axis in range(dim):
-            offset = points[s, axis] - lo[axis]
-            t = int(math.floor(offset / fine_cell))
+            t = int(math.floor((points[s, axis] - lo[axis]) / fine_cell))
             if t < 0 or t >= fine_size:
                 fine_inside = False
             else:
                 fine_flat = fine_flat * fine_size + t
                 of_fine = of_fine * size + t // factor
-            t = int(math.floor(offset / cell))
-            if t < 0:
-                inside = False
-                t = 0
-            elif t >= size:
-                inside = False
-                t = size - 1
-            flat = flat * size + t
+        flat, inside = _grid_cell(points[s], lo, cell, size)
         if fine_inside and not visited[fine_flat]:
             visited[fine_flat] = True
             reached[of_fine] = True
