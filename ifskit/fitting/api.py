@@ -681,10 +681,11 @@ def grow(
     chosen as :func:`fit` chooses it: the given maps, the polished maps in greedy order (each
     covering most of what the earlier ones miss) and their prefixes of :data:`_PREFIXES` maps
     (and, in 2D, the unpolished ones) are judged by :func:`~ifskit.fitting.choice.quality_score`
-    of their attractors (:func:`~ifskit.fitting.choice.count_figure`: in 2D how they fill the shape
-    at twice the cloud's grid, in 3D their IoU at the cloud's resolution), ``penalty`` per map. This is the map-count change of
-    :func:`ifskit.encode`'s refinement: an encoder's few maps, grown and polished, cover a
-    filled shape as the fitter's own cover does, in a fraction of its time.
+    of their attractors (:func:`~ifskit.fitting.choice.count_figure`: in 2D how they fill the
+    shape at twice the cloud's grid, in 3D their IoU at the cloud's resolution), ``penalty`` per
+    map. This is the map-count change of :func:`ifskit.encode`'s refinement: an encoder's few
+    maps, grown and polished, cover a filled shape as the fitter's own cover does, in a
+    fraction of its time.
 
     Parameters
     ----------
