@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 import ifskit  # noqa: E402
 from ifskit.neural.dataset import make_sample  # noqa: E402
-from ifskit.neural.encoding import encode, load_model  # noqa: E402
+from ifskit.neural.encoding import GROW_MAX_MAPS, encode, load_model  # noqa: E402
 from ifskit.neural.model import build_encoder, default_hparams, save_checkpoint  # noqa: E402
 from ifskit.neural.train import ATTRACTOR_WEIGHT, train_encoder, training_batch, training_loss  # noqa: E402
 
@@ -425,7 +425,5 @@ def test_training_gives_the_same_bytes_whatever_the_thread_count(tmp_path):
 
 def test_encode_help_gives_the_most_maps_of_the_growth(cli, capsys):
     """The CLI does not import torch to build its help, so it states the constant: the two must agree."""
-    from ifskit.neural.encoding import GROW_MAX_MAPS
-
     assert cli("encode", "--help") == 0
     assert f"up to {GROW_MAX_MAPS} copies" in " ".join(capsys.readouterr().out.split())

@@ -247,12 +247,19 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             for cloud, views in zip(clouds, views_of)
         ]
     result = list(grown)
+    # the fitter's sample of each cloud (at most 20,000 points) and, in 2D, its occupancy, which both the
+    # coverage test and the final choice judge by
+    samples = [fitter_sample(cloud, seed) for cloud in clouds]
+    occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
     # the encoder's own maps refined too: in 3D, where the growth does not pay, and where the grown maps
     # do not cover the cloud (an attractor of a few maps, dust: the fitter's k-means fits' case)
     rest = [
         i
         for i in range(len(clouds))
-        if dim == 3 or grown[i] is None or grown[i] is views_of[i][0] or not _covers(clouds[i], grown[i], seed)
+        if dim == 3
+        or grown[i] is None
+        or grown[i] is views_of[i][0]
+        or not _covers(samples[i], occupancies[i], grown[i], seed)
     ]
     if rest:
         refined = refine_maps(
@@ -272,36 +279,32 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         for i, answer in zip(rest, refined):
             one_shot = views_of[i][0]
             candidates = [answer, one_shot] + ([grown[i]] if grown[i] is not None and grown[i] is not one_shot else [])
-            result[i] = _best_attractor(clouds[i], candidates, seed)
+            result[i] = _best_attractor(samples[i], occupancies[i], candidates, seed)
     return result[0] if single else result
 
 
-def _covers(cloud: np.ndarray, ifs: IFS, seed: int) -> bool:
-    """Whether the attractor of ``ifs`` covers the 2D cloud (n, 2) as the fitter's cover must to skip its k-means fits.
+def _covers(cloud: np.ndarray, occupancy, ifs: IFS, seed: int) -> bool:
+    """Whether the attractor of ``ifs`` covers the 2D cloud (n, 2) (its ``occupancy``) as the fitter's cover must to skip its k-means fits.
 
     Its occupancy IoU at the cloud's resolution reaches :data:`~ifskit.fitting.api.COVER_GOOD_ENOUGH`:
     a filled shape. On the attractor of a few maps the grown copies are a poor answer: a
     4096-point cloud of Sierpinski's triangle grown gave 32 maps and IoU 0.67, the encoder's
     own maps refined 5 maps and 0.82.
     """
-    cloud = fitter_sample(cloud, seed)
-    occupancy = target_occupancy(cloud)
     return attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed) >= COVER_GOOD_ENOUGH
 
 
-def _best_attractor(cloud: np.ndarray, candidates: list, seed: int) -> IFS:
-    """The candidate IFS whose attractor is nearest the cloud (n, d) (the first on ties).
+def _best_attractor(cloud: np.ndarray, occupancy, candidates: list, seed: int) -> IFS:
+    """The candidate IFS whose attractor is nearest the cloud (n, d) (the first on ties); ``occupancy`` its occupancy in 2D.
 
     2D: how the attractor fills the shape (:func:`~ifskit.fitting.choice.count_figure`) less the
     fitter's penalty per map (:func:`~ifskit.fitting.choice.quality_score`), as
     :func:`~ifskit.fitting.grow` chooses the count; 3D: the Chamfer distance (surfaces, whose
     occupancy one cell off their place is no figure).
     """
-    cloud = fitter_sample(cloud, seed)  # the fitter's at most 20,000 points
     if cloud.shape[1] == 3:
         scores = [chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud) for ifs in candidates]
     else:
-        occupancy = target_occupancy(cloud)
         scores = [
             quality_score(count_figure(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
             for ifs in candidates
