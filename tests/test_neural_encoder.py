@@ -403,13 +403,15 @@ def test_shipped_3d_model_encodes_a_solid_it_never_saw():
 
 
 def test_refinement_keeps_the_attractor_that_matches_the_occupancy_better():
+    from ifskit.fitting.occupancy import target_occupancy
     from ifskit.neural.encoding import _best_attractor
 
     true = ifskit.catalog("sierpinski")
     cloud = ifskit.chaos_game(true, 4096, seed=1)
+    occupancy = target_occupancy(cloud)
     blurred = ifskit.IFS(true.A * 1.15, true.b, true.p)  # fills the holes
-    assert _best_attractor(cloud, [blurred, true], 0) is true
-    assert _best_attractor(cloud, [true, blurred], 0) is true
+    assert _best_attractor(cloud, occupancy, [blurred, true], 0) is true
+    assert _best_attractor(cloud, occupancy, [true, blurred], 0) is true
 
 
 def test_training_gives_the_same_bytes_whatever_the_thread_count(tmp_path):
