@@ -151,7 +151,9 @@ def _verdict(ok: bool) -> str:
 
 def print_table(rows: list, stats: dict, skipped: list, wall: float) -> None:
     print(f"{platform.processor() or platform.machine()}, {len(rows)} shapes, 4096-point clouds")
-    print("| shape | dim | kind | IoU | Hausdorff % | Chamfer % | cloud's own H / C % | maps | seconds | CPU s | targets |")
+    print(
+        "| shape | dim | kind | IoU | Hausdorff % | Chamfer % | cloud's own H / C % | maps | seconds | CPU s | targets |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         iou = f"{r['iou']:.3f}" + ("*" if r["kind"] == "surface" else "")
