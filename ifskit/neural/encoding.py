@@ -117,8 +117,10 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         together in batches, each getting the answer it would get alone) with ``n_maps``,
         in 3D, and in 2D where the grown maps do not beat the one shot or their attractor
         does not cover the cloud (IoU below 0.75 at its resolution, the fitter's test for
-        its k-means fits: an attractor of a few maps, dust); then the attractor nearest
-        the cloud is kept. On the 2D development shapes of benchmarks/bench_real.py
+        its k-means fits: an attractor of a few maps, dust). In 2D where the grown maps do
+        cover it, the steps refine the encoder's fewest maps (2, the cloud as given) too: a
+        curve drawn by two maps (a dragon) is covered by copies, but its two maps are the
+        answer. Then the attractor nearest the cloud is kept. On the 2D development shapes of benchmarks/bench_real.py
         (seed 0) 30 steps gave mean IoU 0.838 with the growth, 0.630 without.
     model : str, Path or PointCloudEncoder, optional
         Default: the shipped model of the clouds' dimension
@@ -208,9 +210,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             seed,
         )
         choice = np.repeat(quality.argmin(axis=1), n_views)
-        answers = [None] * len(inputs)
-        for head in np.unique(choice):
-            rows = np.flatnonzero(choice == head)
+
+        def answers_of(rows: np.ndarray, head: int) -> list:
+            """The IFS of one head for the given rows (cloud-major, view-minor), in each cloud's coordinates."""
             index = torch.as_tensor(rows, device=device)
             A, b = (t[index] for t in candidates[head])
             p = map_shares(owners[head][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
@@ -220,8 +222,13 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             M = transforms[rows % n_views]  # (r, d, d)
             A = M.transpose(0, 2, 1)[:, None] @ A @ M[:, None]
             b = np.einsum("rji,rkj->rki", M, b)
-            for j, row in enumerate(rows):
-                answers[row] = IFS(A[j], b[j], p[j])
+            return [IFS(A[j], b[j], p[j]) for j in range(len(rows))]
+
+        answers = [None] * len(inputs)
+        for head in np.unique(choice):
+            rows = np.flatnonzero(choice == head)
+            for row, answer in zip(rows, answers_of(rows, head)):
+                answers[row] = answer
     views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
     if not refine:
         return views_of[0][0] if single else [views[0] for views in views_of]
@@ -253,7 +260,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
     # the encoder's own maps refined too: in 3D, where the growth does not pay, and where the grown maps
     # do not cover the cloud (an attractor of a few maps, dust: the fitter's k-means fits' case)
-    rest = [
+    own = [
         i
         for i in range(len(clouds))
         if dim == 3
@@ -261,10 +268,19 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         or grown[i] is views_of[i][0]
         or not _covers(samples[i], occupancies[i], grown[i], seed)
     ]
-    if rest:
+    # (cloud, starts) of each refinement: the one shot's own maps where the growth does not cover; in 2D
+    # where it does, the fewest maps, read as given: a curve drawn by two maps is covered by grown copies,
+    # and the one shot's count choice favours more maps (its blurred answers of few maps look poor), yet
+    # two maps refine best (the Heighway dragon's cloud: IoU 0.97 at 128^2 from two maps, 0.79 grown to
+    # 32 copies, 0.67 from the three maps chosen)
+    jobs = [(i, views_of[i]) for i in own]
+    if dim == 2 and n_maps is None:
+        fewest = min(heads)
+        jobs += [(i, answers_of(np.array([i * n_views]), fewest)) for i in sorted(set(range(len(clouds))) - set(own))]
+    if jobs:
         refined = refine_maps(
-            [clouds[i] for i in rest],
-            [views_of[i] for i in rest],
+            [clouds[i] for i, _ in jobs],
+            [starts for _, starts in jobs],
             refine,
             seed=seed,
             lr=_REFINE_LR,
@@ -274,11 +290,16 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             snap_rounds=_REFINE_SNAP_ROUNDS,
             step_points=_REFINE_STEP_POINTS,
         )
+        answers_for = {}
+        for (i, _), answer in zip(jobs, refined):
+            answers_for.setdefault(i, []).append(answer)
         # the steps lower a Chamfer loss; what a person sees is the attractor: keep the one shot
         # (or the grown maps) where its attractor is nearer the cloud
-        for i, answer in zip(rest, refined):
+        for i, answers in answers_for.items():
             one_shot = views_of[i][0]
-            candidates = [answer, one_shot] + ([grown[i]] if grown[i] is not None and grown[i] is not one_shot else [])
+            candidates = (
+                answers + [one_shot] + ([grown[i]] if grown[i] is not None and grown[i] is not one_shot else [])
+            )
             result[i] = _best_attractor(samples[i], occupancies[i], candidates, seed)
     return result[0] if single else result
 
