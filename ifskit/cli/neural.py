@@ -136,7 +136,9 @@ def _encode_parser(commands) -> None:
             "where the grown copies do not cover the cloud (an attractor of a few maps, dust): the encoder also "
             "reads the cloud mirrored (--views), each answer's maps are snapped to the parts of the cloud they "
             "cover, STEPS steps of the collage fitter's optimizer follow, and after the first fifth of them the "
-            "answer whose attractor is nearest the cloud goes on; the nearest attractor of all is kept. Prints "
+            "answer whose attractor is nearest the cloud goes on. Where the copies do cover a 2D cloud, the "
+            "encoder's two maps are refined too (a dragon's cloud is covered by copies but drawn by two maps). The "
+            "nearest attractor of all is kept. Prints "
             "the Chamfer distance between the IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
