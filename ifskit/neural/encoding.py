@@ -229,6 +229,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             rows = np.flatnonzero(choice == head)
             for row, answer in zip(rows, answers_of(rows, head)):
                 answers[row] = answer
+        # the fewest maps of each cloud as given: a start of the 2D refinement (below)
+        growing_2d = refine and n_maps is None and model.dim == 2
+        fewest = answers_of(np.arange(len(clouds)) * n_views, min(heads)) if growing_2d else None
     views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
     if not refine:
         return views_of[0][0] if single else [views[0] for views in views_of]
@@ -275,8 +278,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # 32 copies, 0.67 from the three maps chosen)
     jobs = [(i, views_of[i]) for i in own]
     if dim == 2 and n_maps is None:
-        fewest = min(heads)
-        jobs += [(i, answers_of(np.array([i * n_views]), fewest)) for i in sorted(set(range(len(clouds))) - set(own))]
+        jobs += [(i, [fewest[i]]) for i in sorted(set(range(len(clouds))) - set(own))]
     if jobs:
         refined = refine_maps(
             [clouds[i] for i, _ in jobs],
