@@ -278,9 +278,10 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # and the one shot's count choice favours more maps (its blurred answers of few maps look poor), yet
     # two maps refine best (the Heighway dragon's cloud: IoU 0.97 at 128^2 from two maps, 0.79 grown to
     # 32 copies, 0.67 from the three maps chosen)
+    covered = set(range(len(clouds))) - set(own)
     jobs = [(i, views_of[i]) for i in own]
     if dim == 2 and n_maps is None:
-        jobs += [(i, [fewest[i]]) for i in sorted(set(range(len(clouds))) - set(own))]
+        jobs += [(i, [fewest[i]]) for i in sorted(covered)]
     if jobs:
         refined = refine_maps(
             [clouds[i] for i, _ in jobs],
@@ -298,13 +299,13 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         for (i, _), answer in zip(jobs, refined):
             answers_for.setdefault(i, []).append(answer)
         # the steps lower a Chamfer loss; what a person sees is the attractor: keep the one shot
-        # (or the grown maps) where its attractor is nearer the cloud
+        # (or the grown maps) where its attractor is nearer the cloud; grown copies that cover the
+        # cloud have beaten the one shot already (fitting.grow compares them)
         for i, answers in answers_for.items():
             one_shot = views_of[i][0]
-            candidates = (
-                answers + [one_shot] + ([grown[i]] if grown[i] is not None and grown[i] is not one_shot else [])
-            )
-            result[i] = _best_attractor(samples[i], occupancies[i], candidates, seed)
+            earlier = [one_shot] if i not in covered else []
+            earlier += [grown[i]] if grown[i] is not None and grown[i] is not one_shot else []
+            result[i] = _best_attractor(samples[i], occupancies[i], answers + earlier, seed)
     return result[0] if single else result
 
 
