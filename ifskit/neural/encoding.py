@@ -231,9 +231,9 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             for row, answer in zip(rows, answers_of(rows, head)):
                 answers[row] = answer
         # the fewest maps of each cloud as given: a start of the 2D refinement (below)
-        growing_2d = refine and n_maps is None and model.dim == 2
-        fewest_head = int(np.argmin(model.k_values))
-        fewest = answers_of(np.arange(len(clouds)) * n_views, fewest_head) if growing_2d else None
+        fewest = None
+        if refine and n_maps is None and model.dim == 2:
+            fewest = answers_of(np.arange(len(clouds)) * n_views, int(np.argmin(model.k_values)))
     views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
     if not refine:
         return views_of[0][0] if single else [views[0] for views in views_of]
@@ -276,11 +276,11 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # (cloud, starts) of each refinement: the one shot's own maps where the growth does not cover; in 2D
     # where it does, the fewest maps, read as given: a curve drawn by two maps is covered by grown copies,
     # and the one shot's count choice favours more maps (its blurred answers of few maps look poor), yet
-    # two maps refine best (the Heighway dragon's cloud: IoU 0.97 at 128^2 from two maps, 0.79 grown to
-    # 32 copies, 0.67 from the three maps chosen)
+    # two maps refine best (the Heighway dragon's cloud: IoU 0.97 at 128^2 from two maps, 0.80 grown to
+    # 32 copies, 0.67 from the three maps chosen; benchmarks/bench_encoder_catalog.py)
     covered = set(range(len(clouds))) - set(own)
     jobs = [(i, views_of[i]) for i in own]
-    if dim == 2 and n_maps is None:
+    if fewest is not None:
         jobs += [(i, [fewest[i]]) for i in sorted(covered)]
     if jobs:
         refined = refine_maps(

@@ -37,7 +37,7 @@ def nearest(x, y):
         ys = y.detach().numpy()
         shared = y.shape[0] == 1 or y.stride(0) == 0  # one cloud broadcast over the batch: one tree
         # a tree is built for one query (a collage changes every step): the unbalanced, uncompacted
-        # build is about a third cheaper and the search as exact
+        # build costs less and the search is as exact
         trees = [_tree(ys[0])] if shared else [_tree(cloud) for cloud in ys]
         found = [trees[0 if shared else i].query(xs[i], k=1)[1] for i in range(len(xs))]
         return torch.as_tensor(np.stack(found).astype(np.int64))
