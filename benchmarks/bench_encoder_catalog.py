@@ -34,7 +34,11 @@ def main() -> None:
     parser.add_argument("--refine", type=int, default=30, help="refinement steps (default 30)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
-    names = args.names.split(",") if args.names else [n for n in ifskit.catalog_names() if ifskit.catalog(n).dim == 2]
+    flat = [n for n in ifskit.catalog_names() if ifskit.catalog(n).dim == 2]
+    names = args.names.split(",") if args.names else flat
+    unknown = [n for n in names if n not in flat]
+    if unknown:
+        parser.error(f"not a 2D fractal of the catalog: {', '.join(unknown)} (ifskit catalog lists them)")
     ifskit.encode(np.random.default_rng(0).uniform(size=(300, 2)), refine=2)  # warm-up: torch, Numba
     rows = []
     print("| fractal | maps (true) | maps kept | IoU 128^2 | Chamfer % | seconds |")
