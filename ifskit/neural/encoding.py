@@ -197,10 +197,14 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     with torch.no_grad(), one_torch_thread():
         x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
         normalized, centre, scale = normalize(x)
-        # each cloud's rows through the network alone: the rounding of a float32 matrix product may
-        # depend on the rows beside it (3e-8 on a small model), and an answer must not depend on the batch
-        feature = torch.cat([model.features(normalized[i : i + n_views]) for i in range(0, len(normalized), n_views)])
-        candidates = [model.head_maps(feature, head) for head in heads]
+        # each cloud's rows through the network alone, heads included: the rounding of a float32 matrix
+        # product may depend on the rows beside it (3e-8 on a small model), and an answer must not depend
+        # on the batch
+        features = [model.features(normalized[i : i + n_views]) for i in range(0, len(normalized), n_views)]
+        candidates = []
+        for head in heads:
+            maps = [model.head_maps(feature, head) for feature in features]
+            candidates.append((torch.cat([A for A, _ in maps]), torch.cat([b for _, b in maps])))
         # per head: the map covering each point (B * V, N), whose shares are the probabilities
         owners = [collage_owner(normalized, A, b) for A, b in candidates]
         # the number of maps is chosen on the cloud as given; the other views give that many
