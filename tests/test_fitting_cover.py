@@ -20,7 +20,7 @@ from ifskit.fitting.choice import (  # noqa: E402
     surface_quality,
 )
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
-from ifskit.fitting.occupancy import occupancy_grid, target_occupancy  # noqa: E402
+from ifskit.fitting.occupancy import CURVE_FILL, fine_fill, occupancy_grid, target_occupancy  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
 from ifskit.render.kernels import fine_occupancy_spill  # noqa: E402
 
@@ -131,6 +131,24 @@ def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():
     assert fine_attractor_figures(occ, *hatched, 0)[0] < fine_attractor_figures(occ, *filled, 0)[0] - 0.1
     # and so does the figure by which grow (the encoder's refinement) chooses its number of maps
     assert count_figure(occ, *hatched, 3000, 0) < count_figure(occ, *filled, 3000, 0) - 0.1
+
+
+def test_fine_fill_tells_a_curve_from_a_filled_shape():
+    turns = np.random.default_rng(1).uniform(0, 2 * np.pi, 3000)
+    curves = {
+        "circle": np.column_stack([np.cos(turns), np.sin(turns)]),  # measured 0.56
+        "koch": ifskit.chaos_game(ifskit.catalog("koch_curve"), 3000, seed=1, progress=False),  # 0.65
+    }
+    filled = {
+        "disc": _annulus(3000, 0.0),  # 1.02
+        "ring": _annulus(3000, 0.8),  # 1.03: a thin ring is filled at its cloud's grid
+        "heighway dragon": ifskit.chaos_game(ifskit.catalog("heighway_dragon"), 3000, seed=1, progress=False),  # 1.02
+        "sierpinski": ifskit.chaos_game(ifskit.catalog("sierpinski"), 3000, seed=1, progress=False),  # 0.99
+    }
+    for name, cloud in curves.items():
+        assert fine_fill(cloud, target_occupancy(cloud)) < CURVE_FILL - 0.05, name
+    for name, cloud in filled.items():
+        assert fine_fill(cloud, target_occupancy(cloud)) > 0.9, name
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -300,6 +318,36 @@ def test_auto_skips_the_full_kmeans_run_when_its_screen_trails_the_copies(monkey
     kmeans = [steps for kind, steps in runs if kind == "angles"]
     assert kmeans == [12] * 6  # every count screened, none run in full
     assert result.n_maps > 6 and result.iou > 0.7  # measured 16 maps, 0.80
+
+
+def test_auto_fits_few_maps_to_a_curve_the_copies_cover(monkeypatch):
+    """A curve's few maps are fitted even where copies cover its cloud, and win.
+
+    A de Rham curve of two maps: at the default 400 steps its copies cover the cloud (IoU >= 0.75),
+    and the k-means fits were skipped (16 maps; measured 2 maps and IoU 0.99 now). Here every cover
+    counts as covering, as it would with the default steps; a filled disc still skips the k-means fits.
+    """
+    import ifskit.fitting.api as api
+
+    monkeypatch.setattr(api, "COVER_GOOD_ENOUGH", 0.0)
+    runs = []
+    real = api.optimize_maps
+
+    def counting(unit, starts, settings, *args, **kwargs):
+        runs.append(settings.parametrization)
+        return real(unit, starts, settings, *args, **kwargs)
+
+    monkeypatch.setattr(api, "optimize_maps", counting)
+    a = complex(0.5077, 0.2143)
+    turn = np.diag([1.0, -1.0])  # z -> a conj(z), z -> a + (1 - a) conj(z)
+    maps = [np.array([[c.real, -c.imag], [c.imag, c.real]]) @ turn for c in (a, 1 - a)]
+    curve = ifskit.IFS(np.stack(maps), [[0.0, 0.0], [a.real, a.imag]])
+    result = ifskit.fit(ifskit.chaos_game(curve, 3000, seed=1, progress=False), "auto", seed=0, **FAST)
+    assert "angles" in runs  # the k-means fits ran
+    assert result.n_maps <= 3 and result.iou > 0.9  # measured 2 maps, 0.95
+    runs.clear()
+    ifskit.fit(_annulus(3000, 0.0), "auto", seed=0, **FAST)
+    assert "angles" not in runs
 
 
 def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypatch):

@@ -12,7 +12,7 @@ differentiable distances (:mod:`ifskit.ops.losses`)::
 
 Modules, in the order of a fit:
 
-- :mod:`~ifskit.fitting.api`: :func:`fit`, :func:`refine` and :func:`grow`;
+- :mod:`~ifskit.fitting.api`: :func:`fit`, :func:`refine`, :func:`grow` and :func:`kmeans_starts`;
 - :mod:`~ifskit.fitting.occupancy`, :mod:`~ifskit.fitting.cover`: the target's cells, copies of the shape that cover them;
 - :mod:`~ifskit.fitting.checks`: checks of the cloud and of the settings;
 - :mod:`~ifskit.fitting.starts`: starting maps from k-means parts, snapping maps to parts;
@@ -30,5 +30,9 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submodules=["api", "checks", "choice", "optimize", "plot", "result", "starts", "verify"],
-    submod_attrs={"api": ["fit", "grow", "refine"], "checks": ["check_settings"], "result": ["FitResult"]},
+    submod_attrs={
+        "api": ["fit", "grow", "kmeans_starts", "refine"],
+        "checks": ["check_settings"],
+        "result": ["FitResult"],
+    },
 )

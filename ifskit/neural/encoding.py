@@ -11,11 +11,12 @@ import torch
 from ..analysis import chamfer_distance
 from ..errors import FormatError, ParameterError
 from ..fitting import grow as grow_maps
+from ..fitting import kmeans_starts
 from ..fitting import refine as refine_maps
 from ..fitting.api import AUTO_PENALTY, COVER_GOOD_ENOUGH
 from ..fitting.checks import subsample as fitter_sample
 from ..fitting.choice import attractor_iou, count_figure, quality_score
-from ..fitting.occupancy import target_occupancy
+from ..fitting.occupancy import CURVE_FILL, fine_fill, target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, collage_owner, map_shares
@@ -53,6 +54,11 @@ GROW_MAX_MAPS = 32
 GROW_STEP_POINTS = (256, 1024)
 #: Most views of a cloud the encoder can read for a refinement (see encode's ``views``).
 MAX_VIEWS = 4
+#: Numbers of maps the refinement of a curve-like 2D cloud also starts from (the encoder's heads
+#: in every view, and :data:`CURVE_RESTARTS` of the fitter's k-means starts each): a curve is
+#: drawn by a few maps, which grown copies and blurred one-shot maps miss.
+CURVE_MAPS = (2, 3)
+CURVE_RESTARTS = 2
 
 
 #: Penalty per map of the number-of-maps choice, in units of the normalized cloud (radius 1):
@@ -187,6 +193,15 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         if n_maps not in model.k_values:
             raise ParameterError(f"n_maps: this encoder gives {model.k_values} maps, not {n_maps}", "n_maps")
         heads = [model.k_values.index(n_maps)]
+    dim = model.dim
+    curves = set()  # curve-like 2D clouds (refined without n_maps)
+    if refine:
+        # the fitter's sample of each cloud (at most 20,000 points) and, in 2D, its occupancy, which the
+        # coverage test and the final choice judge by; curve-like clouds get starts of a few maps (below)
+        samples = [fitter_sample(cloud, seed) for cloud in clouds]
+        occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
+        if dim == 2 and n_maps is None:
+            curves = {i for i, (c, o) in enumerate(zip(samples, occupancies)) if fine_fill(c, o) < CURVE_FILL}
     n_input = model.hparams["n_input"]
     # a fresh stream per cloud: its answer does not depend on its place in the batch
     subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
@@ -238,6 +253,13 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         fewest = None
         if refine and n_maps is None and model.dim == 2:
             fewest = answers_of(np.arange(len(clouds)) * n_views, int(np.argmin(model.k_values)))
+        # the heads of CURVE_MAPS maps of each curve-like cloud, in every view
+        curve_heads = {}
+        if curves:
+            rows = np.array([i * n_views + v for i in sorted(curves) for v in range(n_views)])
+            for k in CURVE_MAPS:
+                answers_k = answers_of(rows, model.k_values.index(k)) if k in model.k_values else []
+                curve_heads[k] = {i: answers_k[j * n_views : (j + 1) * n_views] for j, i in enumerate(sorted(curves))}
     views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
     if not refine:
         return views_of[0][0] if single else [views[0] for views in views_of]
@@ -245,7 +267,6 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # count chosen (fitting.grow, which answers the one shot itself where no grown count beats it); in 2D
     # the grown answer is kept, else the steps refine the encoder's own maps; in 3D (a budget of 3 s) both
     # always, the attractor nearest the cloud kept
-    dim = model.dim
     grown = [None] * len(clouds)
     if n_maps is None:
         grown = [
@@ -263,10 +284,6 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             for cloud, views in zip(clouds, views_of)
         ]
     result = list(grown)
-    # the fitter's sample of each cloud (at most 20,000 points) and, in 2D, its occupancy, which both the
-    # coverage test and the final choice judge by
-    samples = [fitter_sample(cloud, seed) for cloud in clouds]
-    occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
     # the encoder's own maps refined too: in 3D, where the growth does not pay, and where the grown maps
     # do not cover the cloud (an attractor of a few maps, dust: the fitter's k-means fits' case)
     own = [
@@ -285,7 +302,13 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     covered = set(range(len(clouds))) - set(own)
     jobs = [(i, views_of[i]) for i in own]
     if fewest is not None:
-        jobs += [(i, [fewest[i]]) for i in sorted(covered)]
+        jobs += [(i, [fewest[i]]) for i in sorted(covered - curves)]
+    # a curve-like cloud (a dragon, a Koch curve): few maps from the encoder's heads in every view and from
+    # the fitter's k-means parts, whose attractors are judged at the cloud's resolution (below)
+    for k, heads_k in curve_heads.items():
+        for i in sorted(curves):
+            starts = heads_k[i] + kmeans_starts(samples[i], k, CURVE_RESTARTS, seed, model.max_contraction)
+            jobs.append((i, starts))
     if jobs:
         refined = refine_maps(
             [clouds[i] for i, _ in jobs],
@@ -309,7 +332,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             one_shot = views_of[i][0]
             earlier = [one_shot] if i not in covered else []
             earlier += [grown[i]] if grown[i] is not None and grown[i] is not one_shot else []
-            result[i] = _best_attractor(samples[i], occupancies[i], answers + earlier, seed)
+            result[i] = _best_attractor(samples[i], occupancies[i], answers + earlier, seed, i in curves)
     return result[0] if single else result
 
 
@@ -324,16 +347,23 @@ def _covers(cloud: np.ndarray, occupancy, ifs: IFS, seed: int) -> bool:
     return attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed) >= COVER_GOOD_ENOUGH
 
 
-def _best_attractor(cloud: np.ndarray, occupancy, candidates: list, seed: int) -> IFS:
+def _best_attractor(cloud: np.ndarray, occupancy, candidates: list, seed: int, curve: bool = False) -> IFS:
     """The candidate IFS whose attractor is nearest the cloud (n, d) (the first on ties); ``occupancy`` its occupancy in 2D.
 
     2D: how the attractor fills the shape (:func:`~ifskit.fitting.choice.count_figure`) less the
     fitter's penalty per map (:func:`~ifskit.fitting.choice.quality_score`), as
-    :func:`~ifskit.fitting.grow` chooses the count; 3D: the Chamfer distance (surfaces, whose
-    occupancy one cell off their place is no figure).
+    :func:`~ifskit.fitting.grow` chooses the count; for a ``curve``, its occupancy IoU at the
+    cloud's resolution instead (at twice it, a curve's cells are a band two cells wide that the
+    exact curve half fills, and copies that hatch the band look better); 3D: the Chamfer
+    distance (surfaces, whose occupancy one cell off their place is no figure).
     """
     if cloud.shape[1] == 3:
         scores = [chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud) for ifs in candidates]
+    elif curve:
+        scores = [
+            quality_score(attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
+            for ifs in candidates
+        ]
     else:
         scores = [
             quality_score(count_figure(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
