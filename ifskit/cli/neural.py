@@ -137,8 +137,9 @@ def _encode_parser(commands) -> None:
             "reads the cloud mirrored (--views), each answer's maps are snapped to the parts of the cloud they "
             "cover, STEPS steps of the collage fitter's optimizer follow, and after the first fifth of them the "
             "answer whose attractor is nearest the cloud goes on. Where the copies do cover a 2D cloud, the "
-            "encoder's two maps are refined too (a dragon's cloud is covered by copies but drawn by two maps). The "
-            "nearest attractor of all is kept. Prints "
+            "encoder's two maps are refined too (a dragon's cloud is covered by copies but drawn by two maps). A "
+            "curve-like 2D cloud (the Koch curve) is also refined from 2 and 3 maps of the encoder and of the "
+            "fitter's k-means starts, and judged at its own resolution. The nearest attractor of all is kept. Prints "
             "the Chamfer distance between the IFS's attractor and the cloud."
         ),
         epilog="Example: ifskit encode cloud.npy -o cloud.yaml --refine 30 --json",
