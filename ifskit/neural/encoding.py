@@ -192,82 +192,117 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         check_cloud(cloud, model.dim, f"cloud {i}")
     if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
         raise ParameterError(f"views must be an integer from 1 to {MAX_VIEWS}, got {views!r}", "views")
+    if n_maps is not None and n_maps not in model.k_values:
+        raise ParameterError(f"n_maps: this encoder gives {model.k_values} maps, not {n_maps}", "n_maps")
     transforms = view_transforms(model.dim)[: views if refine else 1]
-    heads = range(len(model.k_values))
-    if n_maps is not None:
-        if n_maps not in model.k_values:
-            raise ParameterError(f"n_maps: this encoder gives {model.k_values} maps, not {n_maps}", "n_maps")
-        heads = [model.k_values.index(n_maps)]
-    dim = model.dim
-    curves = set()  # curve-like 2D clouds (refined without n_maps)
-    if refine:
-        # the fitter's sample of each cloud (at most 20,000 points) and, in 2D, its occupancy, which the
-        # coverage test and the final choice judge by; curve-like clouds get starts of a few maps (below)
-        samples = [fitter_sample(cloud, seed) for cloud in clouds]
-        occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
-        if dim == 2 and n_maps is None:
-            curves = {i for i, (c, o) in enumerate(zip(samples, occupancies)) if fine_fill(c, o) < CURVE_FILL}
-    n_input = model.hparams["n_input"]
-    # a fresh stream per cloud: its answer does not depend on its place in the batch
-    subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
-    # rows: cloud 0 in every view, cloud 1 in every view, ...; view v reads M_v x
-    n_views = len(transforms)
-    inputs = np.einsum("vij,bnj->bvni", transforms, subsamples).reshape(-1, *subsamples.shape[1:])
-    # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
-    with torch.no_grad(), one_torch_thread():
-        x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
-        normalized, centre, scale = normalize(x)
-        # each cloud's rows through the network alone, heads included: the rounding of a float32 matrix
-        # product may depend on the rows beside it (3e-8 on a small model), and an answer must not depend
-        # on the batch
-        features = [model.features(normalized[i : i + n_views]) for i in range(0, len(normalized), n_views)]
-        candidates = []
-        for head in heads:
-            maps = [model.head_maps(feature, head) for feature in features]
-            candidates.append((torch.cat([A for A, _ in maps]), torch.cat([b for _, b in maps])))
-        # per head: the map covering each point (B * V, N), whose shares are the probabilities
-        owners = [collage_owner(normalized, A, b) for A, b in candidates]
-        # the number of maps is chosen on the cloud as given; the other views give that many
-        quality = head_quality(
-            normalized[::n_views],
-            [(A[::n_views], b[::n_views]) for A, b in candidates],
-            [owner[::n_views] for owner in owners],
-            seed,
-        )
-        choice = np.repeat(quality.argmin(axis=1), n_views)
+    one_shot = _OneShot(model, clouds, transforms, n_maps, seed, device)
+    if not refine:
+        return one_shot.chosen[0][0] if single else [views[0] for views in one_shot.chosen]
+    result = _refined(clouds, one_shot, refine, n_maps, seed, device)
+    return result[0] if single else result
 
-        def answers_of(rows: np.ndarray, head: int) -> list:
-            """The IFS of one head for the given rows (cloud-major, view-minor), in each cloud's coordinates."""
-            index = torch.as_tensor(rows, device=device)
-            A, b = (t[index] for t in candidates[head])
-            p = map_shares(owners[head][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype).double().cpu().numpy()
-            A, b = denormalize_maps(A, b, centre[index], scale[index])
-            A, b = A.double().cpu().numpy(), b.double().cpu().numpy()
-            # back from the view's coordinates M x to the cloud's: conjugate by M^-1 = M^T
-            M = transforms[rows % n_views]  # (r, d, d)
-            A = M.transpose(0, 2, 1)[:, None] @ A @ M[:, None]
-            b = np.einsum("rji,rkj->rki", M, b)
-            return [IFS(A[j], b[j], p[j]) for j in range(len(rows))]
 
+class _OneShot:
+    """The network's answers for a batch of clouds, each read in every view: the forward pass of :func:`encode`.
+
+    Parameters
+    ----------
+    model : PointCloudEncoder
+    clouds : list of ndarray, shape (N_i, d)
+        Checked clouds, in their own coordinates.
+    transforms : ndarray, shape (V, d, d)
+        The views (:func:`view_transforms`): view ``v`` reads ``M_v x``.
+    n_maps : int or None
+        Only the head of ``n_maps`` maps; else every head, the count chosen per cloud.
+    seed : int
+        Subsampling to the model's input size.
+    device : torch.device
+
+    Attributes
+    ----------
+    chosen : list of list of IFS
+        Per cloud, per view, the maps of the head chosen on the cloud as given (or of
+        ``n_maps``), in the cloud's coordinates.
+    """
+
+    def __init__(self, model, clouds: list, transforms: np.ndarray, n_maps: int | None, seed: int, device):
+        self.model, self.transforms, self.device = model, transforms, device
+        self.n_views = n_views = len(transforms)
+        heads = range(len(model.k_values)) if n_maps is None else [model.k_values.index(n_maps)]
+        n_input = model.hparams["n_input"]
+        # a fresh stream per cloud: its answer does not depend on its place in the batch
+        subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
+        # rows: cloud 0 in every view, cloud 1 in every view, ...; view v reads M_v x
+        inputs = np.einsum("vij,bnj->bvni", transforms, subsamples).reshape(-1, *subsamples.shape[1:])
+        # one torch thread, as the fitter: the tensors are small and threads mostly wait for each other
+        with torch.no_grad(), one_torch_thread():
+            x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
+            normalized, self.centre, self.scale = normalize(x)
+            # each cloud's rows through the network alone, heads included: the rounding of a float32 matrix
+            # product may depend on the rows beside it (3e-8 on a small model), and an answer must not depend
+            # on the batch
+            features = [model.features(normalized[i : i + n_views]) for i in range(0, len(normalized), n_views)]
+            # per head (its index in model.k_values): the maps of every row, and the map covering each point
+            # (B * V, N), whose shares are the probabilities
+            self.maps, self.owners = {}, {}
+            for head in heads:
+                maps = [model.head_maps(feature, head) for feature in features]
+                self.maps[head] = (torch.cat([A for A, _ in maps]), torch.cat([b for _, b in maps]))
+                self.owners[head] = collage_owner(normalized, *self.maps[head])
+            # the number of maps is chosen on the cloud as given; the other views give that many
+            quality = head_quality(
+                normalized[::n_views],
+                [(A[::n_views], b[::n_views]) for A, b in self.maps.values()],
+                [owner[::n_views] for owner in self.owners.values()],
+                seed,
+            )
+        choice = np.repeat(np.array(list(self.maps))[quality.argmin(axis=1)], n_views)
         answers = [None] * len(inputs)
         for head in np.unique(choice):
             rows = np.flatnonzero(choice == head)
-            for row, answer in zip(rows, answers_of(rows, head)):
+            for row, answer in zip(rows, self.answers(rows, head)):
                 answers[row] = answer
-        # the fewest maps of each cloud as given: a start of the 2D refinement (below)
-        fewest = None
-        if refine and n_maps is None and model.dim == 2:
-            fewest = answers_of(np.arange(len(clouds)) * n_views, int(np.argmin(model.k_values)))
-        # the heads of CURVE_MAPS maps of each curve-like cloud, in every view
-        curve_heads = {}
-        if curves:
-            rows = np.array([i * n_views + v for i in sorted(curves) for v in range(n_views)])
-            for k in CURVE_MAPS:
-                answers_k = answers_of(rows, model.k_values.index(k)) if k in model.k_values else []
-                curve_heads[k] = {i: answers_k[j * n_views : (j + 1) * n_views] for j, i in enumerate(sorted(curves))}
-    views_of = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
-    if not refine:
-        return views_of[0][0] if single else [views[0] for views in views_of]
+        self.chosen = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
+
+    def answers(self, rows: np.ndarray, head: int) -> list:
+        """The IFS of head ``head`` (its index in ``k_values``) for rows (cloud-major, view-minor), in each cloud's coordinates."""
+        with torch.no_grad(), one_torch_thread():
+            index = torch.as_tensor(rows, device=self.device)
+            A, b = (t[index] for t in self.maps[head])
+            p = map_shares(self.owners[head][index], A.shape[1], _P_FLOOR / A.shape[1], A.dtype)
+            A, b = denormalize_maps(A, b, self.centre[index], self.scale[index])
+            A, b, p = A.double().cpu().numpy(), b.double().cpu().numpy(), p.double().cpu().numpy()
+        # back from the view's coordinates M x to the cloud's: conjugate by M^-1 = M^T
+        M = self.transforms[rows % self.n_views]  # (r, d, d)
+        A = M.transpose(0, 2, 1)[:, None] @ A @ M[:, None]
+        b = np.einsum("rji,rkj->rki", M, b)
+        return [IFS(A[j], b[j], p[j]) for j in range(len(rows))]
+
+    def views(self, clouds: list, count: int, every_view: bool = True) -> list:
+        """Per cloud index of ``clouds``, the maps of the head of ``count`` maps in every view (or as given): lists of IFS.
+
+        Empty lists where the model has no head of ``count`` maps.
+        """
+        if not clouds or count not in self.model.k_values:
+            return [[] for _ in clouds]
+        n_views = self.n_views if every_view else 1
+        rows = np.array([i * self.n_views + v for i in clouds for v in range(n_views)], dtype=np.int64)
+        answers = self.answers(rows, self.model.k_values.index(count))
+        return [answers[j * n_views : (j + 1) * n_views] for j in range(len(clouds))]
+
+
+def _refined(clouds: list, one_shot: _OneShot, steps: int, n_maps: int | None, seed: int, device) -> list:
+    """The refinement of :func:`encode`: one IFS per cloud, from the one shot's answers and ``steps`` steps."""
+    model = one_shot.model
+    dim = model.dim
+    views_of = one_shot.chosen
+    # the fitter's sample of each cloud (at most 20,000 points) and, in 2D, its occupancy, which the
+    # coverage test and the final choice judge by
+    samples = [fitter_sample(cloud, seed) for cloud in clouds]
+    occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
+    curves = set()  # curve-like 2D clouds: starts of a few maps, judged at their resolution (below)
+    if dim == 2 and n_maps is None:
+        curves = {i for i, (c, o) in enumerate(zip(samples, occupancies)) if fine_fill(c, o) < CURVE_FILL}
     # map-count changes (n_maps not given): the one shot grown into a cover of the cloud, polished and its
     # count chosen (fitting.grow, which answers the one shot itself where no grown count beats it); in 2D
     # the grown answer is kept, else the steps refine the encoder's own maps; in 3D (a budget of 3 s) both
@@ -278,7 +313,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
             grow_maps(
                 cloud,
                 views[0],
-                refine,
+                steps,
                 max_maps=GROW_MAX_MAPS,
                 seed=seed,
                 lr=_REFINE_LR,
@@ -306,39 +341,41 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     # 32 copies, 0.67 from the three maps chosen; benchmarks/bench_encoder_catalog.py)
     covered = set(range(len(clouds))) - set(own)
     jobs = [(i, views_of[i]) for i in own]
-    if fewest is not None:
-        jobs += [(i, [fewest[i]]) for i in sorted(covered - curves)]
+    if dim == 2 and n_maps is None:
+        fewer = sorted(covered - curves)
+        fewest = one_shot.views(fewer, min(model.k_values), every_view=False)
+        jobs += list(zip(fewer, fewest))
     # a curve-like cloud (a dragon, a Koch curve): few maps from the encoder's heads in every view and from
     # the fitter's k-means parts, whose attractors are judged at the cloud's resolution (below)
-    for k, heads_k in curve_heads.items():
-        for i in sorted(curves):
-            starts = heads_k[i] + kmeans_starts(samples[i], k, CURVE_RESTARTS, seed, model.max_contraction)
-            jobs.append((i, starts))
-    if jobs:
-        refined = refine_maps(
-            [clouds[i] for i, _ in jobs],
-            [starts for _, starts in jobs],
-            refine,
-            seed=seed,
-            lr=_REFINE_LR,
-            max_contraction=model.max_contraction,
-            device=device,
-            attractor_weight=_REFINE_ATTRACTOR,
-            snap_rounds=_REFINE_SNAP_ROUNDS,
-            step_points=_REFINE_STEP_POINTS,
-        )
-        answers_for = {}
-        for (i, _), answer in zip(jobs, refined):
-            answers_for.setdefault(i, []).append(answer)
-        # the steps lower a Chamfer loss; what a person sees is the attractor: keep the one shot
-        # (or the grown maps) where its attractor is nearer the cloud; grown copies that cover the
-        # cloud have beaten the one shot already (fitting.grow compares them)
-        for i, answers in answers_for.items():
-            one_shot = views_of[i][0]
-            earlier = [one_shot] if i not in covered else []
-            earlier += [grown[i]] if grown[i] is not None and grown[i] is not one_shot else []
-            result[i] = _best_attractor(samples[i], occupancies[i], answers + earlier, seed, i in curves)
-    return result[0] if single else result
+    for k in CURVE_MAPS:
+        for i, heads_k in zip(sorted(curves), one_shot.views(sorted(curves), k)):
+            jobs.append((i, heads_k + kmeans_starts(samples[i], k, CURVE_RESTARTS, seed, model.max_contraction)))
+    if not jobs:
+        return result
+    refined = refine_maps(
+        [clouds[i] for i, _ in jobs],
+        [starts for _, starts in jobs],
+        steps,
+        seed=seed,
+        lr=_REFINE_LR,
+        max_contraction=model.max_contraction,
+        device=device,
+        attractor_weight=_REFINE_ATTRACTOR,
+        snap_rounds=_REFINE_SNAP_ROUNDS,
+        step_points=_REFINE_STEP_POINTS,
+    )
+    answers_for = {}
+    for (i, _), answer in zip(jobs, refined):
+        answers_for.setdefault(i, []).append(answer)
+    # the steps lower a Chamfer loss; what a person sees is the attractor: keep the one shot
+    # (or the grown maps) where its attractor is nearer the cloud; grown copies that cover the
+    # cloud have beaten the one shot already (fitting.grow compares them)
+    for i, answers in answers_for.items():
+        first = views_of[i][0]
+        earlier = [first] if i not in covered else []
+        earlier += [grown[i]] if grown[i] is not None and grown[i] is not first else []
+        result[i] = _best_attractor(samples[i], occupancies[i], answers + earlier, seed, i in curves)
+    return result
 
 
 def _covers(cloud: np.ndarray, occupancy, ifs: IFS, seed: int) -> bool:
