@@ -7,7 +7,7 @@ import ifskit
 
 torch = pytest.importorskip("torch")
 
-from ifskit.fitting import grow  # noqa: E402
+from ifskit.fitting import grow, kmeans_starts  # noqa: E402
 from ifskit.fitting.choice import attractor_iou  # noqa: E402
 from ifskit.fitting.cover import cell_cover, extend_cover  # noqa: E402
 from ifskit.fitting.occupancy import target_occupancy  # noqa: E402
@@ -163,6 +163,23 @@ def test_encoder_refinement_finds_the_few_maps_of_a_curve():
     assert distance < 0.004 * np.ptp(cloud, axis=0).max()
     alone = ifskit.encode(shape, refine=30)
     assert np.array_equal(alone.A, filled.A) and np.array_equal(alone.b, filled.b)
+
+
+def test_kmeans_starts_are_the_fitters_starts_in_the_clouds_coordinates():
+    """fit's own k-means starts as IFS: from them, refine finds the triangle's three maps, as fit does."""
+    truth = ifskit.catalog("sierpinski")
+    cloud = ifskit.chaos_game(truth, 2000, seed=1) * 5.0 + 3.0  # far from the unit ball: the coordinates count
+    starts = kmeans_starts(cloud, 3, restarts=2, seed=0)
+    assert len(starts) == 2 and all(start.n_maps == 3 and start.contraction <= 0.9 + 1e-9 for start in starts)
+    lo, hi = cloud.min(axis=0), cloud.max(axis=0)
+    for start in starts:  # each map's fixed point lies in the cloud's box
+        fixed = np.linalg.solve(np.eye(2) - start.A, start.b[..., None])[..., 0]
+        assert np.all((fixed > lo - 0.1 * (hi - lo)) & (fixed < hi + 0.1 * (hi - lo)))
+    refined = ifskit.refine(cloud, starts, 60)
+    distance = ifskit.attractor_distance(
+        refined, ifskit.IFS(truth.A, truth.b * 5.0 + 3.0 - truth.A @ [3.0, 3.0]), seed=0
+    )
+    assert distance["chamfer"] < 0.01 * np.ptp(cloud, axis=0).max()
 
 
 def test_grow_refuses_bad_settings():
