@@ -175,6 +175,9 @@ def test_kmeans_starts_are_the_fitters_starts_in_the_clouds_coordinates():
     for start in starts:  # each map's fixed point lies in the cloud's box
         fixed = np.linalg.solve(np.eye(2) - start.A, start.b[..., None])[..., 0]
         assert np.all((fixed > lo - 0.1 * (hi - lo)) & (fixed < hi + 0.1 * (hi - lo)))
+    for bad in ({"n_maps": 0}, {"n_maps": 5000}, {"restarts": 0}, {"max_contraction": 1.0}):
+        with pytest.raises(ifskit.ParameterError, match=next(iter(bad))):
+            kmeans_starts(cloud, **{"n_maps": 3, **bad})
     refined = ifskit.refine(cloud, starts, 60)
     distance = ifskit.attractor_distance(
         refined, ifskit.IFS(truth.A, truth.b * 5.0 + 3.0 - truth.A @ [3.0, 3.0]), seed=0

@@ -495,8 +495,9 @@ def kmeans_starts(points, n_maps: int, restarts: int = 2, seed: int = 0, max_con
     Each start cuts the cloud into k-means parts (a fresh seed per start) and keeps the
     ``n_maps`` maps onto parts (or onto the cloud without a part) whose collage is nearest
     the cloud (:func:`~ifskit.fitting.starts.starting_params`): the starts from which a fit
-    finds an attractor of a few maps, such as a curve's two. The same as :func:`fit`'s
-    first ``restarts`` starts for ``n_maps`` maps and ``seed``.
+    finds an attractor of a few maps, such as a curve's two. Drawn as :func:`fit` draws its
+    first ``restarts`` starts for ``n_maps`` maps and ``seed`` (the same where the cloud has no
+    repeated points, which :func:`fit` drops).
 
     Parameters
     ----------
@@ -512,8 +513,17 @@ def kmeans_starts(points, n_maps: int, restarts: int = 2, seed: int = 0, max_con
     -------
     list of IFS
         ``restarts`` IFS of ``n_maps`` maps each, in the cloud's coordinates.
+
+    Raises
+    ------
+    ParameterError
+        A bad ``n_maps`` (more maps than points), ``restarts``, ``seed`` or ``max_contraction``.
     """
+    check_integer(restarts, "restarts", minimum=1)
+    check_integer(seed, "seed")
+    check_contraction(max_contraction)
     cloud = subsample(np.asarray(points, dtype=float), seed)
+    check_n_maps(n_maps, len(cloud))
     dim = cloud.shape[1]
     centre, scale, unit = _unit_ball(cloud)
     rng = np.random.default_rng([seed, n_maps])  # as fit's k-means fit of n_maps maps
