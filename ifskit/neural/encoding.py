@@ -278,17 +278,18 @@ class _OneShot:
         b = np.einsum("rji,rkj->rki", M, b)
         return [IFS(A[j], b[j], p[j]) for j in range(len(rows))]
 
-    def views(self, clouds: list, count: int, every_view: bool = True) -> list:
-        """Per cloud index of ``clouds``, the maps of the head of ``count`` maps in every view (or as given): lists of IFS.
+    def views(self, indices: list, count: int, every_view: bool = True) -> list:
+        """The maps of the head of ``count`` maps for the clouds numbered ``indices``: per cloud, a list of IFS.
 
-        Empty lists where the model has no head of ``count`` maps.
+        One per view, or the cloud as given alone (``every_view=False``); empty lists where the
+        model has no head of ``count`` maps.
         """
-        if not clouds or count not in self.model.k_values:
-            return [[] for _ in clouds]
+        if not indices or count not in self.model.k_values:
+            return [[] for _ in indices]
         n_views = self.n_views if every_view else 1
-        rows = np.array([i * self.n_views + v for i in clouds for v in range(n_views)], dtype=np.int64)
+        rows = np.array([i * self.n_views + v for i in indices for v in range(n_views)], dtype=np.int64)
         answers = self.answers(rows, self.model.k_values.index(count))
-        return [answers[j * n_views : (j + 1) * n_views] for j in range(len(clouds))]
+        return [answers[j * n_views : (j + 1) * n_views] for j in range(len(indices))]
 
 
 def _refined(clouds: list, one_shot: _OneShot, steps: int, n_maps: int | None, seed: int, device) -> list:
