@@ -1,4 +1,4 @@
-"""The real-shape benchmark's pieces (benchmarks/real_shapes.py, benchmarks/real_metrics.py) do what they claim."""
+"""The benchmarks' pieces (real_shapes.py, real_metrics.py, bench_curves.py's curves) do what they claim."""
 
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ import ifskit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from bench_curves import de_rham_curve  # noqa: E402
 from real_metrics import bounding_square, distances, occupancy, occupancy_iou, score_points  # noqa: E402
 from real_shapes import SHAPES, Cells, Mesh, grid_mesh, load_shape, missing_package  # noqa: E402
 
@@ -137,3 +138,22 @@ def test_every_shape_builds(name):
     assert shape.cloud.shape == (64, spec.dim) and shape.truth.shape == (256, spec.dim)
     assert np.isfinite(shape.cloud).all() and np.isfinite(shape.truth).all()
     assert shape.kind in ("filled 2D", "surface", "solid") and (shape.kind == "filled 2D") == (spec.dim == 2)
+
+
+@pytest.mark.parametrize("reflected", [False, True])
+def test_de_rham_curves_join_their_ends_0_and_1(reflected):
+    """Two contracting similitudes, one fixing 0, the other 1, each image meeting the other at a: a curve from 0 to 1."""
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        curve = de_rham_curve(rng, reflected)
+        assert curve.n_maps == 2 and curve.contraction < 0.85 and np.isclose(curve.p.sum(), 1.0)
+        for A in curve.A:  # a similitude: A^T A = s^2 I, orientation as asked
+            gram = A.T @ A
+            assert np.allclose(gram, gram[0, 0] * np.eye(2)) and (np.linalg.det(A) < 0) == reflected
+        fixed = [np.linalg.solve(np.eye(2) - A, b) for A, b in zip(curve.A, curve.b)]
+        assert np.allclose(fixed[0], [0.0, 0.0]) and np.allclose(fixed[1], [1.0, 0.0])
+        # the first map's image of the end 1 is the second's image of the end 0: the halves join
+        assert np.allclose(curve.A[0] @ [1.0, 0.0] + curve.b[0], curve.b[1])
+        cloud = ifskit.chaos_game(curve, 20_000, seed=1, progress=False)
+        for end in ([0.0, 0.0], [1.0, 0.0]):  # the curve reaches both ends (it may bulge beyond them)
+            assert np.linalg.norm(cloud - end, axis=1).min() < 0.02
