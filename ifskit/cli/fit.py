@@ -48,7 +48,8 @@ def _fit_parser(commands) -> None:
         metavar="K|auto",
         help=(
             f"number of maps, 1 to {MAX_FIT_MAPS}, or auto: compare fits of up to --max-maps maps by their attractors (occupancy "
-            "IoU against the cloud, a small penalty per map) and keep the best"
+            "IoU against the cloud, a small penalty per map) and keep the best: copies of the shape, and maps onto "
+            "its parts, which always run for a curve (a dragon, the Koch curve), drawn by a few maps"
         ),
     )
     parser.add_argument(

@@ -301,8 +301,10 @@ def _refined(clouds: list, one_shot: _OneShot, steps: int, n_maps: int | None, s
     # coverage test and the final choice judge by
     samples = [fitter_sample(cloud, seed) for cloud in clouds]
     occupancies = [target_occupancy(sample) if dim == 2 else None for sample in samples]
+    # the number of maps changes in 2D without n_maps: few-map starts beside the grown copies (below)
+    few_map_starts = dim == 2 and n_maps is None
     curves = set()  # curve-like 2D clouds: starts of a few maps, judged at their resolution (below)
-    if dim == 2 and n_maps is None:
+    if few_map_starts:
         curves = {i for i, (c, o) in enumerate(zip(samples, occupancies)) if fine_fill(c, o) < CURVE_FILL}
     # map-count changes (n_maps not given): the one shot grown into a cover of the cloud, polished and its
     # count chosen (fitting.grow, which answers the one shot itself where no grown count beats it); in 2D
@@ -342,7 +344,7 @@ def _refined(clouds: list, one_shot: _OneShot, steps: int, n_maps: int | None, s
     # 32 copies, 0.67 from the three maps chosen; benchmarks/bench_encoder_catalog.py)
     covered = set(range(len(clouds))) - set(own)
     jobs = [(i, views_of[i]) for i in own]
-    if dim == 2 and n_maps is None:
+    if few_map_starts:
         fewer = sorted(covered - curves)
         fewest = one_shot.views(fewer, min(model.k_values), every_view=False)
         jobs += list(zip(fewer, fewest))
@@ -402,14 +404,10 @@ def _best_attractor(cloud: np.ndarray, occupancy, candidates: list, seed: int, c
     """
     if cloud.shape[1] == 3:
         scores = [chamfer_distance(chaos_game(ifs, len(cloud), seed=seed, progress=False), cloud) for ifs in candidates]
-    elif curve:
-        scores = [
-            quality_score(attractor_iou(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
-            for ifs in candidates
-        ]
     else:
+        figure = attractor_iou if curve else count_figure
         scores = [
-            quality_score(count_figure(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
+            quality_score(figure(occupancy, ifs.A, ifs.b, ifs.p, len(cloud), seed), ifs.n_maps, AUTO_PENALTY)
             for ifs in candidates
         ]
     return candidates[int(np.argmin(scores))]

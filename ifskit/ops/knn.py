@@ -47,6 +47,7 @@ def nearest(x, y):
 
 
 def _tree(points: np.ndarray) -> cKDTree:
+    """A KD-tree of ``points`` (n, d) for one query: unbalanced and uncompacted, cheaper to build."""
     return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
