@@ -171,7 +171,8 @@ def print_table(rows: list, stats: dict, skipped: list, wall: float) -> None:
             f"2D: mean IoU {stats['iou_2d_mean']:.3f} (target >= {TARGETS['iou_2d_mean']}: "
             f"{_verdict(stats['pass_2d_iou'])}); Hausdorff mean {stats['hausdorff_2d_mean']:.2f}%, "
             f"max {stats['hausdorff_2d_max']:.2f}% (target every shape <= {TARGETS['hausdorff_pct']}%: "
-            f"{_verdict(stats['pass_2d_hausdorff'])})"
+            f"{_verdict(stats['pass_2d_hausdorff'])}); the input clouds' own Hausdorff mean "
+            f"{stats['cloud_hausdorff_2d_mean']:.2f}%"
         )
     if "chamfer_3d_mean" in stats:
         print(
