@@ -43,7 +43,7 @@ def ifs_from_cloud(
     n_maps : int, optional
         Number of maps. Default: the encoder picks its own (its predicted attractor
         quality), the fitter uses :data:`DEFAULT_FIT_MAPS`. The encoder only knows its
-        model's map counts (2 to 8 for the shipped ones).
+        model's map counts (2 to 8 for the shipped ones, and 48 anchor copies in 2D).
     steps : int
         Fitter steps.
     seed : int

@@ -167,8 +167,10 @@ def _encode_parser(commands) -> None:
         dest="maps",
         type=int,
         metavar="K",
-        help="number of maps, within the model's range (2-8 for the shipped models), kept by --refine; default: the "
-        "head whose predicted attractor is nearest the cloud, grown by --refine where that pays",
+        help="number of maps, one the model gives (the shipped 2D model: 2-8 from its heads, 48 anchor copies; 3D: "
+        "2-8), kept by --refine; default: the answer whose predicted attractor is nearest the cloud (without "
+        "--refine the 2D copies compete: a letter or a silhouette comes out as 48 copies), grown by --refine where "
+        "that pays",
     )
     parser.add_argument("--model", metavar="PATH", help="checkpoint from train-encoder (default: the shipped model)")
     parser.add_argument(

@@ -22,7 +22,7 @@ from ..ops.device import one_torch_thread, resolve_device
 from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, collage_owner, map_shares
 from ..render import chaos_game
 from . import shipped
-from .model import MIN_POINTS, denormalize_maps, load_checkpoint, normalize, subsample
+from .model import MIN_POINTS, denormalize_maps, farthest_points, load_checkpoint, normalize, subsample
 
 # Probability floor of a map, as a fraction of a uniform share: a map that covers
 # none of the sampled points must still be visited by the chaos game.
@@ -52,6 +52,8 @@ _REFINE_STEP_POINTS = (512, 1024)
 #: 0.862 with 39 / 41 maps kept, a larger IFS for 0.015).
 GROW_MAX_MAPS = 32
 GROW_STEP_POINTS = (256, 1024)
+# Input points whose images make the collage of the anchor copies, which gives their probabilities.
+_COPIES_SOURCES = 32
 #: Most views of a cloud the encoder can read for a refinement (see encode's ``views``).
 MAX_VIEWS = 4
 #: Numbers of maps the refinement of a curve-like 2D cloud also starts from (the encoder's heads
@@ -140,11 +142,19 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; default CPU.
     n_maps : int, optional
-        Number of maps (one of the model's ``k_values``: 2 to 8 for the shipped models),
-        kept by the refinement;
+        Number of maps, one of the model's ``map_counts`` (the shipped 2D model: its heads'
+        2 to 8, and 48, its anchor copies; the 3D model: 2 to 8), kept by the refinement;
         default, per cloud, the head whose attractor is nearest the cloud: short chaos-game
         chains started from the cloud, ``chamfer + MAP_PENALTY * K`` in the normalized frame
-        (the maps' predicted attractor quality; one more map must earn its place).
+        (the maps' predicted attractor quality; one more map must earn its place). Without
+        ``refine`` the anchor copies (:class:`~ifskit.neural.model.AnchorCopies`: a shrunken,
+        turned copy of the whole cloud at each of 48 farthest-point anchors) compete too,
+        charged as the largest head (``K = 8``: the penalty breaks ties between the heads'
+        counts; at 48 maps it would outweigh the differences it is there to break). The
+        copies draw what few maps cannot (a letter, a silhouette), and their predicted
+        attractors were the nearer on every 2D development shape and on the random IFS of the
+        development draws; ask for ``n_maps`` or ``refine`` for an IFS of few maps. The
+        refinement starts from the heads (its growth makes copies of its own).
     seed : int
         Subsampling of large clouds; same seed, same answer.
     views : int
@@ -161,7 +171,7 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
     Returns
     -------
     IFS, or list of IFS
-        One IFS for one cloud ``(N, d)``, else a list, of up to ``max(k_values)`` maps
+        One IFS for one cloud ``(N, d)``, else a list, of up to ``max(map_counts)`` maps
         (:data:`GROW_MAX_MAPS` when refined without ``n_maps``). Every map has
         ``||A_i||_2 <= max_contraction`` (0.9 for the shipped model). The
         probabilities are the shares of the cloud that each map's image covers
@@ -192,10 +202,10 @@ def encode(points, refine: int = 0, model=None, device=None, n_maps: int | None 
         check_cloud(cloud, model.dim, f"cloud {i}")
     if not (isinstance(views, (int, np.integer)) and 1 <= views <= MAX_VIEWS):
         raise ParameterError(f"views must be an integer from 1 to {MAX_VIEWS}, got {views!r}", "views")
-    if n_maps is not None and n_maps not in model.k_values:
-        raise ParameterError(f"n_maps: this encoder gives {model.k_values} maps, not {n_maps}", "n_maps")
+    if n_maps is not None and n_maps not in model.map_counts:
+        raise ParameterError(f"n_maps: this encoder gives {model.map_counts} maps, not {n_maps}", "n_maps")
     transforms = view_transforms(model.dim)[: views if refine else 1]
-    one_shot = _OneShot(model, clouds, transforms, n_maps, seed, device)
+    one_shot = _OneShot(model, clouds, transforms, n_maps, seed, device, copies=not refine)
     if not refine:
         return one_shot.chosen[0][0] if single else [views[0] for views in one_shot.chosen]
     result = _refined(clouds, one_shot, refine, n_maps, seed, device)
@@ -217,6 +227,9 @@ class _OneShot:
     seed : int
         Subsampling to the model's input size.
     device : torch.device
+    copies : bool
+        Without ``n_maps``: whether the model's anchor copies (where it has them) compete with its
+        heads.
 
     Attributes
     ----------
@@ -225,10 +238,16 @@ class _OneShot:
         ``n_maps``), in the cloud's coordinates.
     """
 
-    def __init__(self, model, clouds: list, transforms: np.ndarray, n_maps: int | None, seed: int, device):
+    def __init__(
+        self, model, clouds: list, transforms: np.ndarray, n_maps: int | None, seed: int, device, copies: bool = True
+    ):
         self.model, self.transforms, self.device = model, transforms, device
         self.n_views = n_views = len(transforms)
-        heads = range(len(model.k_values)) if n_maps is None else [model.k_values.index(n_maps)]
+        # heads by index into model.map_counts: the copies, where the model has them, come last
+        counts = model.map_counts
+        heads = range(len(counts)) if n_maps is None else [counts.index(n_maps)]
+        if not copies and n_maps is None and model.copies is not None:
+            heads = heads[:-1]
         n_input = model.hparams["n_input"]
         # a fresh stream per cloud: its answer does not depend on its place in the batch
         subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
@@ -246,15 +265,24 @@ class _OneShot:
             # (B * V, N), whose shares are the probabilities
             self.maps, self.owners = {}, {}
             for head in heads:
-                maps = [model.head_maps(feature, head) for feature in features]
+                if head < len(model.k_values):
+                    maps = [model.head_maps(feature, head) for feature in features]
+                else:
+                    # the anchors of every row at once: elementwise steps, the same bits in any batch
+                    anchors = farthest_points(normalized, model.copies.anchors)
+                    rows = range(0, len(normalized), n_views)
+                    maps = [model.copies(normalized[i : i + n_views], anchors[i : i + n_views]) for i in rows]
                 self.maps[head] = (torch.cat([A for A, _ in maps]), torch.cat([b for _, b in maps]))
-                self.owners[head] = collage_owner(normalized, *self.maps[head])
+                # the copies' collage from a sample of the (randomly subsampled) input: as many images as 6 maps'
+                sources = normalized[:, :_COPIES_SOURCES] if head == len(model.k_values) else None
+                self.owners[head] = collage_owner(normalized, *self.maps[head], sources=sources)
             # the number of maps is chosen on the cloud as given; the other views give that many
             quality = head_quality(
                 normalized[::n_views],
                 [(A[::n_views], b[::n_views]) for A, b in self.maps.values()],
                 [owner[::n_views] for owner in self.owners.values()],
                 seed,
+                charged=[min(counts[head], max(model.k_values)) for head in self.maps],
             )
         choice = np.repeat(np.array(list(self.maps))[quality.argmin(axis=1)], n_views)
         answers = [None] * len(inputs)
@@ -265,7 +293,7 @@ class _OneShot:
         self.chosen = [answers[i * n_views : (i + 1) * n_views] for i in range(len(clouds))]
 
     def answers(self, rows: np.ndarray, head: int) -> list:
-        """The IFS of head ``head`` (its index in ``k_values``) for rows (cloud-major, view-minor), in each cloud's coordinates."""
+        """The IFS of head ``head`` (its index in ``map_counts``) for rows (cloud-major, view-minor), in each cloud's coordinates."""
         with torch.no_grad(), one_torch_thread():
             index = torch.as_tensor(rows, device=self.device)
             A, b = (t[index] for t in self.maps[head])
@@ -413,7 +441,7 @@ def _best_attractor(cloud: np.ndarray, occupancy, candidates: list, seed: int, c
     return candidates[int(np.argmin(scores))]
 
 
-def head_quality(normalized, maps, owners, seed: int) -> np.ndarray:
+def head_quality(normalized, maps, owners, seed: int, charged=None) -> np.ndarray:
     """Predicted attractor quality of every head's maps: lower is better.
 
     Each cloud starts chains of :data:`~ifskit.ops.losses.CHAIN_STEPS` random maps (drawn
@@ -428,18 +456,20 @@ def head_quality(normalized, maps, owners, seed: int) -> np.ndarray:
     owners : list of H Tensors, shape (B, N)
         The map whose image covers each point (:func:`~ifskit.ops.losses.collage_owner`).
     seed : int
+    charged : list of H int, optional
+        The maps the penalty counts for each head; default, its maps.
 
     Returns
     -------
     ndarray, shape (B, H)
     """
     scores = []
-    for (A, b), owner in zip(maps, owners):
+    for head, ((A, b), owner) in enumerate(zip(maps, owners)):
         k = A.shape[1]
         p = map_shares(owner, k, CHAIN_SHARE_FLOOR / k, A.dtype)
         generators = [torch.Generator().manual_seed(seed) for _ in range(len(A))]
         distance = attractor_chamfer(normalized, A, b, generator=generators, p=p)
-        scores.append(distance.cpu().numpy() + MAP_PENALTY * k)
+        scores.append(distance.cpu().numpy() + MAP_PENALTY * (k if charged is None else charged[head]))
     return np.stack(scores, axis=1)
 
 

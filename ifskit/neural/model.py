@@ -6,6 +6,10 @@ and one linear head per number of maps ``K`` giving the raw parameters of ``K`` 
 in the fitter's contractive parametrization (:func:`ifskit.ops.contractive.maps_from_params`):
 every output is contractive by construction, whatever the weights.
 
+A 2D model may also carry :class:`AnchorCopies`: one map per anchor of the cloud, a
+shrunken, turned copy of the whole shape, the many-map one shot of shapes that few maps
+cannot draw (letters, silhouettes).
+
 Clouds enter normalized (centred on their mean, scaled so the farthest point is at
 distance 1); the maps are moved back to the cloud's own coordinates by conjugation.
 """
@@ -25,13 +29,19 @@ from ..ops.contractive import maps_from_params, n_params
 
 #: Checkpoint format name and version; :func:`load_checkpoint` refuses anything else.
 CHECKPOINT_FORMAT = "ifskit-neural-collage-encoder"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+#: Older versions this ifskit still reads: version 1 has no ``anchors`` (no :class:`AnchorCopies`).
+READS_VERSIONS = (1, 2)
 #: Fewest points a cloud may have to be encoded.
 MIN_POINTS = 16
 
 
 def default_hparams(dim: int = 2) -> dict:
-    """Architecture of the shipped model: ``dim``, map counts, widths, bound on contraction, input size."""
+    """Architecture of a fresh model: ``dim``, map counts, widths, bound on contraction, input size, anchors.
+
+    ``anchors`` is 0: the copies (:class:`AnchorCopies`) are trained in a second stage
+    (:func:`ifskit.neural.train.train_copies`), which sets it.
+    """
     return {
         "dim": int(dim),
         "k_values": [2, 3, 4, 5, 6, 7, 8],
@@ -40,6 +50,7 @@ def default_hparams(dim: int = 2) -> dict:
         "max_contraction": 0.9,
         "n_input": 256,
         "fourier": 4,
+        "anchors": 0,
     }
 
 
@@ -64,6 +75,13 @@ class PointCloudEncoder(nn.Module):
         pooled = 2 * hparams["point_widths"][-1]
         self.global_mlp = _mlp([pooled, *hparams["global_widths"]], last_activation=True)
         self.heads = nn.ModuleList(nn.Linear(hparams["global_widths"][-1], k * self.n_params) for k in self.k_values)
+        anchors = int(hparams.get("anchors", 0))
+        self.copies = AnchorCopies(dim, anchors, self.fourier) if anchors else None
+
+    @property
+    def map_counts(self) -> list:
+        """Numbers of maps the model can give: its heads' ``k_values``, then the copies' anchors if it has them."""
+        return self.k_values + ([self.copies.anchors] if self.copies is not None else [])
 
     def features(self, points):
         """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
@@ -101,6 +119,106 @@ class PointCloudEncoder(nn.Module):
         """
         feature = self.features(points)
         return [self.head_maps(feature, head) for head in range(len(self.k_values))]
+
+
+class AnchorCopies(nn.Module):
+    """One copy of the whole cloud per anchor: ``anchors`` maps from a normalized cloud (2D).
+
+    The anchors are farthest-point samples of the cloud (:func:`farthest_points`). For each,
+    a shared network reads a global feature of the cloud (its own small PointNet), the
+    anchor's neighbourhood (its :data:`NEIGHBOURS` nearest points, relative to it) and the
+    anchor's position, and gives a shrunken, stretched, turned copy of the whole cloud
+    centred near the anchor::
+
+        w_i(x) = R(theta_i) diag(s_i, r_i s_i) R(phi_i) x + a_i + delta_i
+
+    (the cloud's centre is 0, so ``a_i + delta_i`` is where the copy's centre goes), with
+    ``s_i`` in [:data:`SCALE_MIN`, :data:`SCALE_MAX`], ``r_i`` in [:data:`RATIO_MIN`, 1]
+    and each coordinate of ``delta_i`` within :data:`OFFSET`. Contractive by construction:
+    ``||A_i||_2 = s_i <= SCALE_MAX``. Tied to its anchor, each map has one place to go,
+    where the heads' maps, free to permute, learn averages of the places they could take;
+    the bounded squash keeps copies from thinning into the streaks whose attractors hatch a
+    filled shape.
+    """
+
+    #: Bounds of the copies' scale, squash (smaller singular value over the larger) and offset.
+    SCALE_MIN, SCALE_MAX, RATIO_MIN, OFFSET = 0.04, 0.6, 0.25, 0.2
+    #: Points of an anchor's neighbourhood.
+    NEIGHBOURS = 16
+
+    def __init__(self, dim: int, anchors: int, fourier: int):
+        super().__init__()
+        if dim != 2:
+            raise ValueError(f"anchor copies are 2D only, got dim = {dim}")
+        self.anchors = int(anchors)
+        self.register_buffer(
+            "frequencies", math.pi * 2.0 ** torch.arange(fourier, dtype=torch.float32), persistent=False
+        )
+        n_in = dim * (1 + 2 * fourier)
+        self.point_mlp = _mlp([n_in, 64, 128, 256], last_activation=True)
+        self.global_mlp = _mlp([512, 256, 128], last_activation=True)
+        self.local_mlp = _mlp([dim, 64, 128], last_activation=True)
+        # per anchor: scale, squash, two angles (as unnormalized vectors), offset
+        self.head = _mlp([128 + 128 + n_in, 256, 128, 8], last_activation=False)
+
+    def _fourier(self, points):
+        angles = (points[..., None] * self.frequencies).flatten(-2)
+        return torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+    def forward(self, points, anchor_index=None):
+        """Maps of normalized clouds ``(B, N, 2)``: ``A`` (B, anchors, 2, 2), ``b`` (B, anchors, 2).
+
+        ``anchor_index`` (B, anchors): the anchors' indices when the caller has them
+        (:func:`farthest_points` of ``points``, which runs for the whole batch at once).
+        """
+        batch = len(points)
+        rows = torch.arange(batch, device=points.device)
+        per_point = self.point_mlp(self._fourier(points))
+        glob = self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
+        with torch.no_grad():
+            if anchor_index is None:
+                anchor_index = farthest_points(points, self.anchors)
+            near = torch.cdist(points[rows[:, None], anchor_index], points).topk(self.NEIGHBOURS, largest=False)
+        anchors = points[rows[:, None], anchor_index]  # (B, M, 2)
+        # neighbourhoods magnified 4x: an anchor's neighbours lie within ~0.1 of it in the normalized frame
+        neighbours = points[rows[:, None, None], near.indices] - anchors[:, :, None]
+        local = self.local_mlp(4.0 * neighbours).amax(dim=2)
+        out = self.head(torch.cat([local, glob[:, None].expand(-1, self.anchors, -1), self._fourier(anchors)], -1))
+        scale = self.SCALE_MIN + (self.SCALE_MAX - self.SCALE_MIN) * torch.sigmoid(out[..., 0])
+        ratio = self.RATIO_MIN + (1.0 - self.RATIO_MIN) * torch.sigmoid(out[..., 1])
+        turn = _rotation(torch.atan2(out[..., 2], out[..., 3] + 1e-6))
+        frame = _rotation(torch.atan2(out[..., 4], out[..., 5] + 1e-6))
+        A = turn @ torch.diag_embed(torch.stack([scale, scale * ratio], dim=-1)) @ frame
+        b = anchors + self.OFFSET * torch.tanh(out[..., 6:8])
+        return A, b
+
+
+def farthest_points(points, count: int):
+    """Indices of ``count`` farthest-point samples of each cloud, the first the point farthest from 0.
+
+    Parameters
+    ----------
+    points : Tensor, shape (B, N, d)
+    count : int
+
+    Returns
+    -------
+    Tensor, shape (B, count), int64
+    """
+    batch = len(points)
+    rows = torch.arange(batch, device=points.device)
+    chosen = [points.norm(dim=-1).argmax(dim=1)]
+    nearest = torch.full(points.shape[:2], float("inf"), device=points.device, dtype=points.dtype)
+    for _ in range(count - 1):
+        nearest = torch.minimum(nearest, (points - points[rows, chosen[-1]][:, None]).norm(dim=-1))
+        chosen.append(nearest.argmax(dim=1))
+    return torch.stack(chosen, dim=1)
+
+
+def _rotation(angle):
+    """Rotation matrices ``(..., 2, 2)`` of angles ``(...)``."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return torch.stack([cos, -sin, sin, cos], dim=-1).reshape(*angle.shape, 2, 2)
 
 
 def _mlp(widths, last_activation):
@@ -217,12 +335,15 @@ def load_checkpoint(path, dim: int | None = None, device=None) -> tuple:
         raise FormatError("not a readable encoder checkpoint (truncated, or not a torch checkpoint)", path) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise FormatError(f"not an ifskit encoder checkpoint (expected format {CHECKPOINT_FORMAT!r})", path)
-    if checkpoint.get("version") != CHECKPOINT_VERSION:
+    if checkpoint.get("version") not in READS_VERSIONS:
         raise FormatError(
-            f"encoder checkpoint version {checkpoint.get('version')!r}; this ifskit reads version {CHECKPOINT_VERSION}",
+            f"encoder checkpoint version {checkpoint.get('version')!r}; this ifskit reads versions "
+            f"{', '.join(map(str, READS_VERSIONS))}",
             path,
         )
     hparams = checkpoint.get("hparams")
+    if checkpoint["version"] == 1 and isinstance(hparams, dict):
+        hparams = {**hparams, "anchors": 0}
     if (
         not isinstance(hparams, dict)
         or set(hparams) != set(default_hparams())

@@ -61,9 +61,9 @@ import torch
 from .._io import check_output
 from ..errors import FormatError, ParameterError
 from ..ops.device import one_torch_thread, resolve_device
-from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares
+from ..ops.losses import CHAIN_SHARE_FLOOR, attractor_chamfer, chamfer, collage, map_shares, splat
 from .dataset import load_user_clouds, training_cloud
-from .model import build_encoder, default_hparams, load_checkpoint, normalize, save_checkpoint
+from .model import AnchorCopies, build_encoder, default_hparams, load_checkpoint, normalize, save_checkpoint
 
 #: Default weight ``lambda`` of the attractor term (the shipped model's).
 ATTRACTOR_WEIGHT = 30.0
@@ -348,6 +348,206 @@ def train_encoder(
     save(done)
     return {
         "steps": done,
+        "loss": float(np.mean(recent)) if recent else None,
+        "seconds": round(time.perf_counter() - start, 3),
+        "output": str(output),
+    }
+
+
+#: Settings of the copies' training (:func:`train_copies`), the shipped 2D model's: anchors, points
+#: per training cloud (the occupancy and Chamfer targets; the network reads ``n_input`` of them),
+#: clouds in the pool, share of procedural shapes, weights of the occupancy and attractor terms.
+#: Chosen on the 2D development shapes of benchmarks/bench_real.py (seed 0), mean IoU at 128^2 of the
+#: copies alone (prototype runs, two threads each): 32 anchors, 3000 steps, occupancy weight 0.05 /
+#: 0.2 (attractor weight 1) / 0.5: 0.433 / 0.670 / 0.675; 5000 steps, 32 anchors, occupancy weight 1:
+#: 0.700; 48 anchors, weight 0.5: 0.716 (0.727 at step 4000).
+COPIES_ANCHORS = 48
+COPIES_POINTS = 1024
+COPIES_POOL = 12000
+COPIES_SHAPE_SHARE = 0.7
+COPIES_OCCUPANCY_WEIGHT = 0.5
+COPIES_ATTRACTOR_WEIGHT = 3.0
+# grid of the occupancy term over the normalized frame [-1, 1]^2, and source points per copy
+_COPIES_GRID = 32
+_COPIES_SOURCES = 64
+
+
+def copies_loss(clouds, A, b, inputs, occupancy_weight: float, attractor_weight: float, generator=None):
+    """Objective of the anchor copies on normalized clouds: collage bound, occupancy of the collage, attractor.
+
+    ``chamfer(W(T), T) / (1 - s) + occupancy_weight * (spill + miss) + attractor_weight *
+    attractor_chamfer``, where on a :data:`_COPIES_GRID`^2 grid of the normalized frame ``spill`` is
+    the share of the collage's mass (splatted) outside the cloud's cells and ``miss`` the share of
+    the cloud's cells' mass (up to one point per cell) the collage does not bring. The Chamfer
+    terms alone let small copies scattered over the cloud score well (each is near the cloud, and
+    the cloud near one of them); ``miss`` asks for copies that fill it, ``spill`` keeps them inside.
+
+    Parameters
+    ----------
+    clouds : Tensor, shape (B, N, 2)
+        Normalized clouds, in random order (their first points are the copies' sources).
+    A : Tensor, shape (B, M, 2, 2)
+    b : Tensor, shape (B, M, 2)
+    inputs : Tensor, shape (B, n, 2)
+        What the network read: the attractor term's chain starts.
+    occupancy_weight, attractor_weight : float
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    Tensor, shape ()
+    """
+    images = collage(clouds[:, :_COPIES_SOURCES], A, b)
+    contraction = torch.linalg.matrix_norm(A, ord=2).amax(dim=1)
+    loss = chamfer(images, clouds[:, : clouds.shape[1] // 2]) / (1 - contraction)
+    lo = torch.full((2,), -1.0, device=clouds.device)
+    cell = 2.0 / _COPIES_GRID
+    target = splat(clouds, torch.ones(clouds.shape[:2], device=clouds.device), lo, cell, _COPIES_GRID)
+    inside = (target > 0.5).to(clouds.dtype)
+    # the collage's mass scaled to the cloud's, so that "one point per cell" means the same for both
+    mass = splat(images, torch.full(images.shape[:2], clouds.shape[1] / images.shape[1]), lo, cell, _COPIES_GRID)
+    spill = (mass * (1 - inside)).sum(dim=1) / mass.sum(dim=1)
+    need = target.clamp(max=1.0) * inside
+    miss = torch.relu(need - mass).sum(dim=1) / need.sum(dim=1)
+    loss = loss + occupancy_weight * (spill + miss)
+    uniform = torch.full(A.shape[:2], 1.0 / A.shape[1], device=A.device)
+    loss = loss + attractor_weight * attractor_chamfer(inputs, A, b, generator=generator, p=uniform)
+    return loss.mean()
+
+
+def train_copies(
+    output,
+    init,
+    steps: int,
+    *,
+    seed: int = 0,
+    anchors: int = COPIES_ANCHORS,
+    batch_size: int = 32,
+    learning_rate: float = 2e-3,
+    pool: int = COPIES_POOL,
+    shape_share: float = COPIES_SHAPE_SHARE,
+    occupancy_weight: float = COPIES_OCCUPANCY_WEIGHT,
+    attractor_weight: float = COPIES_ATTRACTOR_WEIGHT,
+    device=None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Give a trained 2D encoder its anchor copies (:class:`~ifskit.neural.model.AnchorCopies`), trained alone.
+
+    The encoder of ``init`` (its heads and their weights unchanged) gains a fresh copies module of
+    ``anchors`` maps, trained on :func:`copies_loss` with everything else fixed, and is written to
+    ``output``. Training clouds: a pool of ``pool`` clouds of :data:`COPIES_POINTS` points
+    (:func:`~ifskit.neural.dataset.training_cloud` of dataset ``seed``: procedural shapes and
+    attractors), each draw turned by a random angle, maybe mirrored, its points shuffled. One torch
+    thread on the CPU: same seed, same weights.
+
+    Parameters
+    ----------
+    output : str or Path
+        The new checkpoint (``.pt``).
+    init : str or Path
+        A trained 2D encoder checkpoint.
+    steps : int
+        Adam steps (one-cycle learning rate, peak ``learning_rate``).
+    seed : int
+        The copies' initial weights, the pool and the draws.
+    anchors : int
+        Maps of the copies (farthest-point anchors), 2 to 64.
+    batch_size, learning_rate, pool, shape_share, occupancy_weight, attractor_weight
+        See :data:`COPIES_ANCHORS` and :func:`copies_loss`.
+    device : str, optional
+    overwrite : bool
+    progress : bool
+        A progress bar with the running loss.
+
+    Returns
+    -------
+    dict
+        ``steps``, ``loss`` (mean of the last 50 steps), ``seconds``, ``output``.
+
+    Raises
+    ------
+    FormatError
+        ``init`` missing, bad or not 2D.
+    ParameterError
+        Settings out of range; ``output`` exists and not ``overwrite``.
+    """
+    output = Path(output)
+    device = resolve_device(device or "cpu", "train")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ParameterError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps}", "steps")
+    if not 2 <= anchors <= 64:
+        raise ParameterError(f"anchors must be from 2 to 64, got {anchors}", "anchors")
+    if not 1 <= batch_size <= MAX_BATCH or pool < batch_size:
+        raise ParameterError(
+            f"batch_size must be from 1 to {MAX_BATCH} and at most pool, got {batch_size}", "batch_size"
+        )
+    if not 0 <= shape_share <= 1:
+        raise ParameterError(f"shape_share must be between 0 and 1, got {shape_share}", "shape_share")
+    check_output(output, overwrite, suffixes={".pt"})
+    model, checkpoint = load_checkpoint(init, dim=2)
+    torch.manual_seed(seed)
+    model.hparams["anchors"] = int(anchors)
+    model.copies = AnchorCopies(2, anchors, model.fourier)
+    model.to(device)
+    settings = {
+        "seed": int(seed),
+        "steps": int(steps),
+        "anchors": int(anchors),
+        "batch_size": int(batch_size),
+        "learning_rate": float(learning_rate),
+        "pool": int(pool),
+        "points": COPIES_POINTS,
+        "shape_share": float(shape_share),
+        "occupancy_weight": float(occupancy_weight),
+        "attractor_weight": float(attractor_weight),
+    }
+    n_input = model.hparams["n_input"]
+    start = time.perf_counter()
+    clouds = [training_cloud(i, seed, COPIES_POINTS, 2, shape_share=shape_share) for i in range(pool)]
+    clouds, _, _ = normalize(torch.as_tensor(np.stack(clouds), device=device))
+    optimizer = torch.optim.Adam(model.copies.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps, pct_start=0.05)
+    draws = torch.Generator().manual_seed(seed)
+    history, recent = [], []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc="train-copies", unit="step")
+    with one_torch_thread() if device.type == "cpu" else contextlib.nullcontext():
+        try:
+            for step in range(steps):
+                batch = clouds[torch.randint(pool, (batch_size,), generator=draws)]
+                angle = 2 * math.pi * torch.rand(batch_size, generator=draws)
+                cos, sin = torch.cos(angle), torch.sin(angle)
+                turn = torch.stack([cos, -sin, sin, cos], dim=-1).reshape(-1, 2, 2).to(device)
+                mirror = torch.where(torch.rand(batch_size, generator=draws) < 0.5, -1.0, 1.0).to(device)
+                batch = batch @ turn.transpose(1, 2)
+                batch = torch.stack([batch[..., 0] * mirror[:, None], batch[..., 1]], dim=-1)
+                batch = batch[:, torch.randperm(COPIES_POINTS, generator=draws).to(device)]
+                inputs = batch[:, torch.randperm(COPIES_POINTS, generator=draws)[:n_input].to(device)]
+                A, b = model.copies(inputs)
+                loss = copies_loss(batch, A, b, inputs, occupancy_weight, attractor_weight, draws)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                recent = (recent + [loss.item()])[-50:]
+                if (step + 1) % 10 == 0:
+                    history.append([step + 1, float(np.mean(recent))])
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(recent):.4f}")
+        finally:
+            if bar is not None:
+                bar.close()
+    model.eval()
+    extra = {"train": checkpoint.get("train", {}), "history": checkpoint.get("history", [])}
+    extra.update(copies_train=settings, copies_history=history)
+    save_checkpoint(output, model, step=checkpoint["step"], extra=extra, overwrite=True)
+    return {
+        "steps": steps,
         "loss": float(np.mean(recent)) if recent else None,
         "seconds": round(time.perf_counter() - start, 3),
         "output": str(output),

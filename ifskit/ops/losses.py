@@ -147,7 +147,7 @@ def map_shares(owner, n_maps: int, floor: float = 0.0, dtype=None):
     return share / share.sum(-1, keepdim=True)
 
 
-def collage_owner(points, A, b):
+def collage_owner(points, A, b, sources=None):
     """Which map's image covers each point of a cloud: the map of its nearest collage point (no gradient).
 
     Parameters
@@ -156,6 +156,9 @@ def collage_owner(points, A, b):
         The cloud (one cloud is shared by every batch element of the maps).
     A : Tensor, shape (B, K, d, d)
     b : Tensor, shape (B, K, d)
+    sources : Tensor, shape (B, S, d), optional
+        The points whose images make the collage (default ``points``): a sample of the
+        cloud, for many maps.
 
     Returns
     -------
@@ -164,7 +167,8 @@ def collage_owner(points, A, b):
     """
     with torch.no_grad():
         clouds = points.expand(A.shape[0], *points.shape[-2:]) if points.dim() == 2 else points
-        return nearest(clouds, collage(clouds, A, b)).to(A.device) // clouds.shape[1]
+        sources = clouds if sources is None else sources
+        return nearest(clouds, collage(sources, A, b)).to(A.device) // sources.shape[1]
 
 
 def coverage_shares(points, A, b, floor: float = 0.0):
