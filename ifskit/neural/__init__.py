@@ -13,6 +13,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "dataset": ["make_sample"],
         "encoding": ["encode", "load_model"],
         "random": ["random_ifs"],
-        "train": ["train_encoder"],
+        "train": ["train_copies", "train_encoder"],
     },
 )
