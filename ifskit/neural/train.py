@@ -309,49 +309,66 @@ def train_encoder(
         }
         save_checkpoint(output, model, step=step, extra=extra, overwrite=True)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=start_step, desc="train-encoder", unit="step")
     n_input = model.hparams["n_input"]
     start = time.perf_counter()
-    recent = []
     # one torch thread on the CPU: the same weights, to the bit, whatever the machine's cores (a
     # thread pool sums in another order); the tensors are small, so it costs little
-    with one_torch_thread() if device.type == "cpu" else contextlib.nullcontext():
-        try:
-            for step in range(start_step, steps if stop_at is None else min(steps, stop_at)):
-                data_step = settings["first_step"] + step
-                clouds = torch.as_tensor(
-                    training_batch(data_step, seed, batch_size, n_input, dim, maps, **mix), device=device
-                )
-                chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
-                loss = training_loss(model, clouds, attractor_weight, chains)
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                recent = (recent + [loss.item()])[-50:]
-                if (step + 1) % 10 == 0:
-                    history.append([step + 1, float(np.mean(recent))])
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{np.mean(recent):.4f}")
-                if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
-                    save(step + 1)
-        finally:
-            if bar is not None:
-                bar.close()
+    with (
+        one_torch_thread() if device.type == "cpu" else contextlib.nullcontext(),
+        _LossLog(history, steps, start_step, "train-encoder", progress) as log,
+    ):
+        for step in range(start_step, steps if stop_at is None else min(steps, stop_at)):
+            data_step = settings["first_step"] + step
+            clouds = torch.as_tensor(
+                training_batch(data_step, seed, batch_size, n_input, dim, maps, **mix), device=device
+            )
+            chains = torch.Generator().manual_seed(seed * 1_000_003 + data_step)
+            loss = training_loss(model, clouds, attractor_weight, chains)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            log.record(step, loss.item())
+            if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
+                save(step + 1)
     done = max(start_step, steps if stop_at is None else min(steps, stop_at))
     save(done)
-    return {
-        "steps": done,
-        "loss": float(np.mean(recent)) if recent else None,
-        "seconds": round(time.perf_counter() - start, 3),
-        "output": str(output),
-    }
+    return {"steps": done, "loss": log.mean(), "seconds": round(time.perf_counter() - start, 3), "output": str(output)}
+
+
+class _LossLog:
+    """The running loss of a training loop: its mean over the last 50 steps, kept in ``history``
+    (``[step, mean]`` every 10 steps), and a progress bar showing it when asked for. A context
+    manager: the bar is closed however the loop ends."""
+
+    def __init__(self, history: list, total: int, initial: int, label: str, progress: bool):
+        self.history, self.recent = history, []
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=label, unit="step")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+    def record(self, step: int, loss: float) -> None:
+        """The loss of step ``step`` (0-based) done."""
+        self.recent = (self.recent + [loss])[-50:]
+        if (step + 1) % 10 == 0:
+            self.history.append([step + 1, float(np.mean(self.recent))])
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{np.mean(self.recent):.4f}")
+
+    def mean(self) -> float | None:
+        """Mean loss of the last 50 steps recorded (None before any)."""
+        return float(np.mean(self.recent)) if self.recent else None
 
 
 #: Settings of the copies' training (:func:`train_copies`), the shipped 2D model's: anchors, points
@@ -509,46 +526,30 @@ def train_copies(
     optimizer = torch.optim.Adam(model.copies.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps, pct_start=0.05)
     draws = torch.Generator().manual_seed(seed)
-    history, recent = [], []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc="train-copies", unit="step")
-    with one_torch_thread() if device.type == "cpu" else contextlib.nullcontext():
-        try:
-            for step in range(steps):
-                batch = clouds[torch.randint(pool, (batch_size,), generator=draws)]
-                angle = 2 * math.pi * torch.rand(batch_size, generator=draws)
-                cos, sin = torch.cos(angle), torch.sin(angle)
-                turn = torch.stack([cos, -sin, sin, cos], dim=-1).reshape(-1, 2, 2).to(device)
-                mirror = torch.where(torch.rand(batch_size, generator=draws) < 0.5, -1.0, 1.0).to(device)
-                batch = batch @ turn.transpose(1, 2)
-                batch = torch.stack([batch[..., 0] * mirror[:, None], batch[..., 1]], dim=-1)
-                batch = batch[:, torch.randperm(COPIES_POINTS, generator=draws).to(device)]
-                inputs = batch[:, torch.randperm(COPIES_POINTS, generator=draws)[:n_input].to(device)]
-                A, b = model.copies(inputs)
-                loss = copies_loss(batch, A, b, inputs, occupancy_weight, attractor_weight, draws)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                recent = (recent + [loss.item()])[-50:]
-                if (step + 1) % 10 == 0:
-                    history.append([step + 1, float(np.mean(recent))])
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{np.mean(recent):.4f}")
-        finally:
-            if bar is not None:
-                bar.close()
+    history = []
+    with (
+        one_torch_thread() if device.type == "cpu" else contextlib.nullcontext(),
+        _LossLog(history, steps, 0, "train-copies", progress) as log,
+    ):
+        for step in range(steps):
+            batch = clouds[torch.randint(pool, (batch_size,), generator=draws)]
+            angle = 2 * math.pi * torch.rand(batch_size, generator=draws)
+            cos, sin = torch.cos(angle), torch.sin(angle)
+            turn = torch.stack([cos, -sin, sin, cos], dim=-1).reshape(-1, 2, 2).to(device)
+            mirror = torch.where(torch.rand(batch_size, generator=draws) < 0.5, -1.0, 1.0).to(device)
+            batch = batch @ turn.transpose(1, 2)
+            batch = torch.stack([batch[..., 0] * mirror[:, None], batch[..., 1]], dim=-1)
+            batch = batch[:, torch.randperm(COPIES_POINTS, generator=draws).to(device)]
+            inputs = batch[:, torch.randperm(COPIES_POINTS, generator=draws)[:n_input].to(device)]
+            A, b = model.copies(inputs)
+            loss = copies_loss(batch, A, b, inputs, occupancy_weight, attractor_weight, draws)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            log.record(step, loss.item())
     model.eval()
     extra = {"train": checkpoint.get("train", {}), "history": checkpoint.get("history", [])}
     extra.update(copies_train=settings, copies_history=history)
     save_checkpoint(output, model, step=checkpoint["step"], extra=extra, overwrite=True)
-    return {
-        "steps": steps,
-        "loss": float(np.mean(recent)) if recent else None,
-        "seconds": round(time.perf_counter() - start, 3),
-        "output": str(output),
-    }
+    return {"steps": steps, "loss": log.mean(), "seconds": round(time.perf_counter() - start, 3), "output": str(output)}
