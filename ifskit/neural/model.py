@@ -86,8 +86,7 @@ class PointCloudEncoder(nn.Module):
     def features(self, points):
         """Global feature of normalized clouds, ``(B, N, d)`` to ``(B, F)``."""
         if self.fourier:
-            angles = (points[..., None] * self.frequencies).flatten(-2)
-            points = torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
+            points = fourier_features(points, self.frequencies)
         per_point = self.point_mlp(points)
         return self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
 
@@ -161,10 +160,6 @@ class AnchorCopies(nn.Module):
         # per anchor: scale, squash, two angles (as unnormalized vectors), offset
         self.head = _mlp([128 + 128 + n_in, 256, 128, 8], last_activation=False)
 
-    def _fourier(self, points):
-        angles = (points[..., None] * self.frequencies).flatten(-2)
-        return torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
-
     def forward(self, points, anchor_index=None):
         """Maps of normalized clouds ``(B, N, 2)``: ``A`` (B, anchors, 2, 2), ``b`` (B, anchors, 2).
 
@@ -173,7 +168,7 @@ class AnchorCopies(nn.Module):
         """
         batch = len(points)
         rows = torch.arange(batch, device=points.device)
-        per_point = self.point_mlp(self._fourier(points))
+        per_point = self.point_mlp(fourier_features(points, self.frequencies))
         glob = self.global_mlp(torch.cat([per_point.amax(dim=1), per_point.mean(dim=1)], dim=-1))
         with torch.no_grad():
             if anchor_index is None:
@@ -183,7 +178,11 @@ class AnchorCopies(nn.Module):
         # neighbourhoods magnified 4x: an anchor's neighbours lie within ~0.1 of it in the normalized frame
         neighbours = points[rows[:, None, None], near.indices] - anchors[:, :, None]
         local = self.local_mlp(4.0 * neighbours).amax(dim=2)
-        out = self.head(torch.cat([local, glob[:, None].expand(-1, self.anchors, -1), self._fourier(anchors)], -1))
+        out = self.head(
+            torch.cat(
+                [local, glob[:, None].expand(-1, self.anchors, -1), fourier_features(anchors, self.frequencies)], -1
+            )
+        )
         scale = self.SCALE_MIN + (self.SCALE_MAX - self.SCALE_MIN) * torch.sigmoid(out[..., 0])
         ratio = self.RATIO_MIN + (1.0 - self.RATIO_MIN) * torch.sigmoid(out[..., 1])
         turn = _rotation(torch.atan2(out[..., 2], out[..., 3] + 1e-6))
@@ -213,6 +212,12 @@ def farthest_points(points, count: int):
         nearest = torch.minimum(nearest, (points - points[rows, chosen[-1]][:, None]).norm(dim=-1))
         chosen.append(nearest.argmax(dim=1))
     return torch.stack(chosen, dim=1)
+
+
+def fourier_features(points, frequencies):
+    """Coordinates and their sines and cosines at ``frequencies``: ``(..., d)`` to ``(..., d * (1 + 2F))``."""
+    angles = (points[..., None] * frequencies).flatten(-2)
+    return torch.cat([points, torch.sin(angles), torch.cos(angles)], dim=-1)
 
 
 def _rotation(angle):
