@@ -59,7 +59,8 @@ def _train_encoder_parser(commands) -> None:
             "maps started from T (the attractor term), so no IFS parameters are regressed. --init fine-tunes "
             "the weights of another checkpoint. Checkpoints are written atomically to OUT every "
             "--checkpoint-every steps; --resume continues from OUT (to a larger --steps: extends the training). "
-            "Same seed, same weights. The shipped 2D and 3D models: scripts/train_encoder.py."
+            "Same seed, same weights. The shipped 2D and 3D models: scripts/train_encoder.py; the shipped 2D "
+            "model's 48 anchor copies are a second stage, ifskit.neural.train.train_copies in Python."
         ),
         epilog="Example: ifskit train-encoder -o model.pt --steps 9000 --seed 0",
         arguments=_train_encoder_arguments,

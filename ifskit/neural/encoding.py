@@ -245,9 +245,8 @@ class _OneShot:
         self.n_views = n_views = len(transforms)
         # heads by index into model.map_counts: the copies, where the model has them, come last
         counts = model.map_counts
-        heads = range(len(counts)) if n_maps is None else [counts.index(n_maps)]
-        if not copies and n_maps is None and model.copies is not None:
-            heads = heads[:-1]
+        n_heads = len(model.k_values) + int(copies and model.copies is not None)
+        heads = range(n_heads) if n_maps is None else [counts.index(n_maps)]
         n_input = model.hparams["n_input"]
         # a fresh stream per cloud: its answer does not depend on its place in the batch
         subsamples = np.stack([subsample(c, n_input, np.random.default_rng(seed)) for c in clouds])
