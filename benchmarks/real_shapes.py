@@ -22,6 +22,18 @@ nut, ant                   3    surface    pyvista (example meshes in the wheel;
 frog                       3    solid      pyvista (example volume ``frog_tissues.vti``)
 =========================  ===  =========  ======================================================
 
+The held-out set (:data:`HELD_OUT_SHAPES`) was chosen on no setting of the fitter or the encoder:
+
+=========================  ===  =========  ======================================================
+glyph_g_serif, glyph_W,    2    filled 2D  matplotlib (DejaVu Serif, Sans Bold, Serif Bold, Serif
+glyph_Q_serif,                             Bold Italic)
+glyph_percent,
+glyph_k_italic
+pyvista_logo               2    filled 2D  pyvista (``pyvista_logo.png``, its opaque pixels)
+airplane, sphere           3    surface    pyvista (example meshes)
+channels                   3    solid      pyvista (example volume ``channels.vti``)
+=========================  ===  =========  ======================================================
+
 Every cloud is in the shape's own coordinates (font units, pixels with y up, metres, millimetres, the mesh's
 units); nothing is rescaled except the elevation models' heights, which are exaggerated (see
 :func:`_height_field`). Input cloud and truth are independent samples, both fixed by ``seed`` and the shape's
@@ -331,6 +343,24 @@ def _frog() -> Cells:
     return Cells(labels > 0, affine)  # every tissue: the whole frog
 
 
+def _pyvista_logo() -> Cells:
+    import matplotlib.pyplot as plt
+    from pyvista import examples
+
+    rgba = plt.imread(Path(examples.__file__).parent / "pyvista_logo.png")  # (592, 1389, 4) floats in [0, 1]
+    return _image_mask(rgba[..., 3] > 0.5)  # the opaque pixels: the word, some letters drawn as wireframes
+
+
+def _channels() -> Cells:
+    from pyvista import examples
+
+    volume = examples.load_channels()  # 250 x 250 x 100 cells of facies 0-4; 0 the background rock
+    facies = np.asarray(volume["facies"]).reshape([n - 1 for n in volume.dimensions], order="F")
+    affine = np.diag([*volume.spacing, 1.0])
+    affine[:3, 3] = np.asarray(volume.origin) + 0.5 * np.asarray(volume.spacing)  # cell centres
+    return Cells(facies > 0, affine)
+
+
 @dataclass(frozen=True)
 class ShapeSpec:
     """How to make one shape.
@@ -403,7 +433,54 @@ SHAPES: dict[str, ShapeSpec] = {
                   "thin legs, internal gaps", "pyvista", _frog),
     ]
 }
+
+#: Shapes that no setting of the fitter or the encoder was chosen on: run them
+#: (``bench_real.py --held-out``) to see how the figures of the development set carry over.
+#: Added on 2026-12-07 and run once with the code of that day before any later change.
+HELD_OUT_SHAPES: dict[str, ShapeSpec] = {
+    spec.name: spec
+    for spec in [
+        ShapeSpec("glyph_g_serif", 2, "filled 2D", "matplotlib: fonts/ttf/DejaVuSerif.ttf, 'g'",
+                  "thin curved strokes, 2 holes", "matplotlib", lambda: _glyph("g", "DejaVuSerif.ttf")),
+        ShapeSpec("glyph_W", 2, "filled 2D", f"matplotlib: fonts/ttf/{_SANS_BOLD}, 'W'", "sharp corners, no hole",
+                  "matplotlib", lambda: _glyph("W", _SANS_BOLD)),
+        ShapeSpec("glyph_Q_serif", 2, "filled 2D", "matplotlib: fonts/ttf/DejaVuSerif-Bold.ttf, 'Q'",
+                  "ring with a tail, 1 hole", "matplotlib", lambda: _glyph("Q", "DejaVuSerif-Bold.ttf")),
+        ShapeSpec("glyph_percent", 2, "filled 2D", f"matplotlib: fonts/ttf/{_SANS_BOLD}, '%'",
+                  "3 parts, 2 holes", "matplotlib", lambda: _glyph("%", _SANS_BOLD)),
+        ShapeSpec("glyph_k_italic", 2, "filled 2D", "matplotlib: fonts/ttf/DejaVuSerif-BoldItalic.ttf, 'k'",
+                  "slanted strokes, serifs", "matplotlib", lambda: _glyph("k", "DejaVuSerif-BoldItalic.ttf")),
+        ShapeSpec("pyvista_logo", 2, "filled 2D", "pyvista: examples/pyvista_logo.png (opaque pixels)",
+                  "a word of 7 letters, 2 of them wireframes (18 parts)", "pyvista", _pyvista_logo),
+        ShapeSpec("airplane", 3, "surface", "pyvista: examples/airplane.ply", "thin wings and tail", "pyvista",
+                  lambda: _pyvista_mesh("load_airplane")),
+        ShapeSpec("sphere", 3, "surface", "pyvista: examples/sphere.ply", "closed, smooth, curved everywhere",
+                  "pyvista", lambda: _pyvista_mesh("load_sphere")),
+        ShapeSpec("channels", 3, "solid", "pyvista: examples/channels.vti (facies > 0)",
+                  "branching channels in a slab", "pyvista", _channels),
+    ]
+}
 # fmt: on
+
+
+def spec_of(name: str) -> ShapeSpec:
+    """The spec of a development or held-out shape.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SHAPES` or :data:`HELD_OUT_SHAPES`.
+
+    Returns
+    -------
+    ShapeSpec
+
+    Raises
+    ------
+    KeyError
+        An unknown name.
+    """
+    return SHAPES[name] if name in SHAPES else HELD_OUT_SHAPES[name]
 
 
 @dataclass(frozen=True)
@@ -438,13 +515,13 @@ def missing_package(name: str) -> str | None:
     Parameters
     ----------
     name : str
-        A key of :data:`SHAPES`.
+        A key of :data:`SHAPES` or :data:`HELD_OUT_SHAPES`.
 
     Returns
     -------
     str or None
     """
-    module = SHAPES[name].module
+    module = spec_of(name).module
     return None if importlib.util.find_spec(module) is not None else PIP_NAMES.get(module, module)
 
 
@@ -471,7 +548,7 @@ def load_shape(name: str, n_input: int = 4096, n_truth: int | None = None, seed:
     Parameters
     ----------
     name : str
-        A key of :data:`SHAPES`.
+        A key of :data:`SHAPES` or :data:`HELD_OUT_SHAPES`.
     n_input : int
         Points of the input cloud.
     n_truth : int, optional
@@ -490,7 +567,7 @@ def load_shape(name: str, n_input: int = 4096, n_truth: int | None = None, seed:
     MissingPackage
         The shape needs a package that is not installed (the message names its pip name).
     """
-    spec = SHAPES[name]
+    spec = spec_of(name)
     missing = missing_package(name)
     if missing is not None:
         raise MissingPackage(f"shape {name!r} needs the package {missing!r} (pip install {missing})")

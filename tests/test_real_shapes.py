@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from bench_curves import de_rham_curve  # noqa: E402
 from real_metrics import bounding_square, distances, occupancy, occupancy_iou, score_points  # noqa: E402
-from real_shapes import SHAPES, Cells, Mesh, grid_mesh, load_shape, missing_package  # noqa: E402
+from real_shapes import HELD_OUT_SHAPES, SHAPES, Cells, Mesh, grid_mesh, load_shape, missing_package, spec_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +128,12 @@ def test_an_independent_sample_of_the_shape_scores_near_perfect():
     assert scores.hausdorff_pct < 1.0 and scores.chamfer_pct < 0.1
 
 
-@pytest.mark.parametrize("name", list(SHAPES))
+@pytest.mark.parametrize("name", [*SHAPES, *HELD_OUT_SHAPES])
 def test_every_shape_builds(name):
     missing = missing_package(name)
     if missing is not None:
         pytest.skip(f"shape {name} needs the package {missing}")
-    spec = SHAPES[name]
+    spec = spec_of(name)
     shape = load_shape(name, n_input=64, n_truth=256)
     assert shape.cloud.shape == (64, spec.dim) and shape.truth.shape == (256, spec.dim)
     assert np.isfinite(shape.cloud).all() and np.isfinite(shape.truth).all()
