@@ -55,9 +55,35 @@ def test_ply_header_line_that_aborts_open3d_is_refused(tmp_path):
     one_line_error(ifskit_cli("dimension", "long.ply", cwd=tmp_path), "long.ply:7:", "header line")
 
 
-def test_xyz_line_too_long_for_open3d_is_refused(tmp_path):
+def test_xyz_line_too_long_is_refused(tmp_path):
     (tmp_path / "long.xyz").write_text("1 2 3\n" + "1 " * 2000 + "\n")
     one_line_error(ifskit_cli("dimension", "long.xyz", cwd=tmp_path), "long.xyz:2:")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("1 2 3\n4 5 6\nfoo bar baz\n7 8 9\n", 3, "not a number"),
+        ("1 2 3\n4 5 6\n7 8\n", 3, "2 numbers where the lines before have 3"),
+        ("1 2 3\n# a comment\n4 5 6 7\n", 3, "4 numbers where the lines before have 3"),
+    ],
+)
+def test_xyz_line_that_is_not_a_point_is_an_error_not_skipped(tmp_path, text, where, words):
+    """open3d's reader skips such a line, or drops a fourth number, without a word: points lost."""
+    path = tmp_path / "bad.xyz"
+    path.write_text(text)
+    with pytest.raises(FormatError, match=words) as caught:
+        load_points(path)
+    assert caught.value.line == where and caught.value.path == str(path)
+
+
+def test_xyz_of_two_columns_is_a_2d_cloud(tmp_path):
+    points = np.random.default_rng(0).uniform(size=(50, 2))
+    np.savetxt(tmp_path / "flat.xyz", points)
+    np.testing.assert_allclose(load_points(tmp_path / "flat.xyz"), points)
+    (tmp_path / "empty.xyz").write_text("")
+    with pytest.raises(FormatError, match="holds no points"):
+        load_points(tmp_path / "empty.xyz")
 
 
 @pytest.mark.parametrize("cut", [1, 8, 100])

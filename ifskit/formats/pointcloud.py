@@ -1,10 +1,11 @@
-"""Point clouds in and out: ``.ply``, ``.pcd``, ``.xyz`` (open3d), ``.npy``, ``.csv``/``.txt`` (numpy).
+"""Point clouds in and out: ``.ply``, ``.pcd`` (open3d), ``.xyz`` (written by open3d, read here), ``.npy``, ``.csv``/``.txt`` (numpy).
 
 2D clouds are stored with z = 0 in the 3D formats and read back as 2D when every z is 0.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +85,17 @@ def load_points(path) -> np.ndarray:
             points = np.load(path, allow_pickle=False)
         elif suffix in (".csv", ".txt"):
             points = _load_table(path)
+        elif suffix == ".xyz":
+            points = _load_xyz(path)
         else:
             points = np.asarray(_open3d().io.read_point_cloud(str(path)).points)
+    except FormatError:
+        raise
     except (ValueError, OSError) as exc:
         raise FormatError(f"cannot read the point cloud: {exc}", path) from None
     points = np.asarray(points, dtype=float)
+    if points.size == 0:
+        raise FormatError("holds no points", path)
     if points.ndim != 2 or points.shape[1] not in (2, 3) or len(points) == 0:
         raise FormatError(f"expected n points of 2 or 3 coordinates, got shape {points.shape}", path)
     if not np.all(np.isfinite(points)):
@@ -108,6 +115,36 @@ def _load_table(path: Path) -> np.ndarray:
         return np.loadtxt(path, delimiter=delimiter, ndmin=2)
     except ValueError:
         return np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2)
+
+
+def _load_xyz(path: Path) -> np.ndarray:
+    """A ``.xyz`` cloud: 2 or 3 numbers a line, white-space separated, ``#`` comments.
+
+    Read here, not by open3d, whose reader skips a line it cannot read (text, two numbers)
+    and drops a fourth number without a word: a cloud that loses points must be an error.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # numpy's "empty input file": the caller says so
+        try:
+            return np.loadtxt(path, ndmin=2)
+        except ValueError:
+            pass
+    # the fast reader failed: find the first line at fault, for a message that names it
+    width = None
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            fields = line.split("#", 1)[0].split()
+            if not fields:
+                continue
+            try:
+                [float(field) for field in fields]
+            except ValueError:
+                raise FormatError(f"not a number in {line.strip()[:40]!r}", path, number) from None
+            if width is None:
+                width = len(fields)
+            elif len(fields) != width:
+                raise FormatError(f"{len(fields)} numbers where the lines before have {width}", path, number)
+    raise FormatError("cannot read the point cloud", path)
 
 
 def _open3d():
