@@ -405,7 +405,8 @@ def test_a_flat_3d_cloud_is_fitted_in_its_plane_and_lifted_back():
     disc = _disc()
     tilt = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
     cloud = np.column_stack([disc, np.zeros(len(disc))]) @ tilt.T + [1.0, -2.0, 0.5]
-    result = ifskit.fit(cloud, 3, seed=0, progress=False, **FAST)
+    with pytest.warns(IfskitWarning, match="lies in a plane"):
+        result = ifskit.fit(cloud, 3, seed=0, progress=False, **FAST)
     assert result.ifs.dim == 3 and any("plane" in note for note in result.notes)
     assert result.contraction < 0.9 and np.isfinite(result.bound)
     # the attractor lies in the cloud's plane
@@ -418,7 +419,8 @@ def test_a_flat_3d_cloud_is_fitted_in_its_plane_and_lifted_back():
 def test_a_2d_cloud_stored_with_z_zero_gives_the_2d_fit_lifted():
     disc = _disc()
     flat = ifskit.fit(disc, 3, seed=0, progress=False, **FAST)
-    lifted = ifskit.fit(np.column_stack([disc, np.zeros(len(disc))]), 3, seed=0, progress=False, **FAST)
+    with pytest.warns(IfskitWarning, match="lies in a plane"):
+        lifted = ifskit.fit(np.column_stack([disc, np.zeros(len(disc))]), 3, seed=0, progress=False, **FAST)
     assert any("plane" in note for note in lifted.notes)
     assert lifted.ifs.dim == 3 and np.all(lifted.ifs.A[:, 2, :] == 0) and np.all(lifted.ifs.b[:, 2] == 0)
     # same plane basis up to signs: the same attractor
@@ -430,7 +432,8 @@ def test_a_2d_cloud_stored_with_z_zero_gives_the_2d_fit_lifted():
 def test_many_repeated_points_are_dropped_with_a_note():
     disc = _disc(600)
     cloud = np.concatenate([disc] * 5)
-    result = ifskit.fit(cloud, 2, seed=0, progress=False, steps=20, restarts=1)
+    with pytest.warns(IfskitWarning, match="2,400 repeated points were dropped"):
+        result = ifskit.fit(cloud, 2, seed=0, progress=False, steps=20, restarts=1)
     assert len(result.points) == 600 and "repeated points" in result.notes[0]
 
 

@@ -160,6 +160,32 @@ def test_large_cloud_is_subsampled_with_a_note(cli, capsys, tmp_path):
     assert "subsampled" in json.loads(captured.out)["notes"][0]
 
 
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        # a 2D shape tilted into 3D: fitted in its plane
+        (
+            lambda rng: (
+                np.column_stack([rng.uniform(size=(800, 2)), np.zeros(800)])
+                @ [[0.6, 0.8, 0], [-0.8, 0.6, 0], [0, 0, 1.0]]
+                @ [[1, 0, 0], [0, 0.6, 0.8], [0, -0.8, 0.6]]
+            ),
+            "lies in a plane",
+        ),
+        (lambda rng: np.repeat(rng.uniform(size=(200, 2)), 5, axis=0), "800 repeated points were dropped"),
+    ],
+)
+def test_what_was_done_to_the_cloud_is_a_warning_line(cli, capsys, tmp_path, make, says):
+    """The notes of the fit reach a user of the text output too, one stderr line each, exit 0."""
+    cloud = tmp_path / "cloud.npy"
+    np.save(cloud, make(np.random.default_rng(0)))
+    assert cli("fit", cloud, "--maps", "2", "-o", tmp_path / "fit.yaml", *FAST) == 0
+    captured = capsys.readouterr()
+    warned = [line for line in captured.err.splitlines() if line.startswith("ifskit: warning:")]
+    assert len(warned) == 1 and says in warned[0], captured.err
+    assert "Traceback" not in captured.err and "wrote" in captured.out
+
+
 def test_bad_output_type_is_refused(cli, capsys, tmp_path, triangle_npy):
     assert cli("fit", triangle_npy, "--maps", "3", "-o", tmp_path / "fit.png", *FAST) == 2
     _one_error_line(capsys, "unknown output type")

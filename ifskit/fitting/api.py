@@ -27,6 +27,7 @@ Outline of :func:`fit`:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -34,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from ..errors import FormatError, ParameterError
+from ..errors import FormatError, IfskitWarning, ParameterError
 from ..ifs import IFS
 from ..ops.contractive import entries_from_maps, maps_from_params, project_entries_
 from ..ops.device import one_torch_thread, resolve_device
@@ -244,6 +245,8 @@ def fit(
         )
         ifs = lift_from_plane(flat.ifs, origin, axes)
         figures = verify(ifs, cloud, seed)
+        lifted = "the 3D cloud lies in a plane: it was fitted in that plane and the maps lifted back"
+        warnings.warn(lifted, IfskitWarning, stacklevel=2)
         return FitResult(
             ifs=ifs,
             history=flat.history,
@@ -254,7 +257,7 @@ def fit(
             notes=[
                 *notes,
                 *flat.notes,
-                "the 3D cloud lies in a plane: it was fitted in that plane and the maps lifted back",
+                lifted,
             ],
             **figures,
         )

@@ -71,6 +71,7 @@ def check_cloud(points, seed: int) -> tuple[np.ndarray, list[str]]:
     if len(cloud) - len(unique) > DUPLICATE_SHARE * len(cloud):
         # repeated points add nothing to a shape and make its sampling look finer than it is
         notes.append(f"{len(cloud) - len(unique):,} repeated points were dropped, {len(unique):,} distinct points kept")
+        warnings.warn(notes[-1], IfskitWarning, stacklevel=3)
         cloud = cloud[np.sort(first)]
     centred = cloud - cloud.mean(axis=0)
     sigma = np.linalg.svd(centred, compute_uv=False)
