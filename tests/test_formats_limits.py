@@ -109,6 +109,35 @@ def test_ascii_ply_that_is_whole_still_reads(tmp_path):
     assert load_points(tmp_path / "ok.ply").shape == (10, 3)
 
 
+PCD_HEAD = (
+    "# .PCD v0.7\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\n"
+    "WIDTH 4\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 4\nDATA ascii\n"
+)
+
+
+@pytest.mark.parametrize("suffix", [".ply", ".pcd"])
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [("foo bar baz", "not a number in 'foo bar baz'"), ("7 8", "2 values where the header declares 3")],
+)
+def test_ascii_record_that_is_not_a_point_is_refused_not_read_as_garbage(tmp_path, suffix, record, message):
+    """open3d reads a word as 0 or as the memory that was there (1e-312), a short line into the next point."""
+    body = f"1 2 3\n4 5 6\n{record}\n7 8 9\n"
+    head = ply(4, fmt="ascii").decode() if suffix == ".ply" else PCD_HEAD
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(head + body)
+    with pytest.raises(FormatError, match=message) as caught:
+        load_points(path)
+    assert caught.value.line == head.count("\n") + 3
+
+
+def test_ascii_ply_with_faces_after_the_vertices_reads(tmp_path):
+    body = "0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n"
+    head = ply(3, fmt="ascii", extra="element face 1\nproperty list uchar int vertex_indices\n").decode()
+    (tmp_path / "mesh.ply").write_text(head + body)
+    np.testing.assert_array_equal(load_points(tmp_path / "mesh.ply"), [[0, 0], [1, 0], [0, 1]])
+
+
 def test_ply_declaring_billions_of_vertices_is_refused_before_allocating(tmp_path):
     (tmp_path / "bomb.ply").write_bytes(ply(2 * 10**9, b"\0" * 1000))
     with pytest.raises(FormatError, match=f"at most {MAX_POINTS:,}"):

@@ -3,12 +3,15 @@
 Each ``check_*`` function reads only the header (and, for text formats, counts lines), checks the
 declared sizes against :mod:`ifskit.limits` and against the size of the file, and returns a
 :class:`CloudHeader`. open3d's readers trust their input: a PLY header line over 1024 bytes aborts
-the process, a truncated file is read with its missing points set to zero. The same checks, run
+the process, a truncated file is read with its missing points set to zero, and in an ASCII file a
+word that is not a number becomes 0 or whatever the memory held (every record of an ASCII PLY's
+vertices or PCD's points is checked here, :func:`_check_records`). The same checks, run
 on a file just written, tell whether it is whole (:func:`check_written`).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -115,6 +118,49 @@ def _count_lines(path: Path, offset: int, header_lines: int) -> tuple[int, bytes
     return lines, last
 
 
+def _check_records(path: Path, offset: int, header_lines: int, skip: int, rows: int, width: int) -> None:
+    """Check that the ``rows`` text records after the first ``skip`` ones each hold ``width`` numbers.
+
+    open3d's ASCII readers take a word that is not a number as 0 or leave that point's memory
+    as it was, and read a short line's values into the next point: wrong points, and no error.
+    A record is a non-blank line after ``offset``; the file has ``header_lines`` lines before it.
+
+    Raises
+    ------
+    FormatError
+        Naming the first line at fault.
+    """
+    if not rows:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        text = fh.read().decode("latin-1")
+    try:
+        values = np.loadtxt(io.StringIO(text), max_rows=skip + rows, ndmin=2, comments=None)
+        if values.shape == (skip + rows, width):
+            return
+    except ValueError:
+        pass
+    # the fast reader refused, or the records are not as wide as declared: find the first line at fault
+    record = 0
+    for number, line in enumerate(text.splitlines(), start=header_lines + 1):
+        words = line.split()
+        if not words:
+            continue
+        if record >= skip:
+            if len(words) != width:
+                raise FormatError(f"{len(words)} values where the header declares {width}", path, number)
+            try:
+                [float(word) for word in words]
+            except ValueError:
+                raise FormatError(f"not a number in {line.strip()[:40]!r}", path, number) from None
+        record += 1
+        if record == skip + rows:
+            break
+    if record < skip + rows:  # (the line count checked before makes this a file changed meanwhile)
+        raise FormatError(f"declares {skip + rows:,} records but holds {record:,} (truncated?)", path)
+
+
 def check_ply(path) -> CloudHeader:
     """Check a PLY file's header, declared counts and size.
 
@@ -188,6 +234,9 @@ def check_ply(path) -> CloudHeader:
             raise FormatError(f"declares {records:,} records but holds {lines_found:,} lines (truncated?)", path)
         if elements[-1] is vertex and vertex[1] and len(last.split()) < len(vertex[2]):
             raise FormatError("the last vertex is cut short (truncated?)", path)
+        if all(counted == 0 for _, _, counted in vertex[2]):  # (a vertex with a list has no fixed width)
+            before = sum(e[1] for e in elements[: elements.index(vertex)])
+            _check_records(path, offset, len(lines), before, vertex[1], len(vertex[2]))
     else:
         minimum = sum(e[1] * sum(fixed + counted for _, fixed, counted in e[2]) for e in elements)
         if size - offset < minimum:
@@ -257,6 +306,7 @@ def check_pcd(path) -> CloudHeader:
             raise FormatError(f"declares {points:,} points but holds {lines_found:,} lines (truncated?)", path)
         if points and len(last.split()) < sum(counts):
             raise FormatError("the last point is cut short (truncated?)", path)
+        _check_records(path, offset, len(lines), 0, points, sum(counts))
         return CloudHeader(points, offset, None)
     raise FormatError(f"unknown PCD DATA kind {data!r}", path, fields["DATA"][1])
 
