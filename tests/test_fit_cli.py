@@ -59,6 +59,14 @@ def test_auto_says_which_number_of_maps_won(cli, capsys, tmp_path, triangle_npy)
     assert figures["n_maps"] == int(min(scores, key=scores.get))
 
 
+@pytest.mark.parametrize(("max_maps", "hint"), [("2", True), ("16", False)])
+def test_auto_says_when_it_used_every_map_allowed(cli, capsys, tmp_path, triangle_npy, max_maps, hint):
+    args = ["--maps", "auto", "--max-maps", max_maps, "--steps", "5", "--quiet"]
+    assert cli("fit", triangle_npy, *args, "-o", tmp_path / "fit.yaml") == 0
+    out = capsys.readouterr().out
+    assert "maps won" in out and ("all that --max-maps allows" in out) == hint, out
+
+
 @pytest.mark.parametrize("suffix", [".ply", ".pcd", ".xyz", ".csv", ".txt"])
 def test_reads_every_point_cloud_format(cli, capsys, tmp_path, suffix):
     cloud = tmp_path / f"cloud{suffix}"

@@ -150,6 +150,9 @@ def cmd_fit(args) -> int:
         result.plot(args.plot, overwrite=args.overwrite)
     figures = {**result.figures(), "output": str(args.output)}
     chosen = f" (auto: {result.n_maps} maps won)" if args.maps == "auto" else ""
+    if args.maps == "auto" and result.n_maps == args.max_maps < MAX_FIT_MAPS:
+        # the count the user can change: thin strokes and many parts need more copies than 16
+        chosen = f" (auto: {result.n_maps} maps won, all that --max-maps allows: more may fit thin or scattered parts)"
     report(
         args,
         figures,
