@@ -282,14 +282,14 @@ def surface_quality(unit: np.ndarray, tree: cKDTree, A: np.ndarray, b: np.ndarra
 
     For surfaces, whose occupancy at a finer grid than the cloud's is no figure (a
     surface one cell thick at the cloud's grid is two at twice its resolution): twice as
-    many chaos-game points as the cloud has, against the cloud.
+    many chaos-game points as ``unit`` has, against the cloud.
 
     Parameters
     ----------
     unit : ndarray, shape (n, d)
-        The normalized cloud.
+        The normalized cloud, or a sample of it: the points whose distance to the attractor counts.
     tree : scipy.spatial.cKDTree
-        Of ``unit``.
+        Of the whole normalized cloud: the attractor's distance to it.
     A : ndarray, shape (k, d, d)
     b : ndarray, shape (k, d)
     p : ndarray, shape (k,)
