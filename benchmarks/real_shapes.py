@@ -485,7 +485,7 @@ def spec_of(name: str) -> ShapeSpec:
 
 @dataclass(frozen=True)
 class Shape:
-    """One shape of the development set.
+    """One shape of the development or held-out set.
 
     Attributes
     ----------

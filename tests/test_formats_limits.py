@@ -64,8 +64,8 @@ def test_xyz_line_too_long_is_refused(tmp_path):
     ("text", "where", "words"),
     [
         ("1 2 3\n4 5 6\nfoo bar baz\n7 8 9\n", 3, "not a number"),
-        ("1 2 3\n4 5 6\n7 8\n", 3, "2 numbers where the lines before have 3"),
-        ("1 2 3\n# a comment\n4 5 6 7\n", 3, "4 numbers where the lines before have 3"),
+        ("1 2 3\n4 5 6\n7 8\n", 3, "2 values where the lines before have 3"),
+        ("1 2 3\n# a comment\n4 5 6 7\n", 3, "4 values where the lines before have 3"),
     ],
 )
 def test_xyz_line_that_is_not_a_point_is_an_error_not_skipped(tmp_path, text, where, words):

@@ -250,8 +250,8 @@ def fit(
         )
         ifs = lift_from_plane(flat.ifs, origin, axes)
         figures = verify(ifs, cloud, seed)
-        lifted = "the 3D cloud lies in a plane: it was fitted in that plane and the maps lifted back"
-        warnings.warn(lifted, IfskitWarning, stacklevel=2)
+        plane_note = "the 3D cloud lies in a plane: it was fitted in that plane and the maps lifted back"
+        warnings.warn(plane_note, IfskitWarning, stacklevel=2)
         return FitResult(
             ifs=ifs,
             history=flat.history,
@@ -262,7 +262,7 @@ def fit(
             notes=[
                 *notes,
                 *flat.notes,
-                lifted,
+                plane_note,
             ],
             **figures,
         )

@@ -5,7 +5,7 @@ declared sizes against :mod:`ifskit.limits` and against the size of the file, an
 :class:`CloudHeader`. open3d's readers trust their input: a PLY header line over 1024 bytes aborts
 the process, a truncated file is read with its missing points set to zero, and in an ASCII file a
 word that is not a number becomes 0 or whatever the memory held (every record of an ASCII PLY's
-vertices or PCD's points is checked here, :func:`_check_records`). The same checks, run
+vertices or PCD's points is checked here, :func:`_check_ascii_data`). The same checks, run
 on a file just written, tell whether it is whole (:func:`check_written`).
 """
 
@@ -118,7 +118,58 @@ def _count_lines(path: Path, offset: int, header_lines: int) -> tuple[int, bytes
     return lines, last
 
 
-def _check_records(path: Path, offset: int, header_lines: int, skip: int, rows: int, width: int) -> None:
+def check_records(path, lines, first_line: int, width=None, skip: int = 0, rows=None, comment=None) -> int:
+    """Count the text records of ``lines``, each of ``width`` numbers, refusing the first that is not.
+
+    A record is a non-blank line (``comment`` and what follows it dropped); the first
+    ``skip`` records are counted, not checked, and the count stops after ``rows`` more. With
+    ``width`` None, the first record checked sets it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, for the message.
+    lines : iterable of str
+    first_line : int
+        The line number (1-based) of the first of ``lines`` in the file.
+    width : int, optional
+    skip : int
+    rows : int, optional
+        Records checked; default all.
+    comment : str, optional
+
+    Returns
+    -------
+    int
+        The records counted.
+
+    Raises
+    ------
+    FormatError
+        Naming the first line at fault: a word that is not a number, or another number of them.
+    """
+    declared = width is not None
+    record = 0
+    for number, line in enumerate(lines, start=first_line):
+        words = (line.split(comment, 1)[0] if comment else line).split()
+        if not words:
+            continue
+        if record >= skip:
+            try:
+                [float(word) for word in words]
+            except ValueError:
+                raise FormatError(f"not a number in {line.strip()[:40]!r}", path, number) from None
+            width = len(words) if width is None else width
+            if len(words) != width:
+                where = "the header declares" if declared else "the lines before have"
+                raise FormatError(f"{len(words)} values where {where} {width}", path, number)
+        record += 1
+        if rows is not None and record == skip + rows:
+            break
+    return record
+
+
+def _check_ascii_data(path: Path, offset: int, header_lines: int, skip: int, rows: int, width: int) -> None:
     """Check that the ``rows`` text records after the first ``skip`` ones each hold ``width`` numbers.
 
     open3d's ASCII readers take a word that is not a number as 0 or leave that point's memory
@@ -142,23 +193,9 @@ def _check_records(path: Path, offset: int, header_lines: int, skip: int, rows: 
     except ValueError:
         pass
     # the fast reader refused, or the records are not as wide as declared: find the first line at fault
-    record = 0
-    for number, line in enumerate(text.splitlines(), start=header_lines + 1):
-        words = line.split()
-        if not words:
-            continue
-        if record >= skip:
-            if len(words) != width:
-                raise FormatError(f"{len(words)} values where the header declares {width}", path, number)
-            try:
-                [float(word) for word in words]
-            except ValueError:
-                raise FormatError(f"not a number in {line.strip()[:40]!r}", path, number) from None
-        record += 1
-        if record == skip + rows:
-            break
-    if record < skip + rows:  # (the line count checked before makes this a file changed meanwhile)
-        raise FormatError(f"declares {skip + rows:,} records but holds {record:,} (truncated?)", path)
+    records = check_records(path, text.splitlines(), header_lines + 1, width, skip, rows)
+    if records < skip + rows:  # (the line count checked before makes this a file changed meanwhile)
+        raise FormatError(f"declares {skip + rows:,} records but holds {records:,} (truncated?)", path)
 
 
 def check_ply(path) -> CloudHeader:
@@ -236,7 +273,7 @@ def check_ply(path) -> CloudHeader:
             raise FormatError("the last vertex is cut short (truncated?)", path)
         if all(counted == 0 for _, _, counted in vertex[2]):  # (a vertex with a list has no fixed width)
             before = sum(e[1] for e in elements[: elements.index(vertex)])
-            _check_records(path, offset, len(lines), before, vertex[1], len(vertex[2]))
+            _check_ascii_data(path, offset, len(lines), before, vertex[1], len(vertex[2]))
     else:
         minimum = sum(e[1] * sum(fixed + counted for _, fixed, counted in e[2]) for e in elements)
         if size - offset < minimum:
@@ -306,7 +343,7 @@ def check_pcd(path) -> CloudHeader:
             raise FormatError(f"declares {points:,} points but holds {lines_found:,} lines (truncated?)", path)
         if points and len(last.split()) < sum(counts):
             raise FormatError("the last point is cut short (truncated?)", path)
-        _check_records(path, offset, len(lines), 0, points, sum(counts))
+        _check_ascii_data(path, offset, len(lines), 0, points, sum(counts))
         return CloudHeader(points, offset, None)
     raise FormatError(f"unknown PCD DATA kind {data!r}", path, fields["DATA"][1])
 

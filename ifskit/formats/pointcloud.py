@@ -13,7 +13,7 @@ import numpy as np
 from .._io import atomic_path, check_free_space
 from ..errors import FormatError, OutputError
 from ..limits import MAX_POINTS, MAX_TEXT_FILE_BYTES, check_count, check_file_size
-from .cloudcheck import CHECKS, check_written
+from .cloudcheck import CHECKS, check_records, check_written
 
 #: Suffixes read and written through open3d.
 OPEN3D_SUFFIXES = {".ply", ".pcd", ".xyz"}
@@ -96,7 +96,7 @@ def load_points(path) -> np.ndarray:
     points = np.asarray(points, dtype=float)
     if points.size == 0:
         raise FormatError("holds no points", path)
-    if points.ndim != 2 or points.shape[1] not in (2, 3) or len(points) == 0:
+    if points.ndim != 2 or points.shape[1] not in (2, 3):
         raise FormatError(f"expected n points of 2 or 3 coordinates, got shape {points.shape}", path)
     if not np.all(np.isfinite(points)):
         raise FormatError("the point cloud contains NaN or infinite values", path)
@@ -130,20 +130,8 @@ def _load_xyz(path: Path) -> np.ndarray:
         except ValueError:
             pass
     # the fast reader failed: find the first line at fault, for a message that names it
-    width = None
     with open(path, encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
-            fields = line.split("#", 1)[0].split()
-            if not fields:
-                continue
-            try:
-                [float(field) for field in fields]
-            except ValueError:
-                raise FormatError(f"not a number in {line.strip()[:40]!r}", path, number) from None
-            if width is None:
-                width = len(fields)
-            elif len(fields) != width:
-                raise FormatError(f"{len(fields)} numbers where the lines before have {width}", path, number)
+        check_records(path, lines, 1, comment="#")
     raise FormatError("cannot read the point cloud", path)
 
 
