@@ -437,6 +437,26 @@ def test_many_repeated_points_are_dropped_with_a_note():
     assert len(result.points) == 600 and "repeated points" in result.notes[0]
 
 
+def test_stray_points_far_from_the_shape_are_dropped_with_a_note():
+    """A few returns far from a scanned shape would stretch the copies over empty space."""
+    disc = _disc(1500)
+    far = np.array([[6.0, 6.0], [-7.0, 2.0], [3.0, -8.0]])
+    with pytest.warns(IfskitWarning, match="3 stray points"):
+        result = ifskit.fit(np.concatenate([disc, far]), 3, seed=0, progress=False, **FAST)
+    np.testing.assert_array_equal(result.points, disc)
+    assert result.attractor_hausdorff < 0.5
+
+
+@pytest.mark.parametrize("name", ["tree", "cantor_dust", "cube_dust", "barnsley_fern"])
+def test_sparse_parts_and_dust_of_attractors_are_not_stray(name):
+    """The tree's sparse trunk and the dusts' separate clusters are the shape, not noise."""
+    from ifskit.fitting.checks import stray_points
+
+    for n in (1000, 20_000):
+        cloud = np.unique(ifskit.chaos_game(ifskit.catalog(name), n, seed=0, progress=False), axis=0)
+        assert len(stray_points(cloud)) == 0
+
+
 def test_a_million_points_are_subsampled_not_a_traceback():
     cloud = _disc(1_000_000)
     with pytest.warns(IfskitWarning, match="subsampled"):

@@ -181,6 +181,7 @@ def test_large_cloud_is_subsampled_with_a_note(cli, capsys, tmp_path):
             "lies in a plane",
         ),
         (lambda rng: np.repeat(rng.uniform(size=(200, 2)), 5, axis=0), "800 repeated points were dropped"),
+        (lambda rng: np.concatenate([rng.uniform(size=(800, 2)), [[9.0, 9.0], [-8.0, 5.0]]]), "2 stray points"),
     ],
 )
 def test_what_was_done_to_the_cloud_is_a_warning_line(cli, capsys, tmp_path, make, says):

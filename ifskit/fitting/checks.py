@@ -11,6 +11,9 @@ import math
 import warnings
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from ..errors import FormatError, IfskitWarning, ParameterError
 from ..ifs import IFS
@@ -19,6 +22,15 @@ from ..ifs import IFS
 MAX_POINTS = 20_000
 #: Share of repeated points above which they are dropped (with a note).
 DUPLICATE_SHARE = 0.01
+#: Stray points (:func:`stray_points`): groups of at most ``STRAY_GROUP`` points, each point linked
+#: to its ``2 d`` nearest neighbours within ``STRAY_LINK`` times the cloud's median distance to its
+#: ``2 d``-th neighbour, lying farther than ``STRAY_GAP`` of the diagonal of the larger groups
+#: from every one of them, together at most ``STRAY_SHARE`` of the cloud. The sparse trunk of the catalog's
+#: tree forms such groups too, 1-7% of its size from the rest (chaos games of 1000-20,000 points).
+STRAY_GROUP = 10
+STRAY_LINK = 10.0
+STRAY_GAP = 0.1
+STRAY_SHARE = 0.01
 #: A cloud whose second principal standard deviation is below this share of the first lies on a line.
 LINE_RATIO = 1e-6
 #: The training losses between the collage and the cloud.
@@ -73,6 +85,15 @@ def check_cloud(points, seed: int) -> tuple[np.ndarray, list[str]]:
         notes.append(f"{len(cloud) - len(unique):,} repeated points were dropped, {len(unique):,} distinct points kept")
         warnings.warn(notes[-1], IfskitWarning, stacklevel=3)
         cloud = cloud[np.sort(first)]
+    stray = stray_points(cloud)
+    if len(stray):
+        # a scan's stray returns: the fit would stretch its copies over the empty space between
+        notes.append(
+            f"{len(stray):,} stray points, far from the rest of the cloud, were dropped "
+            f"(groups of at most {STRAY_GROUP} points, over {STRAY_GAP:.0%} of its size from any larger group)"
+        )
+        warnings.warn(notes[-1], IfskitWarning, stacklevel=3)
+        cloud = np.delete(cloud, stray, axis=0)
     centred = cloud - cloud.mean(axis=0)
     sigma = np.linalg.svd(centred, compute_uv=False)
     if sigma[1] <= LINE_RATIO * sigma[0]:
@@ -80,6 +101,40 @@ def check_cloud(points, seed: int) -> tuple[np.ndarray, list[str]]:
             f"the {len(cloud):,} points lie on a straight line: an IFS fit needs a shape that spans a plane or space"
         )
     return cloud, notes
+
+
+def stray_points(cloud: np.ndarray) -> np.ndarray:
+    """Indices of the cloud's stray points: small groups far from the rest (see :data:`STRAY_GROUP`).
+
+    Parameters
+    ----------
+    cloud : ndarray, shape (n, d)
+        Without repeated points.
+
+    Returns
+    -------
+    ndarray of int, shape (m,)
+        Sorted; empty when there are none, or more than :data:`STRAY_SHARE` of the cloud.
+    """
+    n, dim = cloud.shape
+    neighbours = 2 * dim
+    if n * STRAY_SHARE < 1 or n <= neighbours:
+        return np.zeros(0, dtype=np.int64)
+    tree = cKDTree(cloud)
+    distances, index = tree.query(cloud, k=neighbours + 1)
+    link = STRAY_LINK * float(np.median(distances[:, -1]))
+    near = distances[:, 1:] <= link
+    rows = np.repeat(np.arange(n), neighbours)[near.ravel()]
+    graph = coo_matrix((np.ones(len(rows)), (rows, index[:, 1:].ravel()[near.ravel()])), shape=(n, n))
+    _, group = connected_components(graph, directed=False)
+    sizes = np.bincount(group)
+    small = sizes[group] <= STRAY_GROUP
+    if not small.any() or small.all() or small.sum() > STRAY_SHARE * n:
+        return np.zeros(0, dtype=np.int64)
+    rest = cloud[~small]
+    gap = cKDTree(rest).query(cloud[small])[0]
+    far = gap > STRAY_GAP * np.linalg.norm(rest.max(axis=0) - rest.min(axis=0))
+    return np.flatnonzero(small)[far]
 
 
 def subsample(cloud: np.ndarray, seed: int) -> np.ndarray:

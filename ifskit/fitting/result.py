@@ -42,7 +42,7 @@ class FitResult:
     auto_scores : dict of int to float
         With ``n_maps="auto"``: the penalized score of every number of maps tried.
     notes : list of str
-        What was done to the input (subsampled, repeated points dropped, fitted in its plane),
+        What was done to the input (subsampled, repeated or stray points dropped, fitted in its plane),
         each also given as an :class:`~ifskit.errors.IfskitWarning`.
     """
 
