@@ -36,7 +36,9 @@ def _fit_parser(commands) -> None:
             "W(T) = U w_i(T) close to the cloud. The collage theorem then bounds the distance between the "
             "cloud and the attractor: Hausdorff <= e / (1 - s), e = Hausdorff distance of T and W(T), "
             "s = largest contraction factor. The fitted attractor is rendered and its Chamfer and Hausdorff "
-            "distances to the cloud are measured too. Clouds above 20,000 points are subsampled."
+            "distances to the cloud are measured too. Clouds above 20,000 points are subsampled; repeated "
+            "points, and stray points far from the rest, are dropped; a 3D cloud lying in a plane is fitted in "
+            "that plane (each is said on stderr)."
         ),
         epilog="Example: ifskit render barnsley_fern -o fern.npy --points 4096 && ifskit fit fern.npy --maps 4 -o fit.yaml",
     )

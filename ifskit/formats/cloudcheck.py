@@ -101,8 +101,8 @@ def _read_head(path: Path) -> tuple[bytes, int]:
         raise FormatError(f"cannot read: {exc.strerror}", path) from None
 
 
-def _count_lines(path: Path, offset: int, header_lines: int) -> tuple[int, bytes]:
-    """Non-empty lines after ``offset`` of a text file, and the last of them."""
+def _count_lines(path: Path, offset: int, header_lines: int) -> tuple[int, bytes, bytes]:
+    """Non-empty lines after ``offset`` of a text file, the last of them, and all of it (the body)."""
     check_file_size(path.stat().st_size, MAX_TEXT_FILE_BYTES, "text point clouds", path)
     with open(path, "rb") as fh:
         fh.seek(offset)
@@ -115,7 +115,7 @@ def _count_lines(path: Path, offset: int, header_lines: int) -> tuple[int, bytes
         raise FormatError(f"a number of over {MAX_TEXT_WORD} characters", path, line)
     stripped = body.rstrip()
     last = stripped[stripped.rfind(b"\n") + 1 :]
-    return lines, last
+    return lines, last, body
 
 
 def check_records(path, lines, first_line: int, width=None, skip: int = 0, rows=None, comment=None) -> int:
@@ -169,12 +169,12 @@ def check_records(path, lines, first_line: int, width=None, skip: int = 0, rows=
     return record
 
 
-def _check_ascii_data(path: Path, offset: int, header_lines: int, skip: int, rows: int, width: int) -> None:
+def _check_ascii_data(path: Path, body: bytes, header_lines: int, skip: int, rows: int, width: int) -> None:
     """Check that the ``rows`` text records after the first ``skip`` ones each hold ``width`` numbers.
 
     open3d's ASCII readers take a word that is not a number as 0 or leave that point's memory
     as it was, and read a short line's values into the next point: wrong points, and no error.
-    A record is a non-blank line after ``offset``; the file has ``header_lines`` lines before it.
+    A record is a non-blank line of ``body``, the text after the ``header_lines`` lines of the header.
 
     Raises
     ------
@@ -183,9 +183,7 @@ def _check_ascii_data(path: Path, offset: int, header_lines: int, skip: int, row
     """
     if not rows:
         return
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        text = fh.read().decode("latin-1")
+    text = body.decode("latin-1")
     try:
         values = np.loadtxt(io.StringIO(text), max_rows=skip + rows, ndmin=2, comments=None)
         if values.shape == (skip + rows, width):
@@ -266,14 +264,14 @@ def check_ply(path) -> CloudHeader:
             raise FormatError(
                 f"declares {records:,} records but holds {size - offset:,} bytes of data (truncated?)", path
             )
-        lines_found, last = _count_lines(path, offset, len(lines))
+        lines_found, last, body = _count_lines(path, offset, len(lines))
         if lines_found < records:
             raise FormatError(f"declares {records:,} records but holds {lines_found:,} lines (truncated?)", path)
         if elements[-1] is vertex and vertex[1] and len(last.split()) < len(vertex[2]):
             raise FormatError("the last vertex is cut short (truncated?)", path)
         if all(counted == 0 for _, _, counted in vertex[2]):  # (a vertex with a list has no fixed width)
             before = sum(e[1] for e in elements[: elements.index(vertex)])
-            _check_ascii_data(path, offset, len(lines), before, vertex[1], len(vertex[2]))
+            _check_ascii_data(path, body, len(lines), before, vertex[1], len(vertex[2]))
     else:
         minimum = sum(e[1] * sum(fixed + counted for _, fixed, counted in e[2]) for e in elements)
         if size - offset < minimum:
@@ -338,12 +336,12 @@ def check_pcd(path) -> CloudHeader:
             raise FormatError("compressed data of the wrong size (truncated?)", path)
         return CloudHeader(points, offset, 8 + compressed)
     if data == "ascii":
-        lines_found, last = _count_lines(path, offset, len(lines))
+        lines_found, last, body = _count_lines(path, offset, len(lines))
         if lines_found < points:
             raise FormatError(f"declares {points:,} points but holds {lines_found:,} lines (truncated?)", path)
         if points and len(last.split()) < sum(counts):
             raise FormatError("the last point is cut short (truncated?)", path)
-        _check_ascii_data(path, offset, len(lines), 0, points, sum(counts))
+        _check_ascii_data(path, body, len(lines), 0, points, sum(counts))
         return CloudHeader(points, offset, None)
     raise FormatError(f"unknown PCD DATA kind {data!r}", path, fields["DATA"][1])
 
