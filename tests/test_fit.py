@@ -464,23 +464,11 @@ def test_a_million_points_are_subsampled_not_a_traceback():
     assert len(result.points) == MAX_POINTS and "1,000,000" in result.notes[0]
 
 
-def test_a_large_surface_cloud_is_searched_against_a_sample_of_its_points(monkeypatch):
-    """The attractor search of a surface judges each move on at most SURFACE_JUDGE_POINTS points (its cost)."""
-    import ifskit.fitting.api as api
-
-    judged = []
-
-    def recording(unit, tree, *args):
-        judged.append((len(unit), tree.n))
-        return quality(unit, tree, *args)
-
-    quality = api.surface_quality
-    monkeypatch.setattr(api, "surface_quality", recording)
-    monkeypatch.setattr(api, "SURFACE_JUDGE_POINTS", 400)
-    monkeypatch.setitem(ifskit.fitting.search.SEARCH_MOVES, 3, 30)
+def test_a_surface_s_copies_turn_into_its_tangent_planes():
+    """A bent sheet's flattened copies, polished longer and faster than a filled shape's, lie on it (issue 18)."""
     rng = np.random.default_rng(0)
     u, v = rng.uniform(-1, 1, size=(2, 1200))
-    sheet = np.column_stack([u, v, 0.3 * np.sin(2 * u)])  # a bent sheet: its copies win, and are searched
-    result = ifskit.fit(sheet, "auto", seed=0, progress=False, steps=20)
-    assert judged and set(judged) == {(400, 1200)}  # a sample against the attractor, the whole cloud's tree
-    assert result.attractor_chamfer < 0.1 and result.contraction < 0.9
+    sheet = np.column_stack([u, v, 0.3 * np.sin(2 * u)])
+    result = ifskit.fit(sheet, "auto", seed=0, progress=False, steps=100)
+    # measured 0.0170 (0.0196 with the filled shapes' polish, half the steps at a quarter of the rate)
+    assert result.attractor_chamfer < 0.018 and result.contraction < 0.9

@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from ..errors import FormatError, IfskitWarning, ParameterError
 from ..ifs import IFS
@@ -57,7 +56,6 @@ from .choice import (
     filled_worst,
     fine_attractor_figures,
     quality_score,
-    surface_quality,
 )
 from .cover import cell_cover, cover_maps, cover_shares, extend_cover, greedy_order
 from .occupancy import CURVE_FILL, fine_fill, target_occupancy
@@ -78,9 +76,6 @@ MAX_MAPS_LIMIT = 64
 #: two maps the k-means fits find (16 de Rham curves, seed 5: mean IoU 0.907 -> 0.952, two of them
 #: from 16 copies to 2 maps).
 COVER_GOOD_ENOUGH = 0.75
-#: Initial learning rate of the polish of the coverage maps (entries parametrization):
-#: small, the maps start near their places.
-POLISH_LR = 0.01
 #: Least ratio of the smallest to the largest singular value of the polished coverage maps
 #: of filled 2D shapes and solids.
 #: Measured on the 2D development shapes, any floor (0.1, 0.2) lowered the IoU: thin parts
@@ -93,8 +88,22 @@ MIN_RATIO = {2: 0.0, 3: 0.2}
 #: 0.794 / 0.802 / 0.798 at 0.02 / 0.04 / 0.06; in 3D and for a given n_maps (fractals,
 #: whose Chamfer distance it raised) it is off.
 OCCUPANCY_WEIGHT = 0.04
-#: Steps of the polish of the coverage maps, as a share of ``steps``.
-POLISH_SHARE = 0.5
+
+
+class PolishSchedule(NamedTuple):
+    """Steps (a share of ``steps``) and initial learning rate of the polish of the coverage maps (entries parametrization)."""
+
+    share: float
+    lr: float
+
+
+#: The polish's schedule, for filled shapes (2D, 3D solids) and for surfaces. A filled shape's
+#: copies start near their places and the occupancy term steers them: a short polish at a small rate.
+#: A surface's flattened copies must turn into its tangent planes: on the 3D development surfaces (nut,
+#: ant, topobathy, Jacksboro; seeds 0 and 2) the attractor's Chamfer distance to the truth fell by
+#: 10-30% with 400 steps at 0.04 in place of 200 at 0.01 (0.02 / 0.06 / 0.08, 800 steps: no better);
+#: on the 2D ones the longer, faster polish changed the mean IoU within noise (0.815 -> 0.812 / 0.821).
+POLISH = {"filled": PolishSchedule(share=0.5, lr=0.01), "surface": PolishSchedule(share=1.0, lr=0.04)}
 #: With ``n_maps="auto"``, the best k-means count is run in full only when its screen's score is
 #: within this of the coverage fit's: the full run adds ~0.01 to the screen's IoU (Sierpinski
 #: 0.864 -> 0.874 at seed 0), and on the skull ring and the coins (screens 0.31 and 0.54 against
@@ -105,11 +114,6 @@ SCREEN_MARGIN = 0.05
 #: and the shape is filled: on the brain a 5-map k-means fit won by 0.05 at the cloud's resolution
 #: (IoU 0.82 against 0.83, less the penalty of 11 more maps) and scored 0.73 against 0.80 at 64^3.
 FINE_MARGIN = 0.1
-#: Most cloud points against which the attractor search of a surface judges each move
-#: (:func:`~ifskit.fitting.choice.surface_quality`, twice as many chaos-game points): a move's cost
-#: grows with them. A 20,000-point nut took 86 s, 41 s of it in this search (68 ms a move); the
-#: development clouds have 4096 points, whose fits this leaves as they were.
-SURFACE_JUDGE_POINTS = 4096
 # Share of a 3D shape's cells inside it (eroded grid) above which it is a solid.
 _SOLID_INTERIOR = 0.4
 # Least steps for which n_maps="auto" screens the k-means counts by short runs.
@@ -162,9 +166,8 @@ def fit(
         (:func:`~ifskit.fitting.choice.quality_score`). For a filled shape (2D, a 3D
         solid) where a coverage fit wins or comes within :data:`FINE_MARGIN`, those fits
         are compared again by :func:`~ifskit.fitting.choice.fill_quality` (IoU at twice
-        the grid, less the farthest miss or spill) in place of the IoU; the winner, and a
-        surface's winning coverage fit, then go through
-        :func:`~ifskit.fitting.search.attractor_search`. ``FitResult.n_maps`` says which
+        the grid, less the farthest miss or spill) in place of the IoU, and the winner then
+        goes through :func:`~ifskit.fitting.search.attractor_search`. ``FitResult.n_maps`` says which
         K won and ``FitResult.auto_scores`` holds the best score of every K compared last.
     loss : {"chamfer", "hausdorff"}
         Training loss between the collage and the cloud: Chamfer (mean distances, both
@@ -357,20 +360,8 @@ def fit(
 
         fits[best], fill = _searched(unit, occ, fits[best], judge, worst, search_rng, max_contraction)
         scores[best] = quality_score(fill, len(fits[best][0]), auto_penalty)
-    elif auto and best in cover_rows:
-        # copies of a surface won: searched for an attractor nearer the cloud (its score stays); the attractor's
-        # distance to the whole cloud, the cloud's to the attractor from at most SURFACE_JUDGE_POINTS points
-        judged = unit
-        if len(unit) > SURFACE_JUDGE_POINTS:
-            judged = unit[np.random.default_rng([seed, 0x5A5A]).choice(len(unit), SURFACE_JUDGE_POINTS, replace=False)]
-        tree = cKDTree(unit)
-
-        def judge(A_m, b_m, p_m):
-            return surface_quality(judged, tree, A_m, b_m, p_m, seed)
-
-        # (moves aimed at the farthest point, as for filled shapes, left the dev surfaces' Hausdorff
-        # distance where it was on the mean: frog 7.2 -> 9.2%, nut 8.2 -> 7.7%, topobathy 5.0 -> 4.3%)
-        fits[best], _ = _searched(unit, occ, fits[best], judge, None, search_rng, max_contraction)
+    # (a surface's copies are not searched: an attractor search on the Chamfer and Hausdorff distances to
+    # the cloud raised the Chamfer distance of the dev surfaces by 5-15% after the longer polish of POLISH)
     A, b, p, history = fits[best]
     by_count = {}
     for i in compared:
@@ -396,7 +387,7 @@ def _searched(unit, occ, fit, judge, worst, rng, max_contraction):
     The search moves the maps with their shares of the shape's cells as probabilities; the
     shares of the cloud's points (:func:`~ifskit.fitting.verify.coverage_probabilities`, the
     fitter's usual ones) cost too much to follow every move, and are kept where the judge
-    prefers them (measured on the nut: Chamfer 1.02% with them, 1.09% with the cells' shares).
+    prefers them.
     """
     A, b, p, quality = attractor_search(occ, fit[0], fit[1], judge, rng, max_contraction, worst=worst)
     p_cloud = coverage_probabilities(unit, A, b)
@@ -439,8 +430,8 @@ def _cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:
     if settings.steps:
         # (a second polish without the occupancy term, kept until the fine-grid choice, won on no
         # 2D development shape then: one polish)
-        steps = max(1, round(settings.steps * POLISH_SHARE))
-        polish = replace(settings, steps=steps, lr=POLISH_LR)
+        schedule = POLISH["filled" if _is_filled(occ) else "surface"]
+        polish = replace(settings, steps=max(1, round(settings.steps * schedule.share)), lr=schedule.lr)
         A_p, b_p, history = _polish(unit, occ, A, b, polish, occ.dim == 2 and not exact, cover_rng, seed)
         out.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p), history))
     return out

@@ -273,40 +273,6 @@ def count_figure(occ: Occupancy, A: np.ndarray, b: np.ndarray, p: np.ndarray, n_
     return attractor_iou(occ, A, b, p, n_points, seed)
 
 
-#: Weight of the Hausdorff distance beside the Chamfer distance in :func:`surface_quality`.
-SURFACE_FAR_WEIGHT = 0.1
-
-
-def surface_quality(unit: np.ndarray, tree: cKDTree, A: np.ndarray, b: np.ndarray, p: np.ndarray, seed: int) -> float:
-    """Minus the Chamfer distance plus :data:`SURFACE_FAR_WEIGHT` times the Hausdorff distance between the attractor and the cloud.
-
-    For surfaces, whose occupancy at a finer grid than the cloud's is no figure (a
-    surface one cell thick at the cloud's grid is two at twice its resolution): twice as
-    many chaos-game points as ``unit`` has, against the cloud.
-
-    Parameters
-    ----------
-    unit : ndarray, shape (n, d)
-        The normalized cloud, or a sample of it: the points whose distance to the attractor counts.
-    tree : scipy.spatial.cKDTree
-        Of the whole normalized cloud: the attractor's distance to it.
-    A : ndarray, shape (k, d, d)
-    b : ndarray, shape (k, d)
-    p : ndarray, shape (k,)
-    seed : int
-
-    Returns
-    -------
-    float
-        At most 0, in units of the normalized cloud (radius 1).
-    """
-    points = chaos_game(IFS(A, b, p), 2 * len(unit), seed=seed, progress=False)
-    to_cloud = tree.query(points)[0]
-    to_attractor = cKDTree(points).query(unit)[0]
-    chamfer = 0.5 * (to_cloud.mean() + to_attractor.mean())
-    return -(chamfer + SURFACE_FAR_WEIGHT * max(to_cloud.max(), to_attractor.max()))
-
-
 def quality_score(iou: float, k: int, penalty: float) -> float:
     """Score of a fit of ``k`` maps for ``n_maps="auto"``: ``1 - iou + penalty * k / 10``, the smallest wins.
 

@@ -4,10 +4,8 @@ The polish (:mod:`~ifskit.fitting.optimize`) moves the maps by the collage, whic
 attractor follows only loosely: a gap between two copies, or a copy a little too small,
 is copied again inside every copy, and the attractor of a filled shape comes out hatched.
 The figure a person sees is the attractor's occupancy at a finer grid than the cloud's,
-with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`; for a
-surface, its Chamfer and Hausdorff distances to the cloud,
-:func:`~ifskit.fitting.choice.surface_quality`), and a chaos game measures it in a few
-milliseconds: so the last step tries random small moves of one map (turned, stretched
+with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`), and a
+chaos game measures it in a few milliseconds: so the last step tries random small moves of one map (turned, stretched
 along its own axes, shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
 the maps (each map's share of the shape's cells, :func:`~ifskit.fitting.cover.cover_shares`).
 A move never leaves the contractive maps: singular values are clamped to the bound.
@@ -70,9 +68,8 @@ def attractor_search(
     b : ndarray, shape (k, d)
     judge : callable
         ``judge(A, b, p)``, the larger the better: for a filled shape
-        :func:`~ifskit.fitting.choice.fill_quality` of its fine figures, for a surface
-        :func:`~ifskit.fitting.choice.surface_quality`, each with a fixed seed (a move is
-        compared with the maps it changes, not with chance).
+        :func:`~ifskit.fitting.choice.fill_quality` of its fine figures, with a fixed seed
+        (a move is compared with the maps it changes, not with chance).
     rng : numpy.random.Generator
         Draws the moves.
     max_contraction : float
