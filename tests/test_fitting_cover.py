@@ -11,6 +11,7 @@ from ifskit.errors import ParameterError
 torch = pytest.importorskip("torch")
 
 import ifskit.fitting.cover as cover_module  # noqa: E402
+from ifskit.fitting.api import _is_filled, _unit_ball  # noqa: E402
 from ifskit.fitting.choice import (  # noqa: E402
     attractor_iou,
     count_figure,
@@ -84,6 +85,20 @@ def test_a_surface_stays_a_surface():
     # and it covers the sheet, not a strip of it
     cells = np.unique(np.floor((attractor[:, :2] + 1) * 5).clip(0, 9), axis=0)
     assert len(cells) >= 95
+
+
+def _ball_shell(inner: float, n: int = 4096) -> np.ndarray:
+    """n points uniform in the shell between radii ``inner`` and 1 (a ball for 0)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 3))
+    radius = (inner**3 + rng.uniform(size=n) * (1 - inner**3)) ** (1 / 3)
+    return x / np.linalg.norm(x, axis=1)[:, None] * radius[:, None]
+
+
+def test_a_thick_walled_shell_is_fitted_as_a_surface_a_ball_as_a_solid():
+    """Fewer than half its cells inside (a shell 0.43, a pial cortex 0.45-0.49): polished as a surface."""
+    assert _is_filled(target_occupancy(_unit_ball(_ball_shell(0.0))[2]))  # measured 0.70 inside
+    assert not _is_filled(target_occupancy(_unit_ball(_ball_shell(0.7))[2]))  # measured 0.43
 
 
 def test_greedy_cover_lies_inside_the_shape_and_covers_it():
