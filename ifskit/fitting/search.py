@@ -5,10 +5,12 @@ attractor follows only loosely: a gap between two copies, or a copy a little too
 is copied again inside every copy, and the attractor of a filled shape comes out hatched.
 The figure a person sees is the attractor's occupancy at a finer grid than the cloud's,
 with its farthest miss or spill (:func:`~ifskit.fitting.choice.fill_quality`), and a
-chaos game measures it in a few milliseconds: so the last step tries random small moves of one map (turned, stretched
-along its own axes, shifted by a fraction of a cell) and keeps those that raise it. The probabilities follow
-the maps (each map's share of the shape's cells, :func:`~ifskit.fitting.cover.cover_shares`).
-A move never leaves the contractive maps: singular values are clamped to the bound.
+chaos game measures it in a few milliseconds: so the last step tries random small moves
+of one map (turned, stretched along its own axes, shifted by a fraction of a cell) and
+keeps those that raise it. The probabilities follow the maps (each map's share of the
+shape's cells, :func:`~ifskit.fitting.cover.cover_shares`). A move never leaves the
+contractive maps: singular values are clamped to the bound. Filled shapes only: a
+surface's copies come from a longer polish instead (:data:`~ifskit.fitting.api.POLISH`).
 
 Random moves rarely remove the attractor's farthest spill or miss (its Hausdorff distance,
 which a person sees as a stray streak or a bare tip): a share of the moves
