@@ -14,8 +14,9 @@ Outline of :func:`fit`:
    the cloud goes on alone (:mod:`~ifskit.fitting.choice`).
    With ``n_maps="auto"`` (or where the k-means fit does not match the cloud), greedy
    coverage maps too (:mod:`~ifskit.fitting.cover`: copies of the shape inside it, with a
-   swap search), polished; the attractors choose (at a finer grid for filled shapes),
-   and the chosen maps go through a local search on the attractor
+   swap search), polished (a surface's copies longer, :data:`POLISH`); the attractors
+   choose, and for a filled shape (2D, a 3D solid) the choice is made again at a finer
+   grid and the chosen maps go through a local search on the attractor
    (:mod:`~ifskit.fitting.search`).
 4. Probabilities: the share of the cloud each map's image covers (or of the shape's
    cells, for the searched coverage maps).
@@ -101,7 +102,7 @@ class PolishSchedule(NamedTuple):
 #: copies start near their places and the occupancy term steers them: a short polish at a small rate.
 #: A surface's flattened copies must turn into its tangent planes: on the 3D development surfaces (nut,
 #: ant, topobathy, Jacksboro; seeds 0 and 2) the attractor's Chamfer distance to the truth fell by
-#: 10-30% with 400 steps at 0.04 in place of 200 at 0.01 (0.02 / 0.06 / 0.08, 800 steps: no better);
+#: 10-28% with 400 steps at 0.04 in place of 200 at 0.01 (0.02 / 0.06 / 0.08, 800 steps: no better);
 #: on the 2D ones the longer, faster polish changed the mean IoU within noise (0.815 -> 0.812 / 0.821).
 POLISH = {"filled": PolishSchedule(share=0.5, lr=0.01), "surface": PolishSchedule(share=1.0, lr=0.04)}
 #: With ``n_maps="auto"``, the best k-means count is run in full only when its screen's score is
@@ -364,7 +365,7 @@ def fit(
         fits[best], fill = _searched(unit, occ, fits[best], judge, worst, search_rng, max_contraction)
         scores[best] = quality_score(fill, len(fits[best][0]), auto_penalty)
     # (a surface's copies are not searched: an attractor search on the Chamfer and Hausdorff distances to
-    # the cloud raised the Chamfer distance of the dev surfaces by 5-15% after the longer polish of POLISH)
+    # the cloud raised the Chamfer distance of the dev surfaces by 4-14% after the longer polish of POLISH)
     A, b, p, history = fits[best]
     by_count = {}
     for i in compared:
