@@ -11,8 +11,9 @@ from ifskit.errors import ParameterError
 torch = pytest.importorskip("torch")
 
 import ifskit.fitting.cover as cover_module  # noqa: E402
-from ifskit.fitting.api import _is_filled, _unit_ball  # noqa: E402
+from ifskit.fitting.api import SURFACE_COVERS, _cover_fit, _cover_fits, _is_filled, _unit_ball  # noqa: E402
 from ifskit.fitting.choice import (  # noqa: E402
+    attractor_distances,
     attractor_iou,
     count_figure,
     fill_quality,
@@ -21,7 +22,9 @@ from ifskit.fitting.choice import (  # noqa: E402
 )
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
 from ifskit.fitting.occupancy import CURVE_FILL, fine_fill, occupancy_grid, target_occupancy  # noqa: E402
+from ifskit.fitting.optimize import OptimizerSettings  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
+from ifskit.ops.device import resolve_device  # noqa: E402
 from ifskit.render.kernels import fine_occupancy_spill  # noqa: E402
 
 FAST = {"steps": 60, "restarts": 2, "progress": False}
@@ -379,3 +382,27 @@ def test_singular_value_floor_and_plane_lift_keep_the_contraction():
     y = np.random.default_rng(1).normal(size=(5, 2))
     x = np.array([1.0, 2.0, 3.0]) + y @ U.T
     assert np.allclose(lifted.apply(x), np.array([1.0, 2.0, 3.0]) + flat.apply(y) @ U.T)
+
+
+def test_a_surface_keeps_the_cover_whose_attractor_is_nearest_the_cloud():
+    """A surface draws SURFACE_COVERS greedy covers, each polished, and keeps the nearest; a filled shape draws one."""
+    rng = np.random.default_rng(0)
+    u, v = rng.uniform(-1, 1, size=(2, 1200))
+    unit = _unit_ball(np.column_stack([u, v, 0.3 * np.sin(2 * u)]))[2]
+    occ = target_occupancy(unit)
+    settings = OptimizerSettings(
+        steps=60, lr=0.03, max_contraction=0.9, device=resolve_device(None, "fit"), progress=False
+    )
+    seed = 2  # where the second cover's attractor is the nearer (measured 0.0226 and 0.0220)
+    polished = [_cover_fit(unit, occ, 16, False, True, settings, seed, draw)[-1] for draw in range(SURFACE_COVERS)]
+    distances = attractor_distances(
+        np.stack([A for A, _, _, _ in polished]), np.stack([b for _, b, _, _ in polished]), [unit] * len(polished), seed
+    )
+    assert np.argmin(distances) > 0
+    kept = _cover_fits(unit, occ, 16, False, True, settings, seed)[-1]
+    np.testing.assert_array_equal(kept[0], polished[int(np.argmin(distances))][0])
+    # a filled shape: one cover, the fits a single cover gave
+    disc_unit = _unit_ball(_annulus(1500, 0.0))[2]
+    disc = target_occupancy(disc_unit)
+    one = _cover_fits(disc_unit, disc, 8, False, True, settings, 0)[-1]
+    np.testing.assert_array_equal(one[0], _cover_fit(disc_unit, disc, 8, False, True, settings, 0, 0)[-1][0])
