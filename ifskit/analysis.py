@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path, check_output
-from ._parallel import default_threads
+from ._parallel import default_threads, query_workers
 from .errors import FormatError, IfskitWarning, ParameterError
 from .ifs import IFS
 from .render import chaos_game
@@ -587,17 +587,14 @@ def _fit_range(m, counts, saturation, n):
 
 # ---- distances ---------------------------------------------------------------------------
 
-# Points of two clouds above which their nearest-neighbour queries use every core.
-_THREADED_QUERY_POINTS = 50_000
-
 
 def _directed(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-neighbour distances from each point of p to q, and from each of q to p."""
     from scipy.spatial import cKDTree
 
     # threads cost more to start than they save on small clouds (the fitter asks for many)
-    workers = -1 if len(p) + len(q) > _THREADED_QUERY_POINTS else 1
-    return cKDTree(q).query(p, k=1, workers=workers)[0], cKDTree(p).query(q, k=1, workers=workers)[0]
+    to_q = cKDTree(q).query(p, k=1, workers=query_workers(len(p)))[0]
+    return to_q, cKDTree(p).query(q, k=1, workers=query_workers(len(q)))[0]
 
 
 def _pair(p, q):

@@ -19,6 +19,7 @@ import torch
 from scipy.cluster.vq import kmeans2
 from scipy.spatial import cKDTree
 
+from .._parallel import query_workers
 from ..ifs import IFS
 from ..ops.contractive import clamp_singular_values, n_params, params_from_maps
 from ..ops.losses import collage_owner
@@ -145,8 +146,8 @@ def _part_maps(unit, parts, sources, tree, max_contraction, current=None, keep=1
 
 def _inside(A, b, sources, tree):
     """Mean distance to the cloud (its ``tree``) of the images of ``sources`` (m, d) under maps (P, g, d, d), (P, g, d): (P, g)."""
-    images = np.einsum("pgij,nj->pgni", A, sources) + b[:, :, None]
-    return tree.query(images.reshape(-1, sources.shape[1]))[0].reshape(*A.shape[:2], -1).mean(-1)
+    images = (np.einsum("pgij,nj->pgni", A, sources) + b[:, :, None]).reshape(-1, sources.shape[1])
+    return tree.query(images, workers=query_workers(len(images)))[0].reshape(*A.shape[:2], -1).mean(-1)
 
 
 def snap_to_parts(unit, A, b, max_contraction, rng, rounds):

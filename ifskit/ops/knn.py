@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from .._parallel import query_workers
+
 # Entries of one block of the distance matrix on non-CPU devices (float32: 64 MB).
 _BLOCK = 1 << 24
 
@@ -39,7 +41,9 @@ def nearest(x, y):
         # a tree is built for one query (a collage changes every step): the unbalanced, uncompacted
         # build costs less and the search is as exact
         trees = [_tree(ys[0])] if shared else [_tree(cloud) for cloud in ys]
-        found = [trees[0 if shared else i].query(xs[i], k=1)[1] for i in range(len(xs))]
+        found = [
+            trees[0 if shared else i].query(xs[i], k=1, workers=query_workers(len(xs[i])))[1] for i in range(len(xs))
+        ]
         return torch.as_tensor(np.stack(found).astype(np.int64))
     with torch.no_grad():
         rows = max(1, _BLOCK // max(1, x.shape[0] * y.shape[1]))
