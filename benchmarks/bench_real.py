@@ -6,14 +6,17 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_real.py --shapes glyph_A,horse    # a subset
     .venv/bin/python benchmarks/bench_real.py --figure gallery/real_shapes.png --json
     .venv/bin/python benchmarks/bench_real.py --held-out --seed 1      # shapes no setting was chosen on
+    .venv/bin/python benchmarks/bench_real.py --shapes nut --fit-seed 3  # the seed-0 nut, fitted with seed 3
+    .venv/bin/python benchmarks/bench_real.py --shapes nut,ant --points 20000
 
 The shapes (:mod:`real_shapes`) come from data inside installed packages: glyphs of matplotlib's DejaVu fonts,
 scikit-image's sample pictures, matplotlib's elevation models, nilearn's brain template and cortex mesh, pyvista's
 example meshes and frog volume (``pip install scikit-image nilearn pyvista``; a shape whose package is missing is
-skipped and named). Each input cloud has 4096 points, drawn with ``--seed`` (0: the development draws, others:
-fresh draws); ``--held-out`` runs nine more shapes (:data:`real_shapes.HELD_OUT_SHAPES`: glyphs of other fonts,
+skipped and named). Each input cloud has 4096 points (``--points``), drawn with ``--seed`` (0: the development
+draws, others: fresh draws); ``--held-out`` runs nine more shapes (:data:`real_shapes.HELD_OUT_SHAPES`: glyphs of other fonts,
 pyvista's logo, airplane, sphere and channels) on which no setting of the fitter was chosen. The fit is
-``ifskit.fit(cloud, n_maps="auto", seed=SEED, progress=False)`` plus any ``--fit-arg``. The figures
+``ifskit.fit(cloud, n_maps="auto", seed=SEED, progress=False)`` plus any ``--fit-arg`` (``--fit-seed`` fits the
+same clouds with another seed). The figures
 (:mod:`real_metrics`): occupancy IoU of 10^6 chaos-game points against the dense truth on a 128^2 grid (64^3 in
 3D, harsh on surfaces) over the truth's bounding square, Hausdorff and Chamfer distances to 2 * 10^5 of those points in % of the truth's diagonal, the maps used, the fit's own seconds (after a warm-up
 fit that loads torch and compiles the chaos game) and its CPU seconds (all threads of the process: the figure
@@ -43,6 +46,8 @@ from real_shapes import HELD_OUT_SHAPES, SHAPES, MissingPackage, load_shape
 
 import ifskit
 
+#: Points of every input cloud, the size the targets are stated for.
+INPUT_POINTS = 4096
 TARGETS = {
     "iou_2d_mean": 0.85,  # at least
     "hausdorff_pct": 3.0,  # at most, every shape
@@ -86,14 +91,21 @@ def warm_up() -> None:
         ifskit.fit(rng.uniform(size=(500, dim)), 2, steps=2, progress=False)
 
 
-def run_shape(name: str, n_maps, seed: int, fit_kwargs: dict) -> tuple[dict, dict]:
-    """Fit one shape and score the attractor; the row of the table, with what the figure needs."""
-    shape = load_shape(name, seed=seed)  # a new seed draws new clouds and truths, not only a new fit
+def run_shape(
+    name: str, n_maps, seed: int, fit_kwargs: dict, fit_seed: int | None = None, points: int = INPUT_POINTS
+) -> tuple[dict, dict]:
+    """Fit one shape and score the attractor; the row of the table, with what the figure needs.
+
+    ``seed`` draws the cloud of ``points`` points and the truth, and seeds the scoring; the fit
+    takes ``fit_seed`` (default ``seed``), so that fits of one cloud can be compared.
+    """
+    shape = load_shape(name, n_input=points, seed=seed)  # a new seed draws new clouds and truths, not only a new fit
     cpu = time.process_time()
-    result = ifskit.fit(shape.cloud, n_maps=n_maps, seed=seed, progress=False, **fit_kwargs)
+    fit_seed = seed if fit_seed is None else fit_seed
+    result = ifskit.fit(shape.cloud, n_maps=n_maps, seed=fit_seed, progress=False, **fit_kwargs)
     cpu = time.process_time() - cpu
     scores = score_ifs(shape.truth, result.ifs, seed=seed)
-    # the input cloud itself scored as if it were the attractor: how far 4096 random points of the shape are
+    # the input cloud itself scored as if it were the attractor: how far its random points of the shape are
     # from its truth (their largest gaps), a reference for the Hausdorff targets
     sample = score_points(shape.truth, shape.cloud)
     limit = TARGETS["seconds"][shape.dim]
@@ -168,9 +180,10 @@ def _verdict(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
 
-def print_table(rows: list, stats: dict, skipped: list, wall: float) -> None:
+def print_table(rows: list, stats: dict, skipped: list, wall: float, points: int = INPUT_POINTS) -> None:
     print(
-        ", ".join(f"{key} {value}" for key, value in environment().items()) + f"; {len(rows)} shapes, 4096-point clouds"
+        ", ".join(f"{key} {value}" for key, value in environment().items())
+        + f"; {len(rows)} shapes, {points}-point clouds"
     )
     print(
         "| shape | dim | kind | IoU | Hausdorff % | Chamfer % | cloud's own H / C % | maps | seconds | CPU s | targets |"
@@ -186,7 +199,7 @@ def print_table(rows: list, stats: dict, skipped: list, wall: float) -> None:
     print()
     if any(r["kind"] == "surface" for r in rows):
         print("* 64^3 voxel IoU of a surface: harsh (one voxel off shares little); Chamfer/Hausdorff are its targets")
-    print("cloud's own H / C: the 4096-point input cloud scored as the attractor (its sampling gaps)")
+    print(f"cloud's own H / C: the {points}-point input cloud scored as the attractor (its sampling gaps)")
     if "iou_2d_mean" in stats:
         print(
             f"2D: mean IoU {stats['iou_2d_mean']:.3f} (target >= {TARGETS['iou_2d_mean']}: "
@@ -302,6 +315,18 @@ def main() -> None:
         default=0,
         help="seed of the shapes' clouds and truths, every fit and chaos game (default 0: the development draws)",
     )
+    parser.add_argument(
+        "--fit-seed",
+        type=int,
+        help="seed of every fit, where it differs from --seed (the same clouds, truths and scoring: the spread of "
+        "the fits of one cloud)",
+    )
+    parser.add_argument(
+        "--points",
+        type=int,
+        default=INPUT_POINTS,
+        help=f"points of every input cloud (default {INPUT_POINTS}, the targets' size; the fitter keeps up to 20,000)",
+    )
     parser.add_argument("--n-maps", default="auto", help='maps of every fit (default "auto")')
     parser.add_argument(
         "--fit-arg", action="append", default=[], metavar="KEY=VALUE", help="more keyword arguments of ifskit.fit"
@@ -323,7 +348,7 @@ def main() -> None:
     rows, pictures, skipped = [], [], []
     for name in names:
         try:
-            row, picture = run_shape(name, n_maps, args.seed, fit_kwargs)
+            row, picture = run_shape(name, n_maps, args.seed, fit_kwargs, args.fit_seed, args.points)
         except MissingPackage as exc:
             skipped.append((name, str(exc)))
             print(f"skipped {name}: {exc}", file=sys.stderr)
@@ -350,12 +375,15 @@ def main() -> None:
                     "skipped": skipped,
                     "wall_seconds": wall,
                     "environment": environment(),
+                    "seed": args.seed,
+                    "fit_seed": args.seed if args.fit_seed is None else args.fit_seed,
+                    "points": args.points,
                 },
                 indent=1,
             )
         )
     elif rows:
-        print_table(rows, stats, skipped, wall)
+        print_table(rows, stats, skipped, wall, args.points)
 
 
 if __name__ == "__main__":

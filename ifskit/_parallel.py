@@ -14,9 +14,9 @@ def default_threads(threads: int | None = None, n_tasks: int | None = None) -> i
 
 
 #: Query points from which a k-d tree query (scipy's ``cKDTree.query``) runs on several threads: below,
-#: starting them costs more than they save. Measured on 2 cores, 3D points: 1000 queries of a
-#: 1000-point tree 0.57 ms on one thread, 0.82 ms on two; 16,384 queries of a 4096-point tree 12.0 ->
-#: 7.6 ms, of a 20,000-point tree 14.1 -> 9.2 ms.
+#: starting them costs about what they save. benchmarks/bench_queries.py on 2 cores, 3D points: 1000
+#: queries of a 1000-point tree 0.57 ms on one thread, 0.71 ms on two; 4096 of a 4096-point tree 2.89 ->
+#: 1.91 ms (2.93 -> 2.61 ms in another run); 16,384 of a 20,000-point tree 14.4 -> 9.3 ms.
 QUERY_THREADS_FROM = 8192
 
 

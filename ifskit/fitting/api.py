@@ -436,9 +436,8 @@ def _cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:
     returned.
     """
     draws = SURFACE_COVERS if auto and settings.steps and not _is_filled(occ) else 1
-    covers = [
-        fits for draw in range(draws) if (fits := _cover_fit(unit, occ, count, exact, auto, settings, seed, draw))
-    ]
+    covers = [_cover_fit(unit, occ, count, exact, auto, settings, seed, draw) for draw in range(draws)]
+    covers = [fits for fits in covers if fits]  # a cover of too few copies gives no fits
     if len(covers) <= 1:
         return covers[0] if covers else []
     polished = [fits[-1] for fits in covers]
