@@ -38,12 +38,15 @@ def _annulus(n, inner, seed=0):
     return np.column_stack([r * np.cos(t), r * np.sin(t)])
 
 
-def _iou(points, truth, bins=48):
-    """Occupancy IoU of ``points`` against the dense ``truth`` on a grid over the truth's bounding square."""
+def _iou(points, truth, bins=48, covered_share=False):
+    """Occupancy IoU of ``points`` against the dense ``truth`` on a grid over the truth's bounding square.
+
+    With ``covered_share``: the share of the truth's cells that ``points`` reach, in place of the IoU.
+    """
     lo, side = truth.min(axis=0), float(np.ptp(truth, axis=0).max())
     a = occupancy_grid(points, lo, side / bins, bins)
     t = occupancy_grid(truth, lo, side / bins, bins)
-    return float((a & t).sum() / (a | t).sum())
+    return float((a & t).sum() / (t.sum() if covered_share else (a | t).sum()))
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +139,26 @@ def _square_strips(half_height):
     A = np.array([np.diag([0.5, half_height])] * 16)
     b = np.array([[x, y] for y in rows for x in (-0.5, 0.5)])
     return A, b, np.full(16, 1 / 16)
+
+
+def test_the_polish_lets_copies_overlap_to_close_the_gaps_of_a_ring():
+    """Measured at 96^2: the greedy copies miss 9.8% of the ring, the polished ones 2.4% (|det| sum 1.33 -> 1.59).
+
+    With the overlap penalty in the polish, the copies shrank to a |det| sum of 1.00 and missed 12%.
+    """
+    unit = _unit_ball(_annulus(2000, 0.5))[2]
+    settings = OptimizerSettings(
+        steps=60, lr=0.03, max_contraction=0.9, device=resolve_device(None, "fit"), progress=False
+    )
+    *_, greedy, polished = _cover_fit(unit, target_occupancy(unit), 16, False, True, settings, 0, 0)
+    truth = _unit_ball(_annulus(200_000, 0.5, seed=2))[2]
+
+    def missed(A, b):
+        collage = np.concatenate([truth @ A_i.T + b_i for A_i, b_i in zip(A, b)])
+        return 1 - _iou(collage, truth, bins=96, covered_share=True)
+
+    assert missed(*polished[:2]) < 0.5 * missed(*greedy[:2])
+    assert np.abs(np.linalg.det(polished[0])).sum() > 1.2
 
 
 def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():

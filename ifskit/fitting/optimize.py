@@ -80,6 +80,8 @@ class OptimizerSettings:
         (:func:`occupancy_loss`) of one cloud; None: none.
     occupancy_weight : float
         Weight of that term.
+    overlap_weight : float
+        Weight of the overlap penalty (:func:`overlap_penalty`); 0: none.
     progress : bool or None
         Progress bar over the steps; None: only on a terminal.
     """
@@ -97,6 +99,7 @@ class OptimizerSettings:
     progress: bool | None = None
     occupancy: object = None
     occupancy_weight: float = 0.0
+    overlap_weight: float = OVERLAP_WEIGHT
 
 
 def optimize_maps(
@@ -167,7 +170,8 @@ def optimize_maps(
         sources, covered = _step_subsets(target, generators, settings.step_points)
         A, b = _maps(raw, dim, settings)
         value, nearest_image = collage_loss(collage(sources, A, b), target, covered, settings.loss)
-        value = value + overlap_penalty(A)
+        if settings.overlap_weight:
+            value = value + settings.overlap_weight * overlap_penalty(A)
         if settings.occupancy is not None and settings.occupancy_weight:
             value = value + settings.occupancy_weight * occupancy_loss(A, b, settings.occupancy, generators[0])
         if settings.attractor_weight:
@@ -284,7 +288,7 @@ def collage_loss(images, target, covered, loss: str):
 
 
 def overlap_penalty(A):
-    """Penalty on total image volume beyond the cloud's: ``w * relu(sum_i |det A_i| - 1)``.
+    """Penalty on total image volume beyond the cloud's: ``relu(sum_i |det A_i| - 1)``.
 
     Maps whose images are disjoint (the open set condition) have ``sum |det A_i| <= 1``.
     The Chamfer collage error alone does not see overlap: several near-identity maps
@@ -298,7 +302,7 @@ def overlap_penalty(A):
     -------
     Tensor, shape (B,)
     """
-    return OVERLAP_WEIGHT * torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
+    return torch.relu(torch.linalg.det(A).abs().sum(-1) - 1)
 
 
 def occupancy_loss(A, b, occ, generator):
