@@ -1,6 +1,7 @@
 """The benchmarks' pieces (real_shapes.py, real_metrics.py, bench_curves.py's curves) do what they claim."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import ifskit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from bench_collage import shares  # noqa: E402
 from bench_curves import de_rham_curve  # noqa: E402
 from real_metrics import bounding_square, distances, occupancy, occupancy_iou, score_points  # noqa: E402
 from real_shapes import HELD_OUT_SHAPES, SHAPES, Cells, Mesh, grid_mesh, load_shape, missing_package, spec_of  # noqa: E402
@@ -157,3 +159,19 @@ def test_de_rham_curves_join_their_ends_0_and_1(reflected):
         cloud = ifskit.chaos_game(curve, 20_000, seed=1, progress=False)
         for end in ([0.0, 0.0], [1.0, 0.0]):  # the curve reaches both ends (it may bulge beyond them)
             assert np.linalg.norm(cloud - end, axis=1).min() < 0.02
+
+
+def test_bench_collage_sees_the_gap_that_a_missing_copy_leaves(glyph_b):
+    """Four quarter copies tile the B's bounding square; three leave the fourth quarter's gap in every copy."""
+    lo, side = bounding_square(glyph_b.truth)
+    square = np.random.default_rng(0).uniform(lo, lo + side, (200_000, 2))
+    shape = replace(glyph_b, truth=square, cloud=square[:4096])
+    corners = lo + side * np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]])
+    tiles = ifskit.IFS(np.array([0.5 * np.eye(2)] * 4), corners - 0.5 * lo, np.full(4, 0.25))
+    whole = shares(shape, tiles)
+    assert whole["iou"] > 0.99 and whole["missed_inside"] == 0.0 and whole["collage_missed"] < 0.01
+    assert whole["det_sum"] == pytest.approx(1.0) and whole["largest_singular_value"] == pytest.approx(0.5)
+    three = shares(shape, ifskit.IFS(tiles.A[:3], tiles.b[:3], np.full(3, 1 / 3)))
+    assert three["collage_missed"] == pytest.approx(0.25, abs=0.01)  # the fourth quarter
+    assert three["missed_inside"] > 0.4 and three["iou"] < 0.5  # the gap copied into every copy: a Sierpinski triangle
+    assert whole["cloud_reach_iou"] > 0.95
