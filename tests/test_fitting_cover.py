@@ -351,13 +351,13 @@ def test_auto_skips_the_full_kmeans_run_when_its_screen_trails_the_copies(monkey
 def test_auto_fits_few_maps_to_a_curve_the_copies_cover(monkeypatch):
     """A curve's few maps are fitted even where copies cover its cloud, and win.
 
-    A de Rham curve of two maps: at the default 400 steps its copies cover the cloud (IoU >= 0.75),
+    A de Rham curve of two maps: at the default 400 steps its copies covered the cloud (IoU >= 0.75),
     and the k-means fits were skipped (16 maps; measured 2 maps and IoU 0.99 now). Here every cover
     counts as covering, as it would with the default steps; a filled disc still skips the k-means fits.
     """
     import ifskit.fitting.api as api
 
-    monkeypatch.setattr(api, "COVER_GOOD_ENOUGH", 0.0)
+    monkeypatch.setattr(api, "KMEANS_SKIP", 0.0)
     runs = []
     real = api.optimize_maps
 
@@ -376,6 +376,17 @@ def test_auto_fits_few_maps_to_a_curve_the_copies_cover(monkeypatch):
     runs.clear()
     ifskit.fit(_annulus(3000, 0.0), "auto", seed=0, **FAST)
     assert "angles" not in runs
+
+
+def test_auto_finds_the_two_maps_of_a_dragon_that_its_copies_cover():
+    """The Heighway dragon's copies cover its cloud; its 2 maps still win (measured at 1500 points, 200 steps).
+
+    With the k-means fits skipped at the copies' old threshold (KMEANS_SKIP = 0.75): 16 maps.
+    """
+    cloud = ifskit.chaos_game(ifskit.catalog("heighway_dragon"), 1500, seed=1, progress=False)
+    result = ifskit.fit(cloud, "auto", seed=0, steps=200, progress=False)
+    assert result.n_maps == 2
+    assert 16 in result.auto_scores  # the copies were fitted, and lost
 
 
 def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypatch):
