@@ -82,10 +82,10 @@ COVER_GOOD_ENOUGH = 0.75
 #: With ``n_maps="auto"``, the k-means fits are skipped only where the coverage fit's score (its
 #: attractor's IoU at the fit's resolution, less 0.005 a map) reaches this: with 16 copies, an IoU of
 #: 0.98, a cloud the copies draw. Copies polished free to overlap (:data:`POLISH_OVERLAP_WEIGHT`) cover
-#: fractal clouds too: the Heighway dragon's 16 copies score 0.76 and skipped the k-means fits at the
-#: old threshold, :data:`COVER_GOOD_ENOUGH` (16 maps and IoU 0.81 at 128^2 in place of its 2 maps and
-#: 0.99). The screens cost about 6 s a 2D fit; the real development shapes score 0.57-0.88 and their fits
-#: did not change.
+#: fractal clouds too: the Heighway dragon's 16 copies passed the old threshold, :data:`COVER_GOOD_ENOUGH`,
+#: and skipped the k-means fits (16 maps and IoU 0.81 at 128^2 in place of its 2 maps and 0.99;
+#: benchmarks/bench_auto_catalog.py). The screens cost about 6 s a 2D fit; the real development shapes'
+#: fits did not change (benchmarks/bench_real.py --seed 1).
 KMEANS_SKIP = 0.9
 #: Least ratio of the smallest to the largest singular value of the polished coverage maps
 #: of filled 2D shapes and solids.
@@ -348,7 +348,7 @@ def fit(
     if init is None and auto:
         add_cover_fits(max_maps, exact=False)
         if scores and 1 - min(scores) >= KMEANS_SKIP and not curve:
-            candidates = []  # a filled shape: the k-means fits would not win, and cost seconds each
+            candidates = []  # the copies draw the cloud: the k-means fits would not win, and cost seconds each
     if auto and len(candidates) > 1 and steps >= _SCREEN_STEPS_MIN:
         # dust, fractal curves, shapes the copies did not fill: every count screened by a
         # short run (a fifth of the steps), the best count alone run in full
