@@ -45,7 +45,7 @@ def shares(shape, ifs) -> dict:
     truth = occupancy(shape.truth, lo, side, bins)
     area = truth.sum()
     attractor = occupancy(ifskit.chaos_game(ifs, N_IOU, seed=0, progress=False), lo, side, bins)
-    collage = occupancy(np.concatenate([shape.truth @ A.T + b for A, b in zip(ifs.A, ifs.b)]), lo, side, bins)
+    collage = occupancy(ifs.apply(shape.truth).reshape(-1, 2), lo, side, bins)
     depth = ndimage.distance_transform_edt(truth)
     missed = truth & ~attractor
     centres = lo + (np.indices((bins, bins)).reshape(2, -1).T + 0.5) * side / bins

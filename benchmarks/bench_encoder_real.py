@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 
 import numpy as np
+from bench_real import environment
 from real_metrics import score_ifs
 from real_shapes import SHAPES, MissingPackage, load_shape
 
@@ -195,7 +195,7 @@ def main() -> None:
             shapes[name] = load_shape(name, seed=args.seed)
         except MissingPackage as missing:
             print(f"skipped {name}: {missing}")
-    print(f"{platform.processor() or platform.machine()}, {ifskit.__version__}; warming up", flush=True)
+    print(", ".join(f"{key} {value}" for key, value in environment().items()) + "; warming up", flush=True)
     models = {2: args.model_2d, 3: args.model_3d}
     warm_up(models)
     grids = {}
