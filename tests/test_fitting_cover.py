@@ -11,7 +11,6 @@ from ifskit.errors import ParameterError
 torch = pytest.importorskip("torch")
 
 import ifskit.fitting.cover as cover_module  # noqa: E402
-from ifskit.fitting.api import SURFACE_COVERS, _cover_fit, _cover_fits, _is_filled, _unit_ball  # noqa: E402
 from ifskit.fitting.choice import (  # noqa: E402
     attractor_distances,
     attractor_iou,
@@ -21,8 +20,10 @@ from ifskit.fitting.choice import (  # noqa: E402
     fine_attractor_figures,
 )
 from ifskit.fitting.cover import cover_maps, cover_shares  # noqa: E402
+from ifskit.fitting.frame import unit_ball  # noqa: E402
 from ifskit.fitting.occupancy import CURVE_FILL, fine_fill, occupancy_grid, target_occupancy  # noqa: E402
 from ifskit.fitting.optimize import OptimizerSettings  # noqa: E402
+from ifskit.fitting.polish import SURFACE_COVERS, _cover_fit, cover_fits, is_filled  # noqa: E402
 from ifskit.fitting.search import attractor_search  # noqa: E402
 from ifskit.ops.device import resolve_device  # noqa: E402
 from ifskit.render.kernels import fine_occupancy_spill  # noqa: E402
@@ -103,8 +104,8 @@ def _ball_shell(inner: float, n: int = 4096) -> np.ndarray:
 
 def test_a_thick_walled_shell_is_fitted_as_a_surface_a_ball_as_a_solid():
     """Fewer than half its cells inside (a shell 0.43, a pial cortex 0.45-0.49): polished as a surface."""
-    assert _is_filled(target_occupancy(_unit_ball(_ball_shell(0.0))[2]))  # measured 0.70 inside
-    assert not _is_filled(target_occupancy(_unit_ball(_ball_shell(0.7))[2]))  # measured 0.43
+    assert is_filled(target_occupancy(unit_ball(_ball_shell(0.0))[2]))  # measured 0.70 inside
+    assert not is_filled(target_occupancy(unit_ball(_ball_shell(0.7))[2]))  # measured 0.43
 
 
 def test_greedy_cover_lies_inside_the_shape_and_covers_it():
@@ -146,12 +147,12 @@ def test_the_polish_lets_copies_overlap_to_close_the_gaps_of_a_ring():
 
     With the overlap penalty in the polish, the copies shrank to a |det| sum of 1.00 and missed 12%.
     """
-    unit = _unit_ball(_annulus(2000, 0.5))[2]
+    unit = unit_ball(_annulus(2000, 0.5))[2]
     settings = OptimizerSettings(
         steps=60, lr=0.03, max_contraction=0.9, device=resolve_device(None, "fit"), progress=False
     )
     *_, greedy, polished = _cover_fit(unit, target_occupancy(unit), 16, False, True, settings, 0, 0)
-    truth = _unit_ball(_annulus(200_000, 0.5, seed=2))[2]
+    truth = unit_ball(_annulus(200_000, 0.5, seed=2))[2]
 
     def missed(A, b):
         return 1 - _iou(ifskit.IFS(A, b).apply(truth).reshape(-1, 2), truth, bins=96, covered_share=True)
@@ -390,10 +391,11 @@ def test_auto_finds_the_two_maps_of_a_dragon_that_its_copies_cover():
 
 def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypatch):
     import ifskit.fitting.api as api
+    import ifskit.fitting.polish as polish
 
     calls = []
-    real = api.cover_maps
-    monkeypatch.setattr(api, "cover_maps", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = polish.cover_maps
+    monkeypatch.setattr(polish, "cover_maps", lambda *a, **k: calls.append(1) or real(*a, **k))
     cloud = ifskit.chaos_game(ifskit.catalog("sierpinski"), 1500, seed=1, progress=False)
     fitted = ifskit.fit(cloud, 3, steps=120, restarts=2, progress=False)
     assert fitted.iou >= api.COVER_GOOD_ENOUGH and not calls
@@ -402,7 +404,7 @@ def test_given_counts_skip_the_coverage_fit_when_the_kmeans_fit_matches(monkeypa
 
 
 def test_singular_value_floor_and_plane_lift_keep_the_contraction():
-    from ifskit.fitting.api import lift_from_plane
+    from ifskit.fitting.frame import lift_from_plane
     from ifskit.ops.contractive import clamp_singular_values
 
     A = np.array([[[0.95, 0.0], [0.0, 0.01]], [[0.3, 0.1], [0.1, 0.3]]])
@@ -421,7 +423,7 @@ def test_a_surface_keeps_the_cover_whose_attractor_is_nearest_the_cloud():
     """A surface draws SURFACE_COVERS greedy covers, each polished, and keeps the nearest; a filled shape draws one."""
     rng = np.random.default_rng(0)
     u, v = rng.uniform(-1, 1, size=(2, 1200))
-    unit = _unit_ball(np.column_stack([u, v, 0.3 * np.sin(2 * u)]))[2]
+    unit = unit_ball(np.column_stack([u, v, 0.3 * np.sin(2 * u)]))[2]
     occ = target_occupancy(unit)
     settings = OptimizerSettings(
         steps=60, lr=0.03, max_contraction=0.9, device=resolve_device(None, "fit"), progress=False
@@ -432,10 +434,10 @@ def test_a_surface_keeps_the_cover_whose_attractor_is_nearest_the_cloud():
         np.stack([A for A, _, _, _ in polished]), np.stack([b for _, b, _, _ in polished]), [unit] * len(polished), seed
     )
     assert np.argmin(distances) > 0
-    kept = _cover_fits(unit, occ, 16, False, True, settings, seed)[-1]
+    kept = cover_fits(unit, occ, 16, False, True, settings, seed)[-1]
     np.testing.assert_array_equal(kept[0], polished[int(np.argmin(distances))][0])
     # a filled shape: one cover, the fits a single cover gave
-    disc_unit = _unit_ball(_annulus(1500, 0.0))[2]
+    disc_unit = unit_ball(_annulus(1500, 0.0))[2]
     disc = target_occupancy(disc_unit)
-    one = _cover_fits(disc_unit, disc, 8, False, True, settings, 0)[-1]
+    one = cover_fits(disc_unit, disc, 8, False, True, settings, 0)[-1]
     np.testing.assert_array_equal(one[0], _cover_fit(disc_unit, disc, 8, False, True, settings, 0, 0)[-1][0])

@@ -18,6 +18,8 @@ from scipy.spatial import cKDTree
 from ..errors import FormatError, IfskitWarning, ParameterError
 from ..ifs import IFS
 
+#: Most maps ``max_maps`` allows (:func:`~ifskit.fitting.fit`, :func:`~ifskit.fitting.grow`).
+MAX_MAPS_LIMIT = 64
 #: Largest cloud used as is; bigger ones are subsampled (with a warning).
 MAX_POINTS = 20_000
 #: Share of repeated points above which they are dropped (with a note).
@@ -214,6 +216,6 @@ def check_positive(value, parameter: str, zero: bool = False) -> None:
 
 
 def check_max_maps(max_maps) -> None:
-    """Raise a :class:`~ifskit.errors.ParameterError` unless ``max_maps`` is an integer from 1 to 64."""
-    if isinstance(max_maps, bool) or not isinstance(max_maps, (int, np.integer)) or not 1 <= max_maps <= 64:
-        raise ParameterError(f"max_maps must be an integer from 1 to 64, got {max_maps!r}", "max_maps")
+    """Raise a :class:`~ifskit.errors.ParameterError` unless ``max_maps`` is an integer from 1 to :data:`MAX_MAPS_LIMIT`."""
+    if isinstance(max_maps, bool) or not isinstance(max_maps, (int, np.integer)) or not 1 <= max_maps <= MAX_MAPS_LIMIT:
+        raise ParameterError(f"max_maps must be an integer from 1 to {MAX_MAPS_LIMIT}, got {max_maps!r}", "max_maps")

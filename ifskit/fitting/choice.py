@@ -26,6 +26,9 @@ from ..render.kernels import fine_occupancy_spill
 from .occupancy import Occupancy, occupancy_iou
 from .verify import coverage_probabilities
 
+#: Default penalty per map of ``n_maps="auto"`` (:func:`~ifskit.fitting.fit`'s ``auto_penalty``), and of :func:`~ifskit.fitting.grow`'s comparison.
+AUTO_PENALTY = 0.05
+
 
 class Worst(NamedTuple):
     """Where an attractor is farthest from its target: the Hausdorff distance's two ends, one of them.

@@ -27,6 +27,10 @@ from .choice import nearest_attractor_rows
 #: Cloud points whose images make the collage of one optimization step, and cloud
 #: points checked for coverage by it: a fresh random subset every step.
 STEP_POINTS = (1024, 2048)
+#: Adam's (beta1, beta2) of refinement steps: moment estimates of shorter memory suit
+#: runs of a few dozen steps; on 96 clouds (seeds 777, 778) after 10 / 20 / 30 steps,
+#: mean Chamfer 0.0190 / 0.0178 / 0.0173 with torch's (0.9, 0.999), 0.0186 / 0.0175 / 0.0169 with these.
+REFINE_BETAS = (0.8, 0.99)
 #: Weight of the overlap penalty, in units of the normalized cloud (radius 1); the
 #: starting maps are picked with the same weight.
 OVERLAP_WEIGHT = 0.05

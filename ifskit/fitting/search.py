@@ -10,7 +10,7 @@ of one map (turned, stretched along its own axes, shifted by a fraction of a cel
 keeps those that raise it. The probabilities follow the maps (each map's share of the
 shape's cells, :func:`~ifskit.fitting.cover.cover_shares`). A move never leaves the
 contractive maps: singular values are clamped to the bound. Filled shapes only: a
-surface's copies come from a longer polish instead (:data:`~ifskit.fitting.api.POLISH`).
+surface's copies come from a longer polish instead (:data:`~ifskit.fitting.polish.POLISH`).
 
 Random moves rarely remove the attractor's farthest spill or miss (its Hausdorff distance,
 which a person sees as a stray streak or a bare tip): a share of the moves

@@ -13,9 +13,9 @@ from ..errors import FormatError, ParameterError
 from ..fitting import grow as grow_maps
 from ..fitting import kmeans_starts
 from ..fitting import refine as refine_maps
-from ..fitting.api import AUTO_PENALTY, COVER_GOOD_ENOUGH
+from ..fitting.api import COVER_GOOD_ENOUGH
 from ..fitting.checks import subsample as fitter_sample
-from ..fitting.choice import attractor_iou, count_figure, quality_score
+from ..fitting.choice import AUTO_PENALTY, attractor_iou, count_figure, quality_score
 from ..fitting.occupancy import CURVE_FILL, fine_fill, target_occupancy
 from ..ifs import IFS
 from ..ops.device import one_torch_thread, resolve_device
