@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 import ifskit
 from ifskit.errors import ParameterError
@@ -159,6 +160,42 @@ def test_the_polish_lets_copies_overlap_to_close_the_gaps_of_a_ring():
 
     assert missed(*polished[:2]) < 0.5 * missed(*greedy[:2])
     assert np.abs(np.linalg.det(polished[0])).sum() > 1.2
+
+
+def _curved_cross(n: int, seed: int = 0, width: float = 0.12) -> np.ndarray:
+    """A plus sign of two strips ``width`` wide on a curved sheet (n, 3): a surface of four thin limbs."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-1, 1, (8 * n, 2))
+    xy = xy[(np.abs(xy[:, 0]) < width / 2) | (np.abs(xy[:, 1]) < width / 2)][:n]
+    return np.column_stack([xy, 0.3 * np.sin(2 * xy[:, 0]) + 0.2 * np.cos(2 * xy[:, 1])])
+
+
+def test_a_surfaces_polish_keeps_its_copies_from_jutting_out_of_the_cloud(monkeypatch):
+    """A copy of a cross laid along one limb juts out with the others: the power mean of order 3 pulls it in.
+
+    Measured (100 steps, 1200 points): the collage's farthest point from the cloud 0.042 of the unit
+    ball with the plain mean (order 1), 0.031 with order 3 (the clouds of seeds 1 and 2: 0.043 / 0.033,
+    0.056 / 0.031); the mean distance about the same (0.0101 / 0.0103).
+    """
+    import ifskit.fitting.polish as polish
+
+    unit = unit_ball(_curved_cross(1200))[2]
+    occ = target_occupancy(unit)
+    assert not is_filled(occ)
+    settings = OptimizerSettings(
+        steps=100, lr=0.04, max_contraction=0.9, device=resolve_device(None, "fit"), progress=False
+    )
+
+    def farthest_and_mean(power):
+        monkeypatch.setitem(polish.POLISH, "surface", polish.POLISH["surface"]._replace(power=power))
+        A, b, _, _ = _cover_fit(unit, occ, 16, False, True, settings, 0, 0)[-1]
+        gaps = cKDTree(unit).query(ifskit.IFS(A, b).apply(unit).reshape(-1, 3))[0]
+        return gaps.max(), gaps.mean()
+
+    assert polish.POLISH["surface"].power == 3
+    plain, ordered = farthest_and_mean(1.0), farthest_and_mean(3.0)
+    assert ordered[0] < 0.85 * plain[0]
+    assert ordered[1] < 1.1 * plain[1]
 
 
 def test_the_fine_iou_sees_hatching_that_the_cloud_resolution_does_not():

@@ -69,6 +69,11 @@ class OptimizerSettings:
     loss : {"chamfer", "hausdorff"}
         Distance between each step's collage and the cloud: Chamfer (the mean of the
         two mean nearest-neighbour distances) or a smooth (log-sum-exp) Hausdorff distance.
+    power : float
+        With ``"chamfer"``: the order of the power mean of each direction's distances,
+        ``mean(d ** power) ** (1 / power)``. 1 is the Chamfer distance; a higher order weighs
+        the farthest points more: a copy that juts out of the cloud, a thin part left
+        uncovered.
     attractor_weight : float
         Weight of the attractor term added to the loss: the Chamfer distance between the
         cloud and short chaos-game chains started from the step's source points
@@ -97,6 +102,7 @@ class OptimizerSettings:
     parametrization: Literal["angles", "entries"] = "angles"
     betas: tuple[float, float] = (0.9, 0.999)
     loss: Literal["chamfer", "hausdorff"] = "chamfer"
+    power: float = 1.0
     attractor_weight: float = 0.0
     step_points: tuple[int, int] = STEP_POINTS
     min_ratio: float = 0.0
@@ -173,7 +179,7 @@ def optimize_maps(
             group["lr"] = settings.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
         sources, covered = _step_subsets(target, generators, settings.step_points)
         A, b = _maps(raw, dim, settings)
-        value, nearest_image = collage_loss(collage(sources, A, b), target, covered, settings.loss)
+        value, nearest_image = collage_loss(collage(sources, A, b), target, covered, settings.loss, settings.power)
         if settings.overlap_weight:
             value = value + settings.overlap_weight * overlap_penalty(A)
         if settings.occupancy is not None and settings.occupancy_weight:
@@ -265,7 +271,7 @@ def _step_subsets(target, generators, step_points):
     return torch.stack(sources), torch.stack(covered)
 
 
-def collage_loss(images, target, covered, loss: str):
+def collage_loss(images, target, covered, loss: str, power: float = 1.0):
     """Loss between collages and the cloud: collage points near the cloud, cloud points covered.
 
     Parameters
@@ -277,6 +283,8 @@ def collage_loss(images, target, covered, loss: str):
     covered : Tensor, shape (c, d) or (B, c, d)
         The cloud points whose coverage by the collage is checked.
     loss : {"chamfer", "hausdorff"}
+    power : float
+        With ``"chamfer"``: each direction's distances averaged as ``mean(d ** power) ** (1 / power)``.
 
     Returns
     -------
@@ -287,8 +295,16 @@ def collage_loss(images, target, covered, loss: str):
     inside = nearest_distances(images, target)
     coverage, nearest_image = nearest_distances(covered, images, return_index=True)
     if loss == "chamfer":
-        return 0.5 * (inside.mean(-1) + coverage.mean(-1)), nearest_image
+        return 0.5 * (_power_mean(inside, power) + _power_mean(coverage, power)), nearest_image
     return soft_maximum(torch.cat([inside, coverage], dim=-1), _TEMPERATURE), nearest_image
+
+
+def _power_mean(distances, power: float):
+    """``mean(d ** power) ** (1 / power)`` over the last axis; the plain mean for ``power = 1`` (the same bits)."""
+    if power == 1:
+        return distances.mean(-1)
+    # the floor keeps the gradient of the root finite where every distance is 0
+    return (distances.pow(power).mean(-1) + torch.finfo(distances.dtype).tiny).pow(1 / power)
 
 
 def overlap_penalty(A):
