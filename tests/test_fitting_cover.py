@@ -187,12 +187,12 @@ def test_a_surfaces_polish_keeps_its_copies_from_jutting_out_of_the_cloud(monkey
     )
 
     def farthest_and_mean(power):
-        monkeypatch.setitem(polish.POLISH, "surface", polish.POLISH["surface"]._replace(power=power))
+        monkeypatch.setattr(polish, "SURFACE_POWER", power)
         A, b, _, _ = _cover_fit(unit, occ, 16, False, True, settings, 0, 0)[-1]
         gaps = cKDTree(unit).query(ifskit.IFS(A, b).apply(unit).reshape(-1, 3))[0]
         return gaps.max(), gaps.mean()
 
-    assert polish.POLISH["surface"].power == 3
+    assert polish.SURFACE_POWER == 3
     plain, ordered = farthest_and_mean(1.0), farthest_and_mean(3.0)
     assert ordered[0] < 0.85 * plain[0]
     assert ordered[1] < 1.1 * plain[1]

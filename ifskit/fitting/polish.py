@@ -47,15 +47,10 @@ POLISH_OVERLAP_WEIGHT = 0.0
 
 
 class PolishSchedule(NamedTuple):
-    """Steps (a share of ``steps``), initial learning rate and loss of the polish of the coverage maps (entries parametrization).
-
-    ``power`` is the order of the power mean of the collage loss's distances
-    (:class:`~ifskit.fitting.optimize.OptimizerSettings`): 1, the Chamfer distance.
-    """
+    """Steps (a share of ``steps``) and initial learning rate of the polish of the coverage maps (entries parametrization)."""
 
     share: float
     lr: float
-    power: float = 1.0
 
 
 #: The polish's schedule, for filled shapes (2D, 3D solids) and for surfaces. A filled shape's
@@ -64,17 +59,18 @@ class PolishSchedule(NamedTuple):
 #: ant, topobathy, Jacksboro; seeds 0 and 2) the attractor's Chamfer distance to the truth fell by
 #: 10-28% with 400 steps at 0.04 in place of 200 at 0.01 (0.02 / 0.06 / 0.08, 800 steps: no better);
 #: on the 2D ones the longer, faster polish changed the mean IoU within noise (0.815 -> 0.812 / 0.821).
-#: A surface's loss is the power mean of order 3 of the distances, not their mean: a copy of the whole
-#: shape laid along a limb juts out of the cloud with the shape's other limbs, a few points that the
-#: mean hardly sees and the attractor copies at every scale. On the development surfaces (nut, ant,
-#: frog, cortex, topobathy, Jacksboro; seeds 0 and 2) the attractor's Hausdorff distance to the truth
-#: fell from 6.71% to 5.19% of the diagonal on average (worst 13.55 -> 7.87%, the ant), the Chamfer
-#: distance the same (0.610 -> 0.609%; worst 0.828 -> 0.849%, the nut); order 2: 5.68%, order 4:
-#: the nut's Chamfer distance up to 0.96%.
-POLISH = {
-    "filled": PolishSchedule(share=0.5, lr=0.01),
-    "surface": PolishSchedule(share=1.0, lr=0.04, power=3.0),
-}
+POLISH = {"filled": PolishSchedule(share=0.5, lr=0.01), "surface": PolishSchedule(share=1.0, lr=0.04)}
+#: Order of the power mean of the distances (:class:`~ifskit.fitting.optimize.OptimizerSettings` ``power``)
+#: in a surface's polish, by :func:`~ifskit.fitting.fit` and :func:`~ifskit.fitting.grow`; filled shapes keep
+#: the mean (order 1). A copy of the whole shape laid along a limb juts out of the cloud with the shape's
+#: other limbs: a few points that the mean hardly weighs, and the attractor copies at every scale. On the
+#: development surfaces (nut, ant, frog, cortex, topobathy, Jacksboro; seeds 0 and 2) the attractor's
+#: Hausdorff distance to the truth fell from 6.71% to 5.32% of the diagonal on average (worst 13.55 ->
+#: 7.94%, the ant), the Chamfer distance the same (0.610 -> 0.609%; worst 0.828 -> 0.850%, the nut); order
+#: 2: 5.68%; order 4: the nut's Chamfer distance up to 0.96%. In the encoder's growth (30 steps;
+#: benchmarks/bench_encoder_real.py --no-fitter, 3D, seeds 0 and 2): Chamfer 0.638 -> 0.624% and 0.665 ->
+#: 0.659%, Hausdorff 7.33 -> 6.04% and 9.00 -> 6.23%.
+SURFACE_POWER = 3.0
 #: Greedy covers drawn for a surface with ``n_maps="auto"``, each polished; the one whose attractor is
 #: nearest the cloud (Chamfer, :func:`~ifskit.fitting.choice.attractor_distances`) is kept. Where a
 #: surface's first copies land decides what its polish reaches: with the fit's seed alone (0-4, on one
@@ -141,9 +137,7 @@ def _cover_fit(unit, occ, count, exact, auto, settings, seed, draw) -> list:
         # (a second polish without the occupancy term, kept until the fine-grid choice, won on no
         # 2D development shape then: one polish)
         schedule = POLISH["filled" if is_filled(occ) else "surface"]
-        polish = replace(
-            settings, steps=max(1, round(settings.steps * schedule.share)), lr=schedule.lr, power=schedule.power
-        )
+        polish = replace(settings, steps=max(1, round(settings.steps * schedule.share)), lr=schedule.lr)
         A_p, b_p, history = polish_copies(unit, occ, A, b, polish, occ.dim == 2 and not exact, cover_rng, seed)
         out.append((A_p, b_p, coverage_probabilities(unit, A_p, b_p), history))
     return out
@@ -154,7 +148,8 @@ def polish_copies(unit, occ, A, b, settings, occupancy: bool, rng, seed):
 
     The copies grow and turn to cover what the greedy choice left, without spilling; with
     ``occupancy`` the loss adds the occupancy term (:data:`OCCUPANCY_WEIGHT`, filled 2D
-    shapes), and the maps keep :func:`_min_ratio`.
+    shapes), and the maps keep :func:`_min_ratio`. A surface's distances are averaged as
+    the power mean of order :data:`SURFACE_POWER` (``settings.power`` is replaced).
 
     Returns
     -------
@@ -170,6 +165,7 @@ def polish_copies(unit, occ, A, b, settings, occupancy: bool, rng, seed):
         occupancy=occ if occupancy else None,
         occupancy_weight=OCCUPANCY_WEIGHT,
         overlap_weight=POLISH_OVERLAP_WEIGHT,
+        power=1.0 if is_filled(occ) else SURFACE_POWER,
     )
     with one_torch_thread():
         start = entries_from_maps(A, b, settings.max_contraction)
