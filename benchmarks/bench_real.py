@@ -13,8 +13,8 @@ The shapes (:mod:`real_shapes`) come from data inside installed packages: glyphs
 scikit-image's sample pictures, matplotlib's elevation models, nilearn's brain template and cortex mesh, pyvista's
 example meshes and frog volume (``pip install scikit-image nilearn pyvista``; a shape whose package is missing is
 skipped and named). Each input cloud has 4096 points (``--points``), drawn with ``--seed`` (0: the development
-draws, others: fresh draws); ``--held-out`` runs nine more shapes (:data:`real_shapes.HELD_OUT_SHAPES`: glyphs of other fonts,
-pyvista's logo, airplane, sphere and channels) on which no setting of the fitter was chosen. The fit is
+draws, others: fresh draws); ``--held-out`` runs ten more shapes (:data:`real_shapes.HELD_OUT_SHAPES`: glyphs of other fonts,
+pyvista's logo, airplane, sphere, channels and a torus) on which no setting of the fitter was chosen. The fit is
 ``ifskit.fit(cloud, n_maps="auto", seed=SEED, progress=False)`` plus any ``--fit-arg`` (``--fit-seed`` fits the
 same clouds with another seed). The figures
 (:mod:`real_metrics`): occupancy IoU of 10^6 chaos-game points against the dense truth on a 128^2 grid (64^3 in
