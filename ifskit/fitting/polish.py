@@ -93,15 +93,6 @@ def is_filled(occ) -> bool:
     return ndimage.binary_erosion(occ.grid).sum() / max(int(occ.grid.sum()), 1) >= _SOLID_INTERIOR
 
 
-def _min_ratio(occ) -> float:
-    """Least singular-value ratio of the polished coverage maps: :data:`MIN_RATIO` for filled 2D shapes and solids, 0 for surfaces.
-
-    A flattened map draws a streak across a filled 2D shape or a solid; a surface's copies
-    may flatten along its normal.
-    """
-    return MIN_RATIO[occ.dim] if is_filled(occ) else 0.0
-
-
 def cover_fits(unit, occ, count, exact, auto, settings, seed) -> list:
     """The greedy coverage fits (:mod:`~ifskit.fitting.cover`): ``(A, b, p, history)`` of each prefix, then the polished maps.
 
@@ -148,8 +139,10 @@ def polish_copies(unit, occ, A, b, settings, occupancy: bool, rng, seed):
 
     The copies grow and turn to cover what the greedy choice left, without spilling; with
     ``occupancy`` the loss adds the occupancy term (:data:`OCCUPANCY_WEIGHT`, filled 2D
-    shapes), and the maps keep :func:`_min_ratio`. A surface's distances are averaged as
-    the power mean of order :data:`SURFACE_POWER` (``settings.power`` is replaced).
+    shapes). A filled shape's maps keep the singular-value ratio :data:`MIN_RATIO` (a
+    flattened map draws a streak across it); a surface's copies may flatten along its
+    normal, and its distances are averaged as the power mean of order :data:`SURFACE_POWER`
+    (``settings.power`` is replaced).
 
     Returns
     -------
@@ -157,15 +150,16 @@ def polish_copies(unit, occ, A, b, settings, occupancy: bool, rng, seed):
     b : ndarray, shape (k, d)
     history : ndarray, shape (steps,)
     """
+    filled = is_filled(occ)
     polish = replace(
         settings,
         parametrization="entries",
         betas=REFINE_BETAS,
-        min_ratio=_min_ratio(occ),
+        min_ratio=MIN_RATIO[occ.dim] if filled else 0.0,
         occupancy=occ if occupancy else None,
         occupancy_weight=OCCUPANCY_WEIGHT,
         overlap_weight=POLISH_OVERLAP_WEIGHT,
-        power=1.0 if is_filled(occ) else SURFACE_POWER,
+        power=1.0 if filled else SURFACE_POWER,
     )
     with one_torch_thread():
         start = entries_from_maps(A, b, settings.max_contraction)
